@@ -375,6 +375,86 @@ impl Handle {
     }
 }
 
+/// How an import row or an API call names a contact: by id or by one of its handles.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ContactRef {
+    Id(ContactId),
+    Handle(Handle),
+}
+
+impl ContactRef {
+    /// Reads `+966501234567` (a phone, E.164), `ann@example.com` (an e-mail) or `42` (a
+    /// contact id). A phone must carry its country code: a bare number is read as an id.
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let trimmed = raw.trim();
+        if trimmed.contains('@') {
+            return Email::parse(trimmed).map(|e| ContactRef::Handle(Handle::Email(e)));
+        }
+        if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+            return trimmed
+                .parse()
+                .map(|id| ContactRef::Id(ContactId::new(id)))
+                .map_err(|_| ValueError::Other(format!("{trimmed:?} is not a contact id")));
+        }
+        Phone::parse(trimmed, None).map(|p| ContactRef::Handle(Handle::Phone(p)))
+    }
+}
+
+/// The type of a workspace-defined custom field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomFieldType {
+    Text,
+    Number,
+    Date,
+    Choice(Vec<String>),
+    YesNo,
+}
+
+impl CustomFieldType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CustomFieldType::Text => "text",
+            CustomFieldType::Number => "number",
+            CustomFieldType::Date => "date",
+            CustomFieldType::Choice(_) => "choice",
+            CustomFieldType::YesNo => "yes/no",
+        }
+    }
+
+    /// Reads a value written by a person into this type.
+    pub fn parse_value(&self, raw: &str) -> Result<CustomValue, ValueError> {
+        let trimmed = raw.trim();
+        match self {
+            CustomFieldType::Text => Ok(CustomValue::Text(trimmed.to_owned())),
+            CustomFieldType::Number => trimmed
+                .parse::<Decimal>()
+                .map(CustomValue::Number)
+                .map_err(|_| ValueError::Other(format!("{trimmed:?} is not a number"))),
+            CustomFieldType::Date => crate::value::parse_date(trimmed).map(CustomValue::Date),
+            CustomFieldType::Choice(choices) => choices
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(trimmed))
+                .map(|c| CustomValue::Choice(c.clone()))
+                .ok_or_else(|| {
+                    ValueError::Other(format!("{trimmed:?} is not one of {}", choices.join(", ")))
+                }),
+            CustomFieldType::YesNo => match trimmed.to_lowercase().as_str() {
+                "yes" | "y" | "true" | "1" | "да" | "نعم" => Ok(CustomValue::YesNo(true)),
+                "no" | "n" | "false" | "0" | "нет" | "لا" => Ok(CustomValue::YesNo(false)),
+                _ => Err(ValueError::Other(format!("{trimmed:?} is not yes or no"))),
+            },
+        }
+    }
+}
+
+/// A custom field the workspace defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomFieldDef {
+    /// Lower-case key, as used in imports and the API.
+    pub name: String,
+    pub field_type: CustomFieldType,
+}
+
 /// A customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
@@ -640,6 +720,41 @@ mod tests {
 
     fn phone(s: &str) -> Phone {
         Phone::parse(s, None).expect("phone")
+    }
+
+    #[test]
+    fn contact_refs() {
+        assert_eq!(
+            ContactRef::parse("42").expect("ok"),
+            ContactRef::Id(ContactId::new(42))
+        );
+        assert!(matches!(
+            ContactRef::parse("+966501234567"),
+            Ok(ContactRef::Handle(Handle::Phone(_)))
+        ));
+        assert!(matches!(
+            ContactRef::parse("a@b.com"),
+            Ok(ContactRef::Handle(Handle::Email(_)))
+        ));
+        assert!(ContactRef::parse("").is_err());
+        assert!(ContactRef::parse("Ahmed").is_err());
+    }
+
+    #[test]
+    fn custom_values() {
+        let choice = CustomFieldType::Choice(vec!["Gold".into(), "Silver".into()]);
+        assert_eq!(
+            choice.parse_value("gold").expect("ok"),
+            CustomValue::Choice("Gold".into())
+        );
+        assert!(choice.parse_value("bronze").is_err());
+        assert!(CustomFieldType::Number.parse_value("12.5").is_ok());
+        assert!(CustomFieldType::Number.parse_value("twelve").is_err());
+        assert_eq!(
+            CustomFieldType::YesNo.parse_value("Да").expect("ok"),
+            CustomValue::YesNo(true)
+        );
+        assert!(CustomFieldType::Date.parse_value("2026-02-30").is_err());
     }
 
     #[test]

@@ -22,8 +22,9 @@ pub mod value;
 
 pub use account::{Account, AccountDraft, Channel};
 pub use contact::{
-    Consent, ConsentStatus, Contact, ContactDraft, ContactKind, ContactPerson, ContactWindow,
-    CustomValue, Handle, MessageFormat, PaymentStatus, PurchaseFrequency, ReachPreferences,
+    Consent, ConsentStatus, Contact, ContactDraft, ContactKind, ContactPerson, ContactRef,
+    ContactWindow, CustomFieldDef, CustomFieldType, CustomValue, Handle, MessageFormat,
+    PaymentStatus, PurchaseFrequency, ReachPreferences,
 };
 pub use conversation::{
     Conversation, Direction, Message, MessageDraft, MessageStatus, StatusChange,
@@ -33,7 +34,7 @@ pub use id::{
     AccountId, ContactId, ConversationId, EventId, MessageId, NoteId, TaskId, TeamId, UserId,
 };
 pub use money::{Currency, Money};
-pub use note::{Note, Task, TaskKind};
+pub use note::{Note, Task, TaskDraft, TaskKind};
 pub use tag::{Evidence, Tag, TagChange, TagChangeKind, TagFamily};
-pub use user::{Role, Team, User};
+pub use user::{Role, Team, User, UserDraft};
 pub use value::{Country, Email, Language, Phone, TimeZoneName, ValueError};

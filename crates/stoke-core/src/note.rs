@@ -70,3 +70,13 @@ pub struct Task {
     pub done_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
+
+/// What it takes to create a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDraft {
+    pub contact: ContactId,
+    pub kind: TaskKind,
+    pub title: String,
+    pub due_at: Option<Timestamp>,
+    pub assignee: Option<UserId>,
+}

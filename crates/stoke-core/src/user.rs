@@ -65,3 +65,14 @@ pub struct User {
     pub team: Option<TeamId>,
     pub created_at: Timestamp,
 }
+
+/// What it takes to create a user. The password hash is computed by the caller (argon2id), so
+/// the domain and the store never see a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDraft {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<TeamId>,
+    pub password_hash: Option<String>,
+}

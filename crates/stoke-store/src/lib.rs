@@ -1,1 +1,312 @@
-//! placeholder
+//! The `Store` interface: everything Stoke keeps, behind one trait that each backend implements
+//! (`stoke-store-sqlite` now, `stoke-store-postgres` next), and the conformance suite that every
+//! backend runs unchanged (feature `testing`).
+//!
+//! Architecture invariant: nothing here knows SQL or a particular database. Types crossing this
+//! boundary are domain types from `stoke-core` or plain data defined here; ids are the store's,
+//! times are `jiff::Timestamp`. Each operation is atomic: it either happens whole or not at all.
+//!
+//! The trait is object-safe (`Arc<dyn Store>`) so that the server and CLI are compiled once, not
+//! once per backend; the cost is one boxed future per call, negligible next to a query.
+
+pub mod codec;
+#[cfg(feature = "testing")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use stoke_core::{
+    Account, AccountDraft, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
+    Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message, MessageId, Note,
+    Role, StatusChange, Tag, TagChange, Task, TaskDraft, TaskId, Team, User, UserDraft, UserId,
+};
+
+/// What went wrong, in the caller's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} {key} not found")]
+    NotFound { entity: &'static str, key: String },
+    #[error("{entity} {key}: {reason}")]
+    Conflict {
+        entity: &'static str,
+        key: String,
+        reason: String,
+    },
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    /// The database failed or holds something it should not; not the caller's fault.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub fn not_found(entity: &'static str, key: impl ToString) -> Self {
+        StoreError::NotFound {
+            entity,
+            key: key.to_string(),
+        }
+    }
+
+    pub fn backend(err: impl std::fmt::Display) -> Self {
+        StoreError::Backend(err.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Keyset pagination: items with an id greater than `after`, at most `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: u32 = 1000;
+
+    pub fn first(limit: u32) -> Self {
+        Self { after: None, limit }
+    }
+
+    /// The limit a backend applies: at least 1, at most `MAX_LIMIT`.
+    pub fn effective_limit(self) -> u32 {
+        self.limit.clamp(1, Self::MAX_LIMIT)
+    }
+}
+
+/// One page and the cursor of the next, `None` on the last page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<i64>,
+}
+
+/// What importing a batch of contacts did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContactImportOutcome {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Existing contacts folded into another because one row named handles of both.
+    pub merged: u64,
+}
+
+impl std::ops::AddAssign for ContactImportOutcome {
+    fn add_assign(&mut self, o: Self) {
+        self.created += o.created;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.merged += o.merged;
+    }
+}
+
+/// A message from an import or a provider, naming its contact and account loosely: the store
+/// resolves (and creates when needed) the contact, the account and the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingMessage {
+    /// Idempotency key: a message whose key is already stored is skipped.
+    pub external_id: String,
+    pub contact: ContactRef,
+    /// The sender account's name; created with `channel` when new.
+    pub account: String,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub text: String,
+    pub at: Timestamp,
+    pub provider_id: Option<String>,
+}
+
+/// An event from an import or an integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingEvent {
+    pub external_id: String,
+    pub contact: ContactRef,
+    pub at: Timestamp,
+    pub kind: EventKind,
+}
+
+/// What importing a batch of messages or events did. `unknown_contacts` holds the positions in
+/// the batch of rows naming a contact id that does not exist; those rows are not stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IngestOutcome {
+    pub inserted: u64,
+    pub duplicates: u64,
+    pub contacts_created: u64,
+    pub unknown_contacts: Vec<usize>,
+}
+
+/// An API token as stored: only the hash of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub user: Option<UserId>,
+    pub created_at: Timestamp,
+}
+
+/// Counts of what the workspace holds, for health pages and import reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub contacts: u64,
+    pub accounts: u64,
+    pub conversations: u64,
+    pub messages: u64,
+    pub events: u64,
+    pub tags: u64,
+    pub users: u64,
+}
+
+/// Everything Stoke keeps. See the crate doc for the contract every implementation honours.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // Contacts.
+
+    /// Creates a contact from a draft. Fails with `Conflict` when one of its handles already
+    /// belongs to a contact, and with `Invalid` when it has no handle and no name.
+    async fn create_contact(&self, draft: &ContactDraft, now: Timestamp) -> StoreResult<Contact>;
+
+    /// Reads a contact; an id that was merged away resolves to the contact it was merged into.
+    async fn get_contact(&self, id: ContactId) -> StoreResult<Contact>;
+
+    /// Finds the contact a handle belongs to.
+    async fn find_contact(&self, handle: &Handle) -> StoreResult<Option<Contact>>;
+
+    /// Replaces a contact's fields and handles. Fails with `Conflict` when a new handle belongs
+    /// to another contact.
+    async fn update_contact(&self, contact: &Contact, now: Timestamp) -> StoreResult<Contact>;
+
+    /// Lists contacts in id order.
+    async fn list_contacts(&self, page: PageRequest) -> StoreResult<Page<Contact>>;
+
+    /// Folds `absorb` into `keep`: fields (`Contact::absorb`), handles, conversations,
+    /// messages, events, tags and their history, notes and tasks all move; `absorb`'s id then
+    /// resolves to `keep`.
+    async fn merge_contacts(
+        &self,
+        keep: ContactId,
+        absorb: ContactId,
+        now: Timestamp,
+    ) -> StoreResult<Contact>;
+
+    /// Upserts a batch of drafts in one transaction, de-duplicating by handle: a draft matching
+    /// no contact creates one; matching one updates it (only if something changed); matching
+    /// several merges them into the oldest first. Static tags and notes are added once.
+    async fn import_contacts(
+        &self,
+        drafts: &[ContactDraft],
+        now: Timestamp,
+    ) -> StoreResult<ContactImportOutcome>;
+
+    /// Appends a consent record to a contact.
+    async fn record_consent(&self, contact: ContactId, consent: &Consent) -> StoreResult<()>;
+
+    /// Defines (or redefines) a custom field.
+    async fn define_custom_field(&self, def: &CustomFieldDef) -> StoreResult<()>;
+
+    async fn list_custom_fields(&self) -> StoreResult<Vec<CustomFieldDef>>;
+
+    // Accounts.
+
+    /// Returns the account of that name, creating it when new. Fails with `Conflict` when the
+    /// name exists on another channel.
+    async fn ensure_account(&self, draft: &AccountDraft, now: Timestamp) -> StoreResult<Account>;
+
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+
+    // Messages and conversations.
+
+    /// Stores a batch of messages in one transaction, idempotent by `external_id`. Contacts named
+    /// by an unknown handle are created; accounts and conversations too.
+    async fn ingest_messages(
+        &self,
+        messages: &[IncomingMessage],
+        now: Timestamp,
+    ) -> StoreResult<IngestOutcome>;
+
+    async fn get_message(&self, id: MessageId) -> StoreResult<Message>;
+
+    /// Appends a step to a message's status timeline.
+    async fn add_message_status(&self, id: MessageId, change: &StatusChange) -> StoreResult<()>;
+
+    /// A contact's messages, oldest first.
+    async fn list_messages(
+        &self,
+        contact: ContactId,
+        page: PageRequest,
+    ) -> StoreResult<Page<Message>>;
+
+    async fn list_conversations(&self, contact: ContactId) -> StoreResult<Vec<Conversation>>;
+
+    // Events.
+
+    /// Stores a batch of events in one transaction, idempotent by `external_id`.
+    async fn ingest_events(
+        &self,
+        events: &[IncomingEvent],
+        now: Timestamp,
+    ) -> StoreResult<IngestOutcome>;
+
+    /// A contact's events, oldest first.
+    async fn list_events(&self, contact: ContactId, page: PageRequest) -> StoreResult<Page<Event>>;
+
+    // Tags.
+
+    /// Applies tag changes and appends them to the contact's tag history, in one transaction.
+    /// Setting a tag of an exclusive family replaces the family's other value.
+    async fn apply_tag_changes(&self, contact: ContactId, changes: &[TagChange])
+    -> StoreResult<()>;
+
+    /// The tags a contact holds now, by family then value.
+    async fn list_tags(&self, contact: ContactId) -> StoreResult<Vec<Tag>>;
+
+    /// Every change to a contact's tags, oldest first.
+    async fn tag_history(&self, contact: ContactId) -> StoreResult<Vec<TagChange>>;
+
+    // Notes and tasks.
+
+    async fn add_note(
+        &self,
+        contact: ContactId,
+        author: Option<UserId>,
+        text: &str,
+        at: Timestamp,
+    ) -> StoreResult<Note>;
+
+    async fn list_notes(&self, contact: ContactId) -> StoreResult<Vec<Note>>;
+
+    async fn add_task(&self, draft: &TaskDraft, now: Timestamp) -> StoreResult<Task>;
+
+    async fn complete_task(&self, id: TaskId, at: Timestamp) -> StoreResult<Task>;
+
+    async fn list_tasks(&self, contact: ContactId) -> StoreResult<Vec<Task>>;
+
+    // People and access.
+
+    async fn create_team(&self, name: &str) -> StoreResult<Team>;
+
+    async fn list_teams(&self) -> StoreResult<Vec<Team>>;
+
+    /// Fails with `Conflict` when the e-mail is taken.
+    async fn create_user(&self, draft: &UserDraft, now: Timestamp) -> StoreResult<User>;
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+
+    /// Stores a token by the hash of its secret.
+    async fn create_api_token(
+        &self,
+        name: &str,
+        role: Role,
+        user: Option<UserId>,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<ApiToken>;
+
+    async fn find_api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
+
+    // The whole workspace.
+
+    async fn counts(&self) -> StoreResult<Counts>;
+}

@@ -1,0 +1,519 @@
+//! Contacts, their handles, merges and the contact import.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, Row, params};
+use stoke_core::{
+    Contact, ContactDraft, ContactId, ContactKind, Country, Evidence, Handle, Language, Tag,
+    TagChange, TagChangeKind, TagFamily, TimeZoneName,
+};
+use stoke_store::codec::{ProfileDoc, from_millis, to_millis};
+use stoke_store::{ContactImportOutcome, Page, PageRequest, StoreError, StoreResult};
+
+use crate::{db_err, people};
+
+const CONTACT_COLUMNS: &str = "id, kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at";
+
+fn contact_from_row(row: &Row<'_>) -> StoreResult<Contact> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Backend(format!("stored contact {what} is unreadable: {e}"))
+    };
+    let id = ContactId::new(row.get(0).map_err(db_err)?);
+    let mut contact = Contact::new(id, from_millis(row.get(10).map_err(db_err)?)?);
+    contact.updated_at = from_millis(row.get(11).map_err(db_err)?)?;
+    let kind: String = row.get(1).map_err(db_err)?;
+    contact.kind = kind.parse::<ContactKind>().map_err(|e| bad("kind", &e))?;
+    contact.name = row.get(2).map_err(db_err)?;
+    let country: Option<String> = row.get(3).map_err(db_err)?;
+    contact.country = country
+        .map(|c| Country::parse(&c))
+        .transpose()
+        .map_err(|e| bad("country", &e))?;
+    contact.city = row.get(4).map_err(db_err)?;
+    let language: Option<String> = row.get(5).map_err(db_err)?;
+    contact.language = language
+        .map(|l| Language::parse(&l))
+        .transpose()
+        .map_err(|e| bad("language", &e))?;
+    let zone: Option<String> = row.get(6).map_err(db_err)?;
+    contact.time_zone = zone
+        .map(|z| TimeZoneName::parse(&z))
+        .transpose()
+        .map_err(|e| bad("time zone", &e))?;
+    contact.owner = row
+        .get::<_, Option<i64>>(7)
+        .map_err(db_err)?
+        .map(stoke_core::UserId::new);
+    contact.team = row
+        .get::<_, Option<i64>>(8)
+        .map_err(db_err)?
+        .map(stoke_core::TeamId::new);
+    let profile: String = row.get(9).map_err(db_err)?;
+    ProfileDoc::decode_into(&profile, &mut contact)?;
+    Ok(contact)
+}
+
+/// Follows a merge redirect: the id of the contact that `id` is now, or `None` if it never was.
+pub(crate) fn resolve(conn: &Connection, id: ContactId) -> StoreResult<Option<ContactId>> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM contacts WHERE id = ?1")
+        .and_then(|mut s| s.exists([id.get()]))
+        .map_err(db_err)?;
+    if exists {
+        return Ok(Some(id));
+    }
+    conn.prepare_cached("SELECT into_id FROM contact_merges WHERE absorbed_id = ?1")
+        .and_then(|mut s| s.query_row([id.get()], |r| r.get::<_, i64>(0)).optional())
+        .map(|o| o.map(ContactId::new))
+        .map_err(db_err)
+}
+
+pub(crate) fn load(conn: &Connection, id: ContactId) -> StoreResult<Contact> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?1"
+        ))
+        .map_err(db_err)?;
+    let mut rows = stmt.query([id.get()]).map_err(db_err)?;
+    match rows.next().map_err(db_err)? {
+        Some(row) => contact_from_row(row),
+        None => Err(StoreError::not_found("contact", id)),
+    }
+}
+
+pub(crate) fn find_by_handle(conn: &Connection, handle: &Handle) -> StoreResult<Option<ContactId>> {
+    conn.prepare_cached("SELECT contact_id FROM contact_handles WHERE kind = ?1 AND value = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![handle.kind(), handle.key()], |r| r.get::<_, i64>(0))
+                .optional()
+        })
+        .map(|o| o.map(ContactId::new))
+        .map_err(db_err)
+}
+
+/// Refuses handles that belong to a contact other than `owner`.
+fn check_handles_free(
+    conn: &Connection,
+    owner: Option<ContactId>,
+    handles: &[Handle],
+) -> StoreResult<()> {
+    for handle in handles {
+        if let Some(holder) = find_by_handle(conn, handle)?
+            && Some(holder) != owner
+        {
+            return Err(StoreError::Conflict {
+                entity: "contact",
+                key: holder.to_string(),
+                reason: format!(
+                    "the {} {} already belongs to contact {holder}",
+                    handle.kind(),
+                    handle.key()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn insert_row(conn: &Connection, contact: &Contact) -> StoreResult<ContactId> {
+    conn.prepare_cached(
+        "INSERT INTO contacts (kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            contact.kind.as_str(),
+            contact.name,
+            contact.country.map(|c| c.to_string()),
+            contact.city,
+            contact.language.as_ref().map(|l| l.as_str()),
+            contact.time_zone.as_ref().map(|z| z.as_str()),
+            contact.owner.map(|u| u.get()),
+            contact.team.map(|t| t.get()),
+            ProfileDoc::encode(contact),
+            to_millis(contact.created_at),
+            to_millis(contact.updated_at),
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(ContactId::new(conn.last_insert_rowid()))
+}
+
+fn insert_handles(conn: &Connection, id: ContactId, handles: &[Handle]) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO contact_handles (kind, value, contact_id) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(db_err)?;
+    for handle in handles {
+        stmt.execute(params![handle.kind(), handle.key(), id.get()])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Inserts a new contact with its handles; the handles must be free.
+fn insert(conn: &Connection, contact: &Contact) -> StoreResult<ContactId> {
+    let handles = contact.handles();
+    check_handles_free(conn, None, &handles)?;
+    let id = insert_row(conn, contact)?;
+    insert_handles(conn, id, &handles)?;
+    Ok(id)
+}
+
+pub(crate) fn create(
+    conn: &Connection,
+    draft: &ContactDraft,
+    now: Timestamp,
+) -> StoreResult<Contact> {
+    if draft.handles().is_empty() && draft.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(StoreError::Invalid {
+            field: "contact",
+            reason: "a contact needs a name, a phone or an e-mail".into(),
+        });
+    }
+    let mut contact = Contact::new(ContactId::new(0), now);
+    draft.apply(&mut contact);
+    let id = insert(conn, &contact)?;
+    add_draft_extras(conn, id, draft, now)?;
+    load(conn, id)
+}
+
+/// Writes a contact's columns and re-indexes its handles.
+pub(crate) fn save(conn: &Connection, contact: &Contact) -> StoreResult<()> {
+    let handles = contact.handles();
+    check_handles_free(conn, Some(contact.id), &handles)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE contacts SET kind = ?2, name = ?3, country = ?4, city = ?5, language = ?6, time_zone = ?7,
+             owner_id = ?8, team_id = ?9, profile = ?10, created_at = ?11, updated_at = ?12 WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                contact.id.get(),
+                contact.kind.as_str(),
+                contact.name,
+                contact.country.map(|c| c.to_string()),
+                contact.city,
+                contact.language.as_ref().map(|l| l.as_str()),
+                contact.time_zone.as_ref().map(|z| z.as_str()),
+                contact.owner.map(|u| u.get()),
+                contact.team.map(|t| t.get()),
+                ProfileDoc::encode(contact),
+                to_millis(contact.created_at),
+                to_millis(contact.updated_at),
+            ])
+        })
+        .map_err(db_err)?;
+    if changed == 0 {
+        return Err(StoreError::not_found("contact", contact.id));
+    }
+    conn.prepare_cached("DELETE FROM contact_handles WHERE contact_id = ?1")
+        .and_then(|mut s| s.execute([contact.id.get()]))
+        .map_err(db_err)?;
+    insert_handles(conn, contact.id, &handles)
+}
+
+pub(crate) fn list(conn: &Connection, page: PageRequest) -> StoreResult<Page<Contact>> {
+    let limit = page.effective_limit();
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
+        .map_err(db_err)?;
+    let mut rows = stmt
+        .query(params![
+            page.after.unwrap_or(i64::MIN),
+            i64::from(limit) + 1
+        ])
+        .map_err(db_err)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        items.push(contact_from_row(row)?);
+    }
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|c| c.id.get())
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// Folds `absorb` into `keep` and everything that pointed at `absorb` with it.
+pub(crate) fn merge(
+    conn: &Connection,
+    keep: ContactId,
+    absorb: ContactId,
+    now: Timestamp,
+) -> StoreResult<Contact> {
+    let keep = resolve(conn, keep)?.ok_or_else(|| StoreError::not_found("contact", keep))?;
+    let absorb = resolve(conn, absorb)?.ok_or_else(|| StoreError::not_found("contact", absorb))?;
+    if keep == absorb {
+        return Err(StoreError::Invalid {
+            field: "contact",
+            reason: format!("contact {keep} cannot be merged into itself"),
+        });
+    }
+    let mut survivor = load(conn, keep)?;
+    let absorbed = load(conn, absorb)?;
+    survivor.absorb(absorbed);
+    survivor.updated_at = now;
+
+    // Conversations: one per (contact, account). Where both have one on the same account, the
+    // absorbed one's messages join the survivor's and the empty conversation goes.
+    let pairs: Vec<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT a.id, k.id FROM conversations a JOIN conversations k
+             ON k.account_id = a.account_id AND k.contact_id = ?1 WHERE a.contact_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![keep.get(), absorb.get()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
+        .map_err(db_err)?;
+    for (from, into) in pairs {
+        conn.execute(
+            "UPDATE messages SET conversation_id = ?2 WHERE conversation_id = ?1",
+            params![from, into],
+        )
+        .map_err(db_err)?;
+        conn.execute(
+            "UPDATE conversations SET last_message_at = (SELECT MAX(at) FROM messages WHERE conversation_id = ?1) WHERE id = ?1",
+            [into],
+        )
+        .map_err(db_err)?;
+        conn.execute("DELETE FROM conversations WHERE id = ?1", [from])
+            .map_err(db_err)?;
+    }
+    for table in [
+        "conversations",
+        "messages",
+        "events",
+        "tag_changes",
+        "notes",
+        "tasks",
+    ] {
+        conn.execute(
+            &format!("UPDATE {table} SET contact_id = ?1 WHERE contact_id = ?2"),
+            params![keep.get(), absorb.get()],
+        )
+        .map_err(db_err)?;
+    }
+
+    // Tags: the survivor holds the union; where both hold a value of an exclusive family, or
+    // the same tag, the more recently set one stays.
+    let mut tags = people::list_tags(conn, keep)?;
+    for tag in people::list_tags(conn, absorb)? {
+        let clash = tags.iter().position(|t| {
+            t.family == tag.family && (t.value == tag.value || tag.family.is_exclusive())
+        });
+        match clash {
+            Some(i) if tags[i].set_at >= tag.set_at => {}
+            Some(i) => tags[i] = tag,
+            None => tags.push(tag),
+        }
+    }
+    conn.execute(
+        "DELETE FROM tags WHERE contact_id IN (?1, ?2)",
+        params![keep.get(), absorb.get()],
+    )
+    .map_err(db_err)?;
+    for tag in &tags {
+        people::upsert_tag(conn, keep, tag)?;
+    }
+
+    conn.execute(
+        "DELETE FROM contact_handles WHERE contact_id = ?1",
+        [absorb.get()],
+    )
+    .map_err(db_err)?;
+    conn.execute("DELETE FROM contacts WHERE id = ?1", [absorb.get()])
+        .map_err(db_err)?;
+    conn.execute(
+        "UPDATE contact_merges SET into_id = ?1 WHERE into_id = ?2",
+        params![keep.get(), absorb.get()],
+    )
+    .map_err(db_err)?;
+    conn.execute(
+        "INSERT INTO contact_merges (absorbed_id, into_id, at) VALUES (?1, ?2, ?3)",
+        params![absorb.get(), keep.get(), to_millis(now)],
+    )
+    .map_err(db_err)?;
+    save(conn, &survivor)?;
+    load(conn, keep)
+}
+
+/// Static tags and notes a draft carries, added once each. Returns whether anything was added.
+fn add_draft_extras(
+    conn: &Connection,
+    id: ContactId,
+    draft: &ContactDraft,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let mut added = false;
+    for value in &draft.tags {
+        let exists = conn
+            .prepare_cached(
+                "SELECT 1 FROM tags WHERE contact_id = ?1 AND family = ?2 AND value = ?3",
+            )
+            .and_then(|mut s| s.exists(params![id.get(), TagFamily::Static.as_str(), value]))
+            .map_err(db_err)?;
+        if !exists {
+            let tag = Tag {
+                family: TagFamily::Static,
+                value: value.clone(),
+                colour: "grey".into(),
+                rule: "import".into(),
+                evidence: Evidence {
+                    message: None,
+                    event: None,
+                    detail: "set by an import".into(),
+                },
+                set_at: now,
+            };
+            people::apply_tag_changes(
+                conn,
+                id,
+                &[TagChange {
+                    kind: TagChangeKind::Set,
+                    tag,
+                }],
+            )?;
+            added = true;
+        }
+    }
+    for note in &draft.notes {
+        let exists = conn
+            .prepare_cached("SELECT 1 FROM notes WHERE contact_id = ?1 AND body = ?2")
+            .and_then(|mut s| s.exists(params![id.get(), note]))
+            .map_err(db_err)?;
+        if !exists {
+            people::add_note(conn, id, None, note, now)?;
+            added = true;
+        }
+    }
+    Ok(added)
+}
+
+/// Imports a batch. Each touched contact is changed in memory first and written once at the end
+/// of the batch, and only if its final state differs from what was stored: a file that names the
+/// same person twice, or a re-import of the same file, writes nothing that is already there.
+pub(crate) fn import(
+    conn: &Connection,
+    drafts: &[ContactDraft],
+    now: Timestamp,
+) -> StoreResult<ContactImportOutcome> {
+    let mut outcome = ContactImportOutcome::default();
+    // contact id -> (as stored, as the batch leaves it, whether tags or notes were added)
+    let mut touched: BTreeMap<ContactId, (Contact, Contact, bool)> = BTreeMap::new();
+    let mut created: BTreeSet<ContactId> = BTreeSet::new();
+    for draft in drafts {
+        let handles = draft.handles();
+        if handles.is_empty() {
+            return Err(StoreError::Invalid {
+                field: "contact",
+                reason: "an imported contact needs a phone or an e-mail".into(),
+            });
+        }
+        let mut matches = BTreeSet::new();
+        for handle in &handles {
+            if let Some(id) = find_by_handle(conn, handle)? {
+                matches.insert(id);
+            }
+        }
+        let mut ids = matches.into_iter();
+        let Some(keep) = ids.next() else {
+            let mut contact = Contact::new(ContactId::new(0), now);
+            draft.apply(&mut contact);
+            let id = insert(conn, &contact)?;
+            add_draft_extras(conn, id, draft, now)?;
+            created.insert(id);
+            outcome.created += 1;
+            continue;
+        };
+        let others: Vec<ContactId> = ids.collect();
+        if !others.is_empty() {
+            // A merge works on stored rows: write what the batch changed so far first.
+            for id in std::iter::once(keep).chain(others.iter().copied()) {
+                if let Some((stored, working, extras)) = touched.remove(&id) {
+                    flush(conn, stored, working, extras, now, &created, &mut outcome)?;
+                }
+            }
+            for other in others {
+                merge(conn, keep, other, now)?;
+                outcome.merged += 1;
+            }
+        }
+        let entry = match touched.entry(keep) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let stored = load(conn, keep)?;
+                e.insert((stored.clone(), stored, false))
+            }
+        };
+        // Handles the draft adds must be indexed before the next row looks them up.
+        let before = entry.1.handles();
+        draft.apply(&mut entry.1);
+        let new_handles: Vec<Handle> = entry
+            .1
+            .handles()
+            .into_iter()
+            .filter(|h| !before.contains(h))
+            .collect();
+        check_handles_free(conn, Some(keep), &new_handles)?;
+        insert_handles(conn, keep, &new_handles)?;
+        entry.2 |= add_draft_extras(conn, keep, draft, now)?;
+    }
+    for (_, (stored, working, extras)) in touched {
+        flush(conn, stored, working, extras, now, &created, &mut outcome)?;
+    }
+    Ok(outcome)
+}
+
+/// Writes one contact an import touched, if it changed, and counts it.
+fn flush(
+    conn: &Connection,
+    stored: Contact,
+    mut working: Contact,
+    extras: bool,
+    now: Timestamp,
+    created: &BTreeSet<ContactId>,
+    outcome: &mut ContactImportOutcome,
+) -> StoreResult<()> {
+    let changed = working != stored;
+    if changed {
+        working.updated_at = now;
+        save(conn, &working)?;
+    }
+    if created.contains(&working.id) {
+        return Ok(());
+    }
+    if changed || extras {
+        outcome.updated += 1;
+    } else {
+        outcome.unchanged += 1;
+    }
+    Ok(())
+}
+
+/// Creates a contact known only by a handle (a message from a new number).
+pub(crate) fn create_from_handle(
+    conn: &Connection,
+    handle: &Handle,
+    now: Timestamp,
+) -> StoreResult<ContactId> {
+    let mut contact = Contact::new(ContactId::new(0), now);
+    match handle {
+        Handle::Phone(p) => {
+            contact.phones.push(p.clone());
+            contact.country = p.country();
+        }
+        Handle::Email(e) => contact.emails.push(e.clone()),
+        Handle::WhatsApp(w) => contact.whatsapp_id = Some(w.clone()),
+    }
+    insert(conn, &contact)
+}

@@ -1,0 +1,412 @@
+//! How the parts of a contact and an event that have no columns of their own are kept: as JSON
+//! documents with a versioned, explicit shape. Shared by every backend so that a workspace moved
+//! from SQLite to PostgreSQL carries the same bytes.
+//!
+//! These DTOs are the storage format: renaming a field here is a migration.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use stoke_core::contact::{Commerce, CompanyDetails, ImportantDate, Relationship};
+use stoke_core::{
+    Channel, Consent, ConsentStatus, Contact, ContactPerson, ContactWindow, CustomValue, Email,
+    EventKind, MessageFormat, Money, OrderLine, PaymentStatus, Phone, PurchaseFrequency,
+    ReachPreferences,
+};
+
+use crate::StoreError;
+
+/// The contact fields without a column of their own.
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfileDoc {
+    legal_name: Option<String>,
+    registration_number: Option<String>,
+    tax_id: Option<String>,
+    company_address: Option<String>,
+    persons: Vec<PersonDoc>,
+    photo_url: Option<String>,
+    phones: Vec<String>,
+    emails: Vec<String>,
+    whatsapp_id: Option<String>,
+    other_handles: Vec<(String, String)>,
+    preferred_channel: Option<String>,
+    window: Option<String>,
+    format: Option<String>,
+    max_per_week: Option<u32>,
+    passive: bool,
+    current_order: Option<String>,
+    order_stage: Option<String>,
+    payment_status: Option<String>,
+    purchase_frequency: Option<String>,
+    purchase_preferences: Vec<String>,
+    birthday: Option<Date>,
+    important_dates: Vec<(String, Date)>,
+    hobbies: Vec<String>,
+    favourite_team: Option<String>,
+    custom: BTreeMap<String, CustomDoc>,
+    consents: Vec<ConsentDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonDoc {
+    name: String,
+    role: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    schedule: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+enum CustomDoc {
+    Text(String),
+    Number(Decimal),
+    Date(Date),
+    Choice(String),
+    YesNo(bool),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentDoc {
+    channel: String,
+    status: String,
+    at: Timestamp,
+    source: String,
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} is unreadable: {detail}"))
+}
+
+fn parse_opt<T: std::str::FromStr>(what: &str, raw: Option<String>) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.map(|r| r.parse::<T>().map_err(|e| corrupt(what, e)))
+        .transpose()
+}
+
+impl ProfileDoc {
+    /// Encodes the parts of `contact` that have no column.
+    pub fn encode(contact: &Contact) -> String {
+        let doc = ProfileDoc {
+            legal_name: contact.company.legal_name.clone(),
+            registration_number: contact.company.registration_number.clone(),
+            tax_id: contact.company.tax_id.clone(),
+            company_address: contact.company.address.clone(),
+            persons: contact
+                .persons
+                .iter()
+                .map(|p| PersonDoc {
+                    name: p.name.clone(),
+                    role: p.role.clone(),
+                    phone: p.phone.as_ref().map(|x| x.as_str().to_owned()),
+                    email: p.email.as_ref().map(|x| x.as_str().to_owned()),
+                    schedule: p.schedule.clone(),
+                })
+                .collect(),
+            photo_url: contact.photo_url.clone(),
+            phones: contact
+                .phones
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            emails: contact
+                .emails
+                .iter()
+                .map(|e| e.as_str().to_owned())
+                .collect(),
+            whatsapp_id: contact.whatsapp_id.clone(),
+            other_handles: contact.other_handles.clone(),
+            preferred_channel: contact
+                .reach
+                .preferred_channel
+                .map(|c| c.as_str().to_owned()),
+            window: contact.reach.window.as_ref().map(ToString::to_string),
+            format: contact.reach.format.map(|f| f.as_str().to_owned()),
+            max_per_week: contact.reach.max_per_week,
+            passive: contact.reach.passive,
+            current_order: contact.commerce.current_order.clone(),
+            order_stage: contact.commerce.order_stage.clone(),
+            payment_status: contact
+                .commerce
+                .payment_status
+                .map(|p| p.as_str().to_owned()),
+            purchase_frequency: contact
+                .commerce
+                .purchase_frequency
+                .map(|p| p.as_str().to_owned()),
+            purchase_preferences: contact.commerce.purchase_preferences.clone(),
+            birthday: contact.relationship.birthday,
+            important_dates: contact
+                .relationship
+                .important_dates
+                .iter()
+                .map(|d| (d.label.clone(), d.date))
+                .collect(),
+            hobbies: contact.relationship.hobbies.clone(),
+            favourite_team: contact.relationship.favourite_team.clone(),
+            custom: contact
+                .custom
+                .iter()
+                .map(|(k, v)| {
+                    let doc = match v {
+                        CustomValue::Text(t) => CustomDoc::Text(t.clone()),
+                        CustomValue::Number(n) => CustomDoc::Number(*n),
+                        CustomValue::Date(d) => CustomDoc::Date(*d),
+                        CustomValue::Choice(c) => CustomDoc::Choice(c.clone()),
+                        CustomValue::YesNo(b) => CustomDoc::YesNo(*b),
+                    };
+                    (k.clone(), doc)
+                })
+                .collect(),
+            consents: contact
+                .consents
+                .iter()
+                .map(|c| ConsentDoc {
+                    channel: c.channel.as_str().to_owned(),
+                    status: c.status.as_str().to_owned(),
+                    at: c.at,
+                    source: c.source.clone(),
+                })
+                .collect(),
+        };
+        // A struct of strings, numbers and dates always serialises.
+        serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Decodes a stored profile into `contact`, whose column fields are already set.
+    pub fn decode_into(json: &str, contact: &mut Contact) -> Result<(), StoreError> {
+        let doc: ProfileDoc = serde_json::from_str(json).map_err(|e| corrupt("profile", e))?;
+        contact.company = CompanyDetails {
+            legal_name: doc.legal_name,
+            registration_number: doc.registration_number,
+            tax_id: doc.tax_id,
+            address: doc.company_address,
+        };
+        contact.persons = doc
+            .persons
+            .into_iter()
+            .map(|p| {
+                Ok(ContactPerson {
+                    name: p.name,
+                    role: p.role,
+                    phone: p
+                        .phone
+                        .map(|x| Phone::parse(&x, None))
+                        .transpose()
+                        .map_err(|e| corrupt("person", e))?,
+                    email: p
+                        .email
+                        .map(|x| Email::parse(&x))
+                        .transpose()
+                        .map_err(|e| corrupt("person", e))?,
+                    schedule: p.schedule,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        contact.photo_url = doc.photo_url;
+        contact.phones = doc
+            .phones
+            .iter()
+            .map(|p| Phone::parse(p, None).map_err(|e| corrupt("phone", e)))
+            .collect::<Result<_, _>>()?;
+        contact.emails = doc
+            .emails
+            .iter()
+            .map(|e| Email::parse(e).map_err(|err| corrupt("e-mail", err)))
+            .collect::<Result<_, _>>()?;
+        contact.whatsapp_id = doc.whatsapp_id;
+        contact.other_handles = doc.other_handles;
+        contact.reach = ReachPreferences {
+            preferred_channel: parse_opt::<Channel>("channel", doc.preferred_channel)?,
+            window: doc
+                .window
+                .map(|w| ContactWindow::parse(&w).map_err(|e| corrupt("window", e)))
+                .transpose()?,
+            format: parse_opt::<MessageFormat>("format", doc.format)?,
+            max_per_week: doc.max_per_week,
+            passive: doc.passive,
+        };
+        contact.commerce = Commerce {
+            current_order: doc.current_order,
+            order_stage: doc.order_stage,
+            payment_status: parse_opt::<PaymentStatus>("payment status", doc.payment_status)?,
+            purchase_frequency: parse_opt::<PurchaseFrequency>(
+                "frequency",
+                doc.purchase_frequency,
+            )?,
+            purchase_preferences: doc.purchase_preferences,
+        };
+        contact.relationship = Relationship {
+            birthday: doc.birthday,
+            important_dates: doc
+                .important_dates
+                .into_iter()
+                .map(|(label, date)| ImportantDate { label, date })
+                .collect(),
+            hobbies: doc.hobbies,
+            favourite_team: doc.favourite_team,
+        };
+        contact.custom = doc
+            .custom
+            .into_iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    CustomDoc::Text(t) => CustomValue::Text(t),
+                    CustomDoc::Number(n) => CustomValue::Number(n),
+                    CustomDoc::Date(d) => CustomValue::Date(d),
+                    CustomDoc::Choice(c) => CustomValue::Choice(c),
+                    CustomDoc::YesNo(b) => CustomValue::YesNo(b),
+                };
+                (k, value)
+            })
+            .collect();
+        contact.consents = doc
+            .consents
+            .into_iter()
+            .map(|c| {
+                Ok(Consent {
+                    channel: c.channel.parse().map_err(|e| corrupt("consent", e))?,
+                    status: c
+                        .status
+                        .parse::<ConsentStatus>()
+                        .map_err(|e| corrupt("consent", e))?,
+                    at: c.at,
+                    source: c.source,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(())
+    }
+}
+
+/// The event fields beyond kind, time and amount.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum EventDoc {
+    Order {
+        order_id: String,
+        lines: Vec<LineDoc>,
+    },
+    Click {
+        url: String,
+        campaign: Option<String>,
+    },
+    Open {
+        campaign: Option<String>,
+    },
+    Custom {
+        name: String,
+        attributes: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineDoc {
+    sku: String,
+    name: String,
+    quantity: i64,
+    unit_price_minor: i64,
+}
+
+/// Encodes an event's payload; the order amount and currency have columns of their own so that
+/// revenue can be summed in SQL, and are returned beside the document.
+pub fn encode_event(kind: &EventKind) -> (String, Option<Money>) {
+    let (doc, amount) = match kind {
+        EventKind::Order {
+            order_id,
+            amount,
+            lines,
+        } => (
+            EventDoc::Order {
+                order_id: order_id.clone(),
+                lines: lines
+                    .iter()
+                    .map(|l| LineDoc {
+                        sku: l.sku.clone(),
+                        name: l.name.clone(),
+                        quantity: l.quantity,
+                        unit_price_minor: l.unit_price.minor(),
+                    })
+                    .collect(),
+            },
+            Some(*amount),
+        ),
+        EventKind::Click { url, campaign } => (
+            EventDoc::Click {
+                url: url.clone(),
+                campaign: campaign.clone(),
+            },
+            None,
+        ),
+        EventKind::Open { campaign } => (
+            EventDoc::Open {
+                campaign: campaign.clone(),
+            },
+            None,
+        ),
+        EventKind::Custom { name, attributes } => (
+            EventDoc::Custom {
+                name: name.clone(),
+                attributes: attributes.clone(),
+            },
+            None,
+        ),
+    };
+    (
+        serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned()),
+        amount,
+    )
+}
+
+/// Decodes an event's payload with its amount columns.
+pub fn decode_event(json: &str, amount: Option<Money>) -> Result<EventKind, StoreError> {
+    let doc: EventDoc = serde_json::from_str(json).map_err(|e| corrupt("event", e))?;
+    Ok(match doc {
+        EventDoc::Order { order_id, lines } => {
+            let amount = amount.ok_or_else(|| corrupt("order", "no amount"))?;
+            EventKind::Order {
+                order_id,
+                amount,
+                lines: lines
+                    .into_iter()
+                    .map(|l| OrderLine {
+                        sku: l.sku,
+                        name: l.name,
+                        quantity: l.quantity,
+                        unit_price: Money::from_minor(l.unit_price_minor, amount.currency()),
+                    })
+                    .collect(),
+            }
+        }
+        EventDoc::Click { url, campaign } => EventKind::Click { url, campaign },
+        EventDoc::Open { campaign } => EventKind::Open { campaign },
+        EventDoc::Custom { name, attributes } => EventKind::Custom { name, attributes },
+    })
+}
+
+/// Timestamps are kept as milliseconds since the Unix epoch in both backends' integer columns:
+/// compact, ordered, and free of time-zone text.
+pub fn to_millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+pub fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|e| corrupt("time", e))
+}
+
+/// Parses a stored enum-like column.
+pub fn parse_column<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.parse::<T>().map_err(|e| corrupt(what, e))
+}

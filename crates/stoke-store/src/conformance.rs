@@ -1,0 +1,1017 @@
+//! The store conformance suite: what every backend must do, written once.
+//!
+//! A backend runs it with `stoke_store::conformance_suite!(fresh_store);` in its tests, where
+//! `fresh_store` is an `async fn() -> impl Store` giving an empty store. Each check below becomes
+//! one `#[tokio::test]`, so a failure names the operation.
+
+use jiff::Timestamp;
+use stoke_core::{
+    AccountDraft, Channel, Consent, ConsentStatus, ContactDraft, ContactId, ContactRef, Currency,
+    CustomFieldDef, CustomFieldType, CustomValue, Direction, Email, EventKind, Evidence, Handle,
+    MessageStatus, Money, OrderLine, Phone, Role, StatusChange, Tag, TagChange, TagChangeKind,
+    TagFamily, TaskDraft, TaskKind, UserDraft,
+};
+
+use crate::{IncomingEvent, IncomingMessage, PageRequest, Store, StoreError};
+
+/// Expands into one `#[tokio::test]` per conformance check, each on a fresh store.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($fresh:path) => {
+        $crate::conformance_suite!(@each $fresh;
+            create_and_get_contact,
+            create_refuses_taken_handle_and_empty_draft,
+            find_contact_by_each_handle,
+            update_contact_reindexes_handles,
+            list_contacts_pages_in_id_order,
+            import_contacts_dedups_and_is_idempotent,
+            import_contacts_merges_rows_that_join_two_contacts,
+            merge_moves_history_and_redirects_id,
+            consent_and_custom_fields,
+            accounts_are_ensured_by_name,
+            ingest_messages_is_idempotent_and_creates_contacts,
+            message_status_timeline,
+            ingest_events_is_idempotent_and_keeps_money_exact,
+            unknown_contact_ids_are_reported_not_stored,
+            tags_replace_within_exclusive_families_and_keep_history,
+            notes_and_tasks,
+            users_teams_and_tokens,
+            counts_cover_everything,
+            not_found_is_an_error_not_a_panic,
+        );
+    };
+    (@each $fresh:path; $($check:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $check() {
+            let (store, _guard) = $fresh().await;
+            $crate::conformance::$check(&store).await;
+        }
+    )*};
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().expect("test timestamp")
+}
+
+fn now() -> Timestamp {
+    ts("2026-11-20T10:00:00Z")
+}
+
+fn phone(s: &str) -> Phone {
+    Phone::parse(s, None).expect("test phone")
+}
+
+fn email(s: &str) -> Email {
+    Email::parse(s).expect("test e-mail")
+}
+
+fn draft(name: &str, phones: &[&str], emails: &[&str]) -> ContactDraft {
+    ContactDraft {
+        name: Some(name.to_owned()),
+        phones: phones.iter().map(|p| phone(p)).collect(),
+        emails: emails.iter().map(|e| email(e)).collect(),
+        ..ContactDraft::default()
+    }
+}
+
+fn message(id: &str, contact: &str, direction: Direction, text: &str, at: &str) -> IncomingMessage {
+    IncomingMessage {
+        external_id: id.to_owned(),
+        contact: ContactRef::parse(contact).expect("test contact ref"),
+        account: "wa-sales-1".to_owned(),
+        channel: Channel::WhatsApp,
+        direction,
+        text: text.to_owned(),
+        at: ts(at),
+        provider_id: None,
+    }
+}
+
+fn tag(family: TagFamily, value: &str, rule: &str, at: &str) -> Tag {
+    Tag {
+        family,
+        value: value.to_owned(),
+        colour: "green".to_owned(),
+        rule: rule.to_owned(),
+        evidence: Evidence {
+            message: None,
+            event: None,
+            detail: format!("{rule} fired"),
+        },
+        set_at: ts(at),
+    }
+}
+
+pub async fn create_and_get_contact(store: &dyn Store) {
+    let mut d = draft("Ahmed Al-Harbi", &["+966501234567"], &["ahmed@example.com"]);
+    d.language = Some(stoke_core::Language::parse("ar").expect("ok"));
+    d.time_zone = Some(stoke_core::TimeZoneName::parse("Asia/Riyadh").expect("ok"));
+    d.country = Some(stoke_core::Country::parse("SA").expect("ok"));
+    d.birthday = Some("1990-05-17".parse().expect("date"));
+    d.reach.window = Some(stoke_core::ContactWindow::parse("Sun-Thu 10:00-14:00").expect("ok"));
+    d.reach.max_per_week = Some(2);
+    d.custom.insert(
+        "customer_since".into(),
+        CustomValue::Text("2021-03-01".into()),
+    );
+    let created = store.create_contact(&d, now()).await.expect("create");
+    assert_eq!(created.name, "Ahmed Al-Harbi");
+    let read = store.get_contact(created.id).await.expect("get");
+    assert_eq!(
+        read, created,
+        "what is read back equals what was written, every field"
+    );
+    assert_eq!(read.created_at, now());
+    assert_eq!(read.reach.max_per_week, Some(2));
+    assert_eq!(
+        read.time_zone.as_ref().map(|z| z.as_str()),
+        Some("Asia/Riyadh")
+    );
+}
+
+pub async fn create_refuses_taken_handle_and_empty_draft(store: &dyn Store) {
+    store
+        .create_contact(&draft("A", &["+966501234567"], &[]), now())
+        .await
+        .expect("create");
+    let err = store
+        .create_contact(&draft("B", &["+966501234567"], &[]), now())
+        .await
+        .expect_err("a taken phone is refused");
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    let err = store
+        .create_contact(&ContactDraft::default(), now())
+        .await
+        .expect_err("an empty draft is refused");
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+    assert_eq!(
+        store.counts().await.expect("counts").contacts,
+        1,
+        "nothing half-written"
+    );
+}
+
+pub async fn find_contact_by_each_handle(store: &dyn Store) {
+    let c = store
+        .create_contact(
+            &draft(
+                "A",
+                &["+966501234567", "+971501234567"],
+                &["A.B@Example.com"],
+            ),
+            now(),
+        )
+        .await
+        .expect("create");
+    for handle in [
+        Handle::Phone(phone("+966501234567")),
+        Handle::Phone(phone("+971501234567")),
+        Handle::Email(email("a.b@example.com")),
+    ] {
+        let found = store
+            .find_contact(&handle)
+            .await
+            .expect("find")
+            .expect("found");
+        assert_eq!(found.id, c.id, "{handle:?}");
+    }
+    assert!(
+        store
+            .find_contact(&Handle::Phone(phone("+79161234567")))
+            .await
+            .expect("find")
+            .is_none()
+    );
+}
+
+pub async fn update_contact_reindexes_handles(store: &dyn Store) {
+    let mut c = store
+        .create_contact(&draft("A", &["+966501234567"], &[]), now())
+        .await
+        .expect("create");
+    let other = store
+        .create_contact(&draft("B", &["+971501234567"], &[]), now())
+        .await
+        .expect("create");
+    c.phones = vec![phone("+966501234568")];
+    c.city = Some("Jeddah".into());
+    let later = ts("2026-11-21T10:00:00Z");
+    let updated = store.update_contact(&c, later).await.expect("update");
+    assert_eq!(updated.updated_at, later);
+    assert_eq!(updated.city.as_deref(), Some("Jeddah"));
+    assert!(
+        store
+            .find_contact(&Handle::Phone(phone("+966501234567")))
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_contact(&Handle::Phone(phone("+966501234568")))
+            .await
+            .expect("find")
+            .is_some()
+    );
+    c.phones.push(phone("+971501234567"));
+    let err = store
+        .update_contact(&c, later)
+        .await
+        .expect_err("another's phone is refused");
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(
+        store.get_contact(other.id).await.expect("get").phones,
+        other.phones
+    );
+}
+
+pub async fn list_contacts_pages_in_id_order(store: &dyn Store) {
+    for i in 0..7 {
+        store
+            .create_contact(
+                &draft(&format!("C{i}"), &[&format!("+96650123456{i}")], &[]),
+                now(),
+            )
+            .await
+            .expect("create");
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let p = store.list_contacts(page).await.expect("list");
+        assert!(p.items.len() <= 3);
+        seen.extend(p.items.iter().map(|c| c.name.clone()));
+        match p.next {
+            Some(next) => {
+                page = PageRequest {
+                    after: Some(next),
+                    limit: 3,
+                }
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..7).map(|i| format!("C{i}")).collect::<Vec<_>>());
+}
+
+pub async fn import_contacts_dedups_and_is_idempotent(store: &dyn Store) {
+    let mut with_tags = draft("Olga", &["+79161234567"], &["olga@mail.ru"]);
+    with_tags.tags = vec!["wholesale".into()];
+    with_tags.notes = vec!["prefers voice".into()];
+    let rows = vec![
+        with_tags.clone(),
+        draft("Ahmed", &["+966501234567"], &[]),
+        // Same person as the first row, by e-mail: merged into it, not a new contact.
+        draft("Olga P.", &[], &["OLGA@mail.ru"]),
+    ];
+    let first = store.import_contacts(&rows, now()).await.expect("import");
+    assert_eq!(first.created, 2);
+    assert_eq!(store.counts().await.expect("counts").contacts, 2);
+    let olga = store
+        .find_contact(&Handle::Email(email("olga@mail.ru")))
+        .await
+        .expect("find")
+        .expect("olga");
+    assert_eq!(
+        olga.name, "Olga P.",
+        "a later row updates the fields it names"
+    );
+    assert_eq!(olga.phones, vec![phone("+79161234567")]);
+    let tags = store.list_tags(olga.id).await.expect("tags");
+    assert_eq!(tags.len(), 1);
+    assert_eq!(
+        (tags[0].family, tags[0].value.as_str()),
+        (TagFamily::Static, "wholesale")
+    );
+    assert_eq!(store.list_notes(olga.id).await.expect("notes").len(), 1);
+
+    let later = ts("2026-11-22T10:00:00Z");
+    let again = store
+        .import_contacts(&rows, later)
+        .await
+        .expect("re-import");
+    assert_eq!(again.created, 0);
+    assert_eq!(
+        again.updated, 0,
+        "re-importing the same rows changes nothing: {again:?}"
+    );
+    let olga_again = store.get_contact(olga.id).await.expect("get");
+    assert_eq!(olga_again, olga, "not even updated_at moves");
+    assert_eq!(store.list_tags(olga.id).await.expect("tags").len(), 1);
+    assert_eq!(store.list_notes(olga.id).await.expect("notes").len(), 1);
+    assert_eq!(store.tag_history(olga.id).await.expect("history").len(), 1);
+}
+
+pub async fn import_contacts_merges_rows_that_join_two_contacts(store: &dyn Store) {
+    let a = store
+        .create_contact(&draft("A", &["+966501234567"], &[]), now())
+        .await
+        .expect("a");
+    let b = store
+        .create_contact(&draft("B", &[], &["b@example.com"]), now())
+        .await
+        .expect("b");
+    store
+        .ingest_messages(
+            &[message(
+                "m1",
+                "b@example.com",
+                Direction::In,
+                "hi",
+                "2026-11-19T10:00:00Z",
+            )],
+            now(),
+        )
+        .await
+        .expect("message");
+    let outcome = store
+        .import_contacts(
+            &[draft("A B", &["+966501234567"], &["b@example.com"])],
+            now(),
+        )
+        .await
+        .expect("import");
+    assert_eq!(outcome.merged, 1);
+    assert_eq!(store.counts().await.expect("counts").contacts, 1);
+    let merged = store.get_contact(b.id).await.expect("b's id resolves");
+    assert_eq!(merged.id, a.id, "the older contact survives");
+    assert_eq!(merged.emails, vec![email("b@example.com")]);
+    assert_eq!(
+        store
+            .list_messages(a.id, PageRequest::first(10))
+            .await
+            .expect("msgs")
+            .items
+            .len(),
+        1
+    );
+}
+
+pub async fn merge_moves_history_and_redirects_id(store: &dyn Store) {
+    let keep = store
+        .create_contact(&draft("Keep", &["+966501234567"], &[]), now())
+        .await
+        .expect("keep");
+    let gone = store
+        .create_contact(
+            &draft("Gone", &["+971501234567"], &["gone@example.com"]),
+            now(),
+        )
+        .await
+        .expect("gone");
+    store
+        .ingest_messages(
+            &[
+                message(
+                    "k1",
+                    "+966501234567",
+                    Direction::In,
+                    "price?",
+                    "2026-11-19T10:00:00Z",
+                ),
+                message(
+                    "g1",
+                    "+971501234567",
+                    Direction::In,
+                    "hello",
+                    "2026-11-19T11:00:00Z",
+                ),
+                message(
+                    "g2",
+                    "+971501234567",
+                    Direction::Out,
+                    "welcome",
+                    "2026-11-19T11:05:00Z",
+                ),
+            ],
+            now(),
+        )
+        .await
+        .expect("messages");
+    store
+        .ingest_events(
+            &[IncomingEvent {
+                external_id: "e1".into(),
+                contact: ContactRef::Id(gone.id),
+                at: ts("2026-11-19T12:00:00Z"),
+                kind: EventKind::Open {
+                    campaign: Some("nov".into()),
+                },
+            }],
+            now(),
+        )
+        .await
+        .expect("event");
+    store
+        .apply_tag_changes(
+            gone.id,
+            &[TagChange {
+                kind: TagChangeKind::Set,
+                tag: tag(
+                    TagFamily::Interest,
+                    "new-product",
+                    "interest.new",
+                    "2026-11-19T11:00:00Z",
+                ),
+            }],
+        )
+        .await
+        .expect("tag");
+    store
+        .add_note(gone.id, None, "called twice", now())
+        .await
+        .expect("note");
+    store
+        .add_task(
+            &TaskDraft {
+                contact: gone.id,
+                kind: TaskKind::Call,
+                title: "call back".into(),
+                due_at: None,
+                assignee: None,
+            },
+            now(),
+        )
+        .await
+        .expect("task");
+
+    let merged = store
+        .merge_contacts(keep.id, gone.id, now())
+        .await
+        .expect("merge");
+    assert_eq!(merged.id, keep.id);
+    assert_eq!(merged.name, "Keep");
+    assert_eq!(merged.phones.len(), 2);
+    assert_eq!(
+        store.get_contact(gone.id).await.expect("redirect").id,
+        keep.id
+    );
+    let found = store
+        .find_contact(&Handle::Email(email("gone@example.com")))
+        .await
+        .expect("find")
+        .expect("some");
+    assert_eq!(found.id, keep.id);
+    assert_eq!(
+        store
+            .list_messages(keep.id, PageRequest::first(10))
+            .await
+            .expect("msgs")
+            .items
+            .len(),
+        3
+    );
+    assert_eq!(
+        store
+            .list_events(keep.id, PageRequest::first(10))
+            .await
+            .expect("events")
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(store.list_tags(keep.id).await.expect("tags").len(), 1);
+    assert_eq!(store.tag_history(keep.id).await.expect("history").len(), 1);
+    assert_eq!(store.list_notes(keep.id).await.expect("notes").len(), 1);
+    assert_eq!(store.list_tasks(keep.id).await.expect("tasks").len(), 1);
+    // Both talked to the same account: their threads become one, ordered by time.
+    let convs = store.list_conversations(keep.id).await.expect("convs");
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].last_message_at, Some(ts("2026-11-19T11:05:00Z")));
+    assert_eq!(store.counts().await.expect("counts").contacts, 1);
+    let err = store
+        .merge_contacts(keep.id, keep.id, now())
+        .await
+        .expect_err("self merge");
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+}
+
+pub async fn consent_and_custom_fields(store: &dyn Store) {
+    let c = store
+        .create_contact(&draft("A", &["+966501234567"], &[]), now())
+        .await
+        .expect("create");
+    store
+        .record_consent(
+            c.id,
+            &Consent {
+                channel: Channel::WhatsApp,
+                status: ConsentStatus::Withdrawn,
+                at: now(),
+                source: "reply STOP".into(),
+            },
+        )
+        .await
+        .expect("consent");
+    let read = store.get_contact(c.id).await.expect("get");
+    assert!(read.opted_out(Channel::WhatsApp));
+    assert!(!read.opted_out(Channel::Email));
+
+    let tier = CustomFieldDef {
+        name: "tier".into(),
+        field_type: CustomFieldType::Choice(vec!["Gold".into(), "Silver".into()]),
+    };
+    store.define_custom_field(&tier).await.expect("define");
+    store
+        .define_custom_field(&CustomFieldDef {
+            name: "budget".into(),
+            field_type: CustomFieldType::Number,
+        })
+        .await
+        .expect("define");
+    let redefined = CustomFieldDef {
+        name: "tier".into(),
+        field_type: CustomFieldType::Choice(vec!["Gold".into()]),
+    };
+    store
+        .define_custom_field(&redefined)
+        .await
+        .expect("redefine");
+    let defs = store.list_custom_fields().await.expect("list");
+    assert_eq!(defs.len(), 2);
+    assert!(defs.contains(&redefined));
+}
+
+pub async fn accounts_are_ensured_by_name(store: &dyn Store) {
+    let d = AccountDraft {
+        name: "wa-sales-1".into(),
+        channel: Channel::WhatsApp,
+        address: Some("+966500000001".into()),
+    };
+    let a = store.ensure_account(&d, now()).await.expect("ensure");
+    let b = store
+        .ensure_account(&d, ts("2026-11-21T00:00:00Z"))
+        .await
+        .expect("again");
+    assert_eq!(a, b, "the same name gives the same account");
+    let err = store
+        .ensure_account(
+            &AccountDraft {
+                channel: Channel::Email,
+                ..d
+            },
+            now(),
+        )
+        .await
+        .expect_err("same name on another channel");
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(store.list_accounts().await.expect("list").len(), 1);
+}
+
+pub async fn ingest_messages_is_idempotent_and_creates_contacts(store: &dyn Store) {
+    let batch = vec![
+        message(
+            "m1",
+            "+966501234567",
+            Direction::Out,
+            "Welcome to our shop",
+            "2026-11-19T09:00:00Z",
+        ),
+        message(
+            "m2",
+            "+966501234567",
+            Direction::In,
+            "كم السعر؟",
+            "2026-11-19T09:05:00Z",
+        ),
+        message(
+            "m3",
+            "new@example.com",
+            Direction::In,
+            "hello",
+            "2026-11-19T10:00:00Z",
+        ),
+    ];
+    let first = store.ingest_messages(&batch, now()).await.expect("ingest");
+    assert_eq!(
+        (first.inserted, first.duplicates, first.contacts_created),
+        (3, 0, 2)
+    );
+    let again = store.ingest_messages(&batch, now()).await.expect("again");
+    assert_eq!(
+        (again.inserted, again.duplicates, again.contacts_created),
+        (0, 3, 0)
+    );
+    let c = store
+        .find_contact(&Handle::Phone(phone("+966501234567")))
+        .await
+        .expect("find")
+        .expect("created");
+    let msgs = store
+        .list_messages(c.id, PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(msgs.items.len(), 2);
+    assert_eq!(msgs.items[0].direction, Direction::Out, "oldest first");
+    assert_eq!(msgs.items[1].text, "كم السعر؟", "text kept byte for byte");
+    assert_eq!(msgs.items[1].channel, Channel::WhatsApp);
+    assert_eq!(msgs.items[1].status(), Some(MessageStatus::Received));
+    let convs = store.list_conversations(c.id).await.expect("convs");
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].last_message_at, Some(ts("2026-11-19T09:05:00Z")));
+    assert_eq!(store.list_accounts().await.expect("accounts").len(), 1);
+}
+
+pub async fn message_status_timeline(store: &dyn Store) {
+    store
+        .ingest_messages(
+            &[message(
+                "o1",
+                "+966501234567",
+                Direction::Out,
+                "offer",
+                "2026-11-19T09:00:00Z",
+            )],
+            now(),
+        )
+        .await
+        .expect("ingest");
+    let c = store
+        .find_contact(&Handle::Phone(phone("+966501234567")))
+        .await
+        .expect("find")
+        .expect("c");
+    let id = store
+        .list_messages(c.id, PageRequest::first(1))
+        .await
+        .expect("list")
+        .items[0]
+        .id;
+    for (status, at, detail) in [
+        (MessageStatus::Delivered, "2026-11-19T09:00:05Z", None),
+        (MessageStatus::Read, "2026-11-19T09:10:00Z", None),
+        (
+            MessageStatus::Failed,
+            "2026-11-19T09:20:00Z",
+            Some("131026 undeliverable".to_owned()),
+        ),
+    ] {
+        store
+            .add_message_status(
+                id,
+                &StatusChange {
+                    status,
+                    at: ts(at),
+                    detail,
+                },
+            )
+            .await
+            .expect("status");
+    }
+    let m = store.get_message(id).await.expect("get");
+    let timeline: Vec<MessageStatus> = m.statuses.iter().map(|s| s.status).collect();
+    assert_eq!(
+        timeline,
+        vec![
+            MessageStatus::Sent,
+            MessageStatus::Delivered,
+            MessageStatus::Read,
+            MessageStatus::Failed
+        ]
+    );
+    assert_eq!(
+        m.statuses[3].detail.as_deref(),
+        Some("131026 undeliverable")
+    );
+    let err = store
+        .add_message_status(
+            stoke_core::MessageId::new(999_999),
+            &StatusChange {
+                status: MessageStatus::Read,
+                at: now(),
+                detail: None,
+            },
+        )
+        .await
+        .expect_err("unknown message");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+pub async fn ingest_events_is_idempotent_and_keeps_money_exact(store: &dyn Store) {
+    let kwd = Currency::parse("KWD").expect("ok");
+    let line = OrderLine {
+        sku: "CAT-2KG".into(),
+        name: "Cat food 2 kg".into(),
+        quantity: 3,
+        unit_price: Money::parse("0.115", kwd).expect("ok"),
+    };
+    let order = EventKind::order(
+        "ORD-1".into(),
+        Money::parse("0.345", kwd).expect("ok"),
+        vec![line],
+    )
+    .expect("order");
+    let batch = vec![
+        IncomingEvent {
+            external_id: "e1".into(),
+            contact: ContactRef::parse("+96550012345").expect("ok"),
+            at: ts("2026-11-18T10:00:00Z"),
+            kind: order.clone(),
+        },
+        IncomingEvent {
+            external_id: "e2".into(),
+            contact: ContactRef::parse("+96550012345").expect("ok"),
+            at: ts("2026-11-18T09:00:00Z"),
+            kind: EventKind::Click {
+                url: "https://shop.example/p/1".into(),
+                campaign: None,
+            },
+        },
+    ];
+    let first = store.ingest_events(&batch, now()).await.expect("ingest");
+    assert_eq!((first.inserted, first.contacts_created), (2, 1));
+    let again = store.ingest_events(&batch, now()).await.expect("again");
+    assert_eq!((again.inserted, again.duplicates), (0, 2));
+    let c = store
+        .find_contact(&Handle::Phone(phone("+96550012345")))
+        .await
+        .expect("find")
+        .expect("c");
+    let events = store
+        .list_events(c.id, PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(events.items.len(), 2);
+    assert_eq!(events.items[0].kind.as_str(), "click", "oldest first");
+    assert_eq!(events.items[1].kind, order, "the order comes back exactly");
+}
+
+pub async fn unknown_contact_ids_are_reported_not_stored(store: &dyn Store) {
+    let m = IncomingMessage {
+        contact: ContactRef::Id(ContactId::new(424_242)),
+        ..message(
+            "x1",
+            "+966501234567",
+            Direction::In,
+            "hi",
+            "2026-11-19T09:00:00Z",
+        )
+    };
+    let ok = message(
+        "x2",
+        "+966501234567",
+        Direction::In,
+        "hi",
+        "2026-11-19T09:00:00Z",
+    );
+    let outcome = store
+        .ingest_messages(&[ok, m], now())
+        .await
+        .expect("ingest");
+    assert_eq!(outcome.unknown_contacts, vec![1]);
+    assert_eq!(outcome.inserted, 1);
+    let e = IncomingEvent {
+        external_id: "e".into(),
+        contact: ContactRef::Id(ContactId::new(424_242)),
+        at: now(),
+        kind: EventKind::Open { campaign: None },
+    };
+    assert_eq!(
+        store
+            .ingest_events(&[e], now())
+            .await
+            .expect("ingest")
+            .unknown_contacts,
+        vec![0]
+    );
+}
+
+pub async fn tags_replace_within_exclusive_families_and_keep_history(store: &dyn Store) {
+    let c = store
+        .create_contact(&draft("A", &["+966501234567"], &[]), now())
+        .await
+        .expect("create");
+    let set = |t: Tag| TagChange {
+        kind: TagChangeKind::Set,
+        tag: t,
+    };
+    store
+        .apply_tag_changes(
+            c.id,
+            &[
+                set(tag(
+                    TagFamily::Activity,
+                    "high",
+                    "activity.high",
+                    "2026-11-19T09:00:00Z",
+                )),
+                set(tag(
+                    TagFamily::Interest,
+                    "discount-sensitive",
+                    "interest.discount",
+                    "2026-11-19T09:00:00Z",
+                )),
+                set(tag(
+                    TagFamily::Interest,
+                    "new-product",
+                    "interest.new",
+                    "2026-11-19T09:00:00Z",
+                )),
+            ],
+        )
+        .await
+        .expect("tags");
+    store
+        .apply_tag_changes(
+            c.id,
+            &[set(tag(
+                TagFamily::Activity,
+                "medium",
+                "activity.medium",
+                "2026-11-21T09:00:00Z",
+            ))],
+        )
+        .await
+        .expect("downgrade");
+    let tags = store.list_tags(c.id).await.expect("list");
+    let pairs: Vec<(TagFamily, &str)> = tags.iter().map(|t| (t.family, t.value.as_str())).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            (TagFamily::Activity, "medium"),
+            (TagFamily::Interest, "discount-sensitive"),
+            (TagFamily::Interest, "new-product"),
+        ]
+    );
+    assert_eq!(tags[0].rule, "activity.medium");
+    assert_eq!(tags[0].evidence.detail, "activity.medium fired");
+    store
+        .apply_tag_changes(
+            c.id,
+            &[TagChange {
+                kind: TagChangeKind::Removed,
+                tag: tag(
+                    TagFamily::Interest,
+                    "new-product",
+                    "interest.expired",
+                    "2026-11-22T09:00:00Z",
+                ),
+            }],
+        )
+        .await
+        .expect("remove");
+    assert_eq!(store.list_tags(c.id).await.expect("list").len(), 2);
+    let history = store.tag_history(c.id).await.expect("history");
+    let kinds: Vec<(TagChangeKind, &str)> = history
+        .iter()
+        .map(|h| (h.kind, h.tag.value.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (TagChangeKind::Set, "high"),
+            (TagChangeKind::Set, "discount-sensitive"),
+            (TagChangeKind::Set, "new-product"),
+            (TagChangeKind::Set, "medium"),
+            (TagChangeKind::Removed, "new-product"),
+        ]
+    );
+}
+
+pub async fn notes_and_tasks(store: &dyn Store) {
+    let c = store
+        .create_contact(&draft("A", &["+966501234567"], &[]), now())
+        .await
+        .expect("create");
+    let n = store
+        .add_note(c.id, None, "Mr Wang | prefers text", now())
+        .await
+        .expect("note");
+    assert_eq!(store.list_notes(c.id).await.expect("notes"), vec![n]);
+    let t = store
+        .add_task(
+            &TaskDraft {
+                contact: c.id,
+                kind: TaskKind::Meeting,
+                title: "showroom visit".into(),
+                due_at: Some(ts("2026-11-25T12:00:00Z")),
+                assignee: None,
+            },
+            now(),
+        )
+        .await
+        .expect("task");
+    assert_eq!(t.done_at, None);
+    let done = store
+        .complete_task(t.id, ts("2026-11-25T13:00:00Z"))
+        .await
+        .expect("complete");
+    assert_eq!(done.done_at, Some(ts("2026-11-25T13:00:00Z")));
+    assert_eq!(store.list_tasks(c.id).await.expect("tasks"), vec![done]);
+    let err = store
+        .add_note(ContactId::new(999_999), None, "x", now())
+        .await
+        .expect_err("no contact");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+pub async fn users_teams_and_tokens(store: &dyn Store) {
+    let team = store.create_team("Riyadh sales").await.expect("team");
+    assert_eq!(store.list_teams().await.expect("teams"), vec![team.clone()]);
+    let u = store
+        .create_user(
+            &UserDraft {
+                email: email("rep@example.com"),
+                name: "Rep".into(),
+                role: Role::Agent,
+                team: Some(team.id),
+                password_hash: Some("$argon2id$...".into()),
+            },
+            now(),
+        )
+        .await
+        .expect("user");
+    let err = store
+        .create_user(
+            &UserDraft {
+                email: email("REP@example.com"),
+                name: "Other".into(),
+                role: Role::Admin,
+                team: None,
+                password_hash: None,
+            },
+            now(),
+        )
+        .await
+        .expect_err("duplicate e-mail");
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(
+        store
+            .find_user_by_email("Rep@Example.com")
+            .await
+            .expect("find"),
+        Some(u.clone())
+    );
+    assert_eq!(store.list_users().await.expect("users"), vec![u.clone()]);
+    let token = store
+        .create_api_token("shop", Role::Agent, Some(u.id), "hash-1", now())
+        .await
+        .expect("token");
+    assert_eq!(
+        store.find_api_token("hash-1").await.expect("find"),
+        Some(token)
+    );
+    assert_eq!(store.find_api_token("hash-2").await.expect("find"), None);
+}
+
+pub async fn counts_cover_everything(store: &dyn Store) {
+    store
+        .ingest_messages(
+            &[
+                message(
+                    "a",
+                    "+966501234567",
+                    Direction::In,
+                    "hi",
+                    "2026-11-19T09:00:00Z",
+                ),
+                message(
+                    "b",
+                    "+966501234568",
+                    Direction::In,
+                    "hi",
+                    "2026-11-19T09:00:00Z",
+                ),
+            ],
+            now(),
+        )
+        .await
+        .expect("ingest");
+    let counts = store.counts().await.expect("counts");
+    assert_eq!(
+        (
+            counts.contacts,
+            counts.messages,
+            counts.conversations,
+            counts.accounts
+        ),
+        (2, 2, 2, 1)
+    );
+    assert_eq!((counts.events, counts.tags, counts.users), (0, 0, 0));
+}
+
+pub async fn not_found_is_an_error_not_a_panic(store: &dyn Store) {
+    let missing = ContactId::new(123_456);
+    assert!(matches!(
+        store.get_contact(missing).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .merge_contacts(missing, ContactId::new(7), now())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.get_message(stoke_core::MessageId::new(5)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.complete_task(stoke_core::TaskId::new(5), now()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.apply_tag_changes(missing, &[]).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
