@@ -1,1 +1,200 @@
-//! placeholder
+//! Stoke's HTTP surface: the JSON API under `/api/v1`, `/healthz`, and (in later issues) provider
+//! webhooks and the dashboard.
+//!
+//! Architecture invariant: a handler extracts, authorizes, calls the store (or the core) and maps
+//! the error; there is no SQL and no business rule here. This crate is the only one that knows
+//! HTTP and the API's JSON shapes (`dto`).
+
+pub mod auth;
+mod dto;
+mod error;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use stoke_core::{ContactId, Role};
+use stoke_store::{ApiToken, PageRequest, Store};
+
+pub use error::ApiError;
+
+use dto::{AccountDto, ContactDto, CountsDto, EventDto, MessageDto, PageDto, TagChangeDto, TagDto};
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+}
+
+/// The API's routes on a store.
+pub fn router(store: Arc<dyn Store>) -> Router {
+    let api = Router::new()
+        .route("/stats", get(stats))
+        .route("/accounts", get(accounts))
+        .route("/contacts", get(list_contacts))
+        .route("/contacts/{id}", get(get_contact))
+        .route("/contacts/{id}/messages", get(contact_messages))
+        .route("/contacts/{id}/events", get(contact_events))
+        .route("/contacts/{id}/tags", get(contact_tags))
+        .fallback(|| async { ApiError::not_found("no such API endpoint") });
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
+        .with_state(AppState { store })
+}
+
+/// Serves the API until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await
+}
+
+/// A caller who presented a valid API token. Taking this extractor is what makes a handler
+/// authenticated: there is no way to reach the store from a handler without one.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: ApiToken,
+}
+
+impl Caller {
+    /// Until role-scoped store views exist, only admin tokens may read workspace data; an agent
+    /// token must not see contacts that are not theirs.
+    fn require_admin(&self) -> Result<(), ApiError> {
+        if self.token.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError {
+                status: axum::http::StatusCode::FORBIDDEN,
+                code: "forbidden",
+                message: format!("this endpoint needs an admin token; token {:?} is {}", self.token.name, self.token.role),
+                field: None,
+            })
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("send an API token: Authorization: Bearer TOKEN"))?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::unauthenticated("the Authorization header is not text"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be: Bearer TOKEN"))?;
+        let found = state.store.find_api_token(&auth::hash_token(token)).await?;
+        let token = found.ok_or_else(|| ApiError::unauthenticated("the API token is not valid"))?;
+        let caller = Caller { token };
+        caller.require_admin()?;
+        Ok(caller)
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state.store.list_teams().await?;
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageParams {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+impl PageParams {
+    fn parse(self) -> Result<PageRequest, ApiError> {
+        let after = self
+            .after
+            .map(|a| a.parse::<i64>().map_err(|_| ApiError::invalid("after", format!("{a:?} is not a cursor from a previous page's \"next\""))))
+            .transpose()?;
+        let limit = match self.limit {
+            None => 50,
+            Some(l) => match l.parse::<u32>() {
+                Ok(n) if (1..=PageRequest::MAX_LIMIT).contains(&n) => n,
+                _ => return Err(ApiError::invalid("limit", format!("{l:?} is not a number from 1 to {}", PageRequest::MAX_LIMIT))),
+            },
+        };
+        Ok(PageRequest { after, limit })
+    }
+}
+
+fn contact_id(raw: &str) -> Result<ContactId, ApiError> {
+    raw.parse::<ContactId>()
+        .map_err(|_| ApiError::invalid("id", format!("{raw:?} is not a contact id")))
+}
+
+/// Query-string rejections become JSON 400s like every other client mistake.
+fn page_params(query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>) -> Result<PageRequest, ApiError> {
+    let Query(params) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    params.parse()
+}
+
+async fn stats(_caller: Caller, State(state): State<AppState>) -> Result<Json<CountsDto>, ApiError> {
+    Ok(Json(state.store.counts().await?.into()))
+}
+
+async fn accounts(_caller: Caller, State(state): State<AppState>) -> Result<Json<Vec<AccountDto>>, ApiError> {
+    Ok(Json(state.store.list_accounts().await?.into_iter().map(Into::into).collect()))
+}
+
+async fn list_contacts(
+    _caller: Caller,
+    State(state): State<AppState>,
+    query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PageDto<ContactDto>>, ApiError> {
+    let page = state.store.list_contacts(page_params(query)?).await?;
+    Ok(Json(PageDto { items: page.items.into_iter().map(|c| ContactDto::new(c, None)).collect(), next: page.next }))
+}
+
+async fn get_contact(_caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ContactDto>, ApiError> {
+    let contact = state.store.get_contact(contact_id(&id)?).await?;
+    let tags = state.store.list_tags(contact.id).await?;
+    Ok(Json(ContactDto::new(contact, Some(tags))))
+}
+
+async fn contact_messages(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PageDto<MessageDto>>, ApiError> {
+    let page = state.store.list_messages(contact_id(&id)?, page_params(query)?).await?;
+    Ok(Json(PageDto { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
+}
+
+async fn contact_events(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PageDto<EventDto>>, ApiError> {
+    let page = state.store.list_events(contact_id(&id)?, page_params(query)?).await?;
+    Ok(Json(PageDto { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
+}
+
+#[derive(serde::Serialize)]
+struct TagsDto {
+    tags: Vec<TagDto>,
+    history: Vec<TagChangeDto>,
+}
+
+async fn contact_tags(_caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<TagsDto>, ApiError> {
+    let id = contact_id(&id)?;
+    let tags = state.store.list_tags(id).await?;
+    let history = state.store.tag_history(id).await?;
+    Ok(Json(TagsDto { tags: tags.into_iter().map(Into::into).collect(), history: history.into_iter().map(Into::into).collect() }))
+}

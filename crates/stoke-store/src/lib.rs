@@ -135,6 +135,15 @@ pub struct IngestOutcome {
     pub unknown_contacts: Vec<usize>,
 }
 
+impl std::ops::AddAssign for IngestOutcome {
+    fn add_assign(&mut self, o: Self) {
+        self.inserted += o.inserted;
+        self.duplicates += o.duplicates;
+        self.contacts_created += o.contacts_created;
+        self.unknown_contacts.extend(o.unknown_contacts);
+    }
+}
+
 /// An API token as stored: only the hash of the secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
