@@ -80,7 +80,9 @@ impl ContactDto {
                 .into_iter()
                 .map(|(k, v)| {
                     let value = match v {
-                        CustomValue::Text(t) | CustomValue::Choice(t) => serde_json::Value::String(t),
+                        CustomValue::Text(t) | CustomValue::Choice(t) => {
+                            serde_json::Value::String(t)
+                        }
                         CustomValue::Number(n) => serde_json::Value::String(n.to_string()),
                         CustomValue::Date(d) => serde_json::Value::String(d.to_string()),
                         CustomValue::YesNo(b) => serde_json::Value::Bool(b),
@@ -91,7 +93,12 @@ impl ContactDto {
             consents: c
                 .consents
                 .into_iter()
-                .map(|x| ConsentDto { channel: x.channel.as_str(), status: x.status.as_str(), at: x.at.to_string(), source: x.source })
+                .map(|x| ConsentDto {
+                    channel: x.channel.as_str(),
+                    status: x.status.as_str(),
+                    at: x.at.to_string(),
+                    source: x.source,
+                })
                 .collect(),
             created_at: c.created_at.to_string(),
             updated_at: c.updated_at.to_string(),
@@ -143,7 +150,10 @@ pub struct TagChangeDto {
 
 impl From<TagChange> for TagChangeDto {
     fn from(c: TagChange) -> Self {
-        Self { change: c.kind.as_str(), tag: c.tag.into() }
+        Self {
+            change: c.kind.as_str(),
+            tag: c.tag.into(),
+        }
     }
 }
 
@@ -183,7 +193,11 @@ impl From<Message> for MessageDto {
             statuses: m
                 .statuses
                 .into_iter()
-                .map(|s| StatusDto { status: s.status.as_str(), at: s.at.to_string(), detail: s.detail })
+                .map(|s| StatusDto {
+                    status: s.status.as_str(),
+                    at: s.at.to_string(),
+                    detail: s.detail,
+                })
                 .collect(),
         }
     }
@@ -204,7 +218,11 @@ impl From<Event> for EventDto {
     fn from(e: Event) -> Self {
         let kind = e.kind.as_str();
         let detail = match e.kind {
-            EventKind::Order { order_id, amount, lines } => serde_json::json!({
+            EventKind::Order {
+                order_id,
+                amount,
+                lines,
+            } => serde_json::json!({
                 "order_id": order_id,
                 "amount": amount.amount_string(),
                 "currency": amount.currency().code(),
@@ -212,11 +230,21 @@ impl From<Event> for EventDto {
                     "sku": l.sku, "name": l.name, "quantity": l.quantity, "unit_price": l.unit_price.amount_string(),
                 })).collect::<Vec<_>>(),
             }),
-            EventKind::Click { url, campaign } => serde_json::json!({ "url": url, "campaign": campaign }),
+            EventKind::Click { url, campaign } => {
+                serde_json::json!({ "url": url, "campaign": campaign })
+            }
             EventKind::Open { campaign } => serde_json::json!({ "campaign": campaign }),
-            EventKind::Custom { name, attributes } => serde_json::json!({ "name": name, "data": attributes }),
+            EventKind::Custom { name, attributes } => {
+                serde_json::json!({ "name": name, "data": attributes })
+            }
         };
-        Self { id: e.id.get(), external_id: e.external_id, kind, at: e.at.to_string(), detail }
+        Self {
+            id: e.id.get(),
+            external_id: e.external_id,
+            kind,
+            at: e.at.to_string(),
+            detail,
+        }
     }
 }
 
@@ -231,7 +259,13 @@ pub struct AccountDto {
 
 impl From<Account> for AccountDto {
     fn from(a: Account) -> Self {
-        Self { id: a.id.get(), name: a.name, channel: a.channel.as_str(), address: a.address, created_at: a.created_at.to_string() }
+        Self {
+            id: a.id.get(),
+            name: a.name,
+            channel: a.channel.as_str(),
+            address: a.address,
+            created_at: a.created_at.to_string(),
+        }
     }
 }
 

@@ -52,7 +52,9 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(store))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A caller who presented a valid API token. Taking this extractor is what makes a handler
@@ -72,7 +74,10 @@ impl Caller {
             Err(ApiError {
                 status: axum::http::StatusCode::FORBIDDEN,
                 code: "forbidden",
-                message: format!("this endpoint needs an admin token; token {:?} is {}", self.token.name, self.token.role),
+                message: format!(
+                    "this endpoint needs an admin token; token {:?} is {}",
+                    self.token.name, self.token.role
+                ),
                 field: None,
             })
         }
@@ -82,11 +87,16 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("send an API token: Authorization: Bearer TOKEN"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("send an API token: Authorization: Bearer TOKEN")
+            })?;
         let value = header
             .to_str()
             .map_err(|_| ApiError::unauthenticated("the Authorization header is not text"))?;
@@ -95,7 +105,9 @@ impl FromRequestParts<AppState> for Caller {
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be: Bearer TOKEN"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must be: Bearer TOKEN")
+            })?;
         let found = state.store.find_api_token(&auth::hash_token(token)).await?;
         let token = found.ok_or_else(|| ApiError::unauthenticated("the API token is not valid"))?;
         let caller = Caller { token };
@@ -119,13 +131,25 @@ impl PageParams {
     fn parse(self) -> Result<PageRequest, ApiError> {
         let after = self
             .after
-            .map(|a| a.parse::<i64>().map_err(|_| ApiError::invalid("after", format!("{a:?} is not a cursor from a previous page's \"next\""))))
+            .map(|a| {
+                a.parse::<i64>().map_err(|_| {
+                    ApiError::invalid(
+                        "after",
+                        format!("{a:?} is not a cursor from a previous page's \"next\""),
+                    )
+                })
+            })
             .transpose()?;
         let limit = match self.limit {
             None => 50,
             Some(l) => match l.parse::<u32>() {
                 Ok(n) if (1..=PageRequest::MAX_LIMIT).contains(&n) => n,
-                _ => return Err(ApiError::invalid("limit", format!("{l:?} is not a number from 1 to {}", PageRequest::MAX_LIMIT))),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "limit",
+                        format!("{l:?} is not a number from 1 to {}", PageRequest::MAX_LIMIT),
+                    ));
+                }
             },
         };
         Ok(PageRequest { after, limit })
@@ -138,17 +162,33 @@ fn contact_id(raw: &str) -> Result<ContactId, ApiError> {
 }
 
 /// Query-string rejections become JSON 400s like every other client mistake.
-fn page_params(query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>) -> Result<PageRequest, ApiError> {
+fn page_params(
+    query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<PageRequest, ApiError> {
     let Query(params) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     params.parse()
 }
 
-async fn stats(_caller: Caller, State(state): State<AppState>) -> Result<Json<CountsDto>, ApiError> {
+async fn stats(
+    _caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<CountsDto>, ApiError> {
     Ok(Json(state.store.counts().await?.into()))
 }
 
-async fn accounts(_caller: Caller, State(state): State<AppState>) -> Result<Json<Vec<AccountDto>>, ApiError> {
-    Ok(Json(state.store.list_accounts().await?.into_iter().map(Into::into).collect()))
+async fn accounts(
+    _caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<AccountDto>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .list_accounts()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 async fn list_contacts(
@@ -157,10 +197,21 @@ async fn list_contacts(
     query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PageDto<ContactDto>>, ApiError> {
     let page = state.store.list_contacts(page_params(query)?).await?;
-    Ok(Json(PageDto { items: page.items.into_iter().map(|c| ContactDto::new(c, None)).collect(), next: page.next }))
+    Ok(Json(PageDto {
+        items: page
+            .items
+            .into_iter()
+            .map(|c| ContactDto::new(c, None))
+            .collect(),
+        next: page.next,
+    }))
 }
 
-async fn get_contact(_caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ContactDto>, ApiError> {
+async fn get_contact(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ContactDto>, ApiError> {
     let contact = state.store.get_contact(contact_id(&id)?).await?;
     let tags = state.store.list_tags(contact.id).await?;
     Ok(Json(ContactDto::new(contact, Some(tags))))
@@ -172,8 +223,14 @@ async fn contact_messages(
     Path(id): Path<String>,
     query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PageDto<MessageDto>>, ApiError> {
-    let page = state.store.list_messages(contact_id(&id)?, page_params(query)?).await?;
-    Ok(Json(PageDto { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
+    let page = state
+        .store
+        .list_messages(contact_id(&id)?, page_params(query)?)
+        .await?;
+    Ok(Json(PageDto {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
 }
 
 async fn contact_events(
@@ -182,8 +239,14 @@ async fn contact_events(
     Path(id): Path<String>,
     query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PageDto<EventDto>>, ApiError> {
-    let page = state.store.list_events(contact_id(&id)?, page_params(query)?).await?;
-    Ok(Json(PageDto { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
+    let page = state
+        .store
+        .list_events(contact_id(&id)?, page_params(query)?)
+        .await?;
+    Ok(Json(PageDto {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
 }
 
 #[derive(serde::Serialize)]
@@ -192,9 +255,16 @@ struct TagsDto {
     history: Vec<TagChangeDto>,
 }
 
-async fn contact_tags(_caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<TagsDto>, ApiError> {
+async fn contact_tags(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TagsDto>, ApiError> {
     let id = contact_id(&id)?;
     let tags = state.store.list_tags(id).await?;
     let history = state.store.tag_history(id).await?;
-    Ok(Json(TagsDto { tags: tags.into_iter().map(Into::into).collect(), history: history.into_iter().map(Into::into).collect() }))
+    Ok(Json(TagsDto {
+        tags: tags.into_iter().map(Into::into).collect(),
+        history: history.into_iter().map(Into::into).collect(),
+    }))
 }

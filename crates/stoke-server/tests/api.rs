@@ -18,24 +18,40 @@ struct App {
 
 impl App {
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
 }
 
 /// Starts the server on port 0 with a fresh store and an admin token.
 async fn spawn_app() -> App {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("stoke.db")).expect("store"));
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("stoke.db")).expect("store"));
     let token = new_token().expect("rng");
     let now: Timestamp = "2026-11-20T10:00:00Z".parse().expect("time");
-    store.create_api_token("test", Role::Admin, None, &hash_token(&token), now).await.expect("token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    store
+        .create_api_token("test", Role::Admin, None, &hash_token(&token), now)
+        .await
+        .expect("token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let served = store.clone();
     tokio::spawn(async move {
-        stoke_server::serve(listener, served, std::future::pending()).await.expect("serve");
+        stoke_server::serve(listener, served, std::future::pending())
+            .await
+            .expect("serve");
     });
-    App { base, token, store, client: reqwest::Client::new(), _dir: dir }
+    App {
+        base,
+        token,
+        store,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
 }
 
 async fn seed(app: &App) {
@@ -50,7 +66,13 @@ async fn seed(app: &App) {
         provider_id: None,
     };
     app.store
-        .ingest_messages(&[message("m1", "السلام عليكم", "2026-11-19T09:00:00Z"), message("m2", "بكم هذا؟", "2026-11-19T09:01:00Z")], Timestamp::now())
+        .ingest_messages(
+            &[
+                message("m1", "السلام عليكم", "2026-11-19T09:00:00Z"),
+                message("m2", "بكم هذا؟", "2026-11-19T09:01:00Z"),
+            ],
+            Timestamp::now(),
+        )
         .await
         .expect("seed");
 }
@@ -58,7 +80,9 @@ async fn seed(app: &App) {
 #[tokio::test]
 async fn healthz_needs_no_token() {
     let app = spawn_app().await;
-    let response = reqwest::get(format!("{}/healthz", app.base)).await.expect("request");
+    let response = reqwest::get(format!("{}/healthz", app.base))
+        .await
+        .expect("request");
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["status"], "ok");
@@ -67,7 +91,12 @@ async fn healthz_needs_no_token() {
 #[tokio::test]
 async fn the_api_refuses_callers_without_a_valid_token() {
     let app = spawn_app().await;
-    for (header, why) in [(None, "none"), (Some("Bearer "), "empty"), (Some("Bearer stk_wrong"), "wrong"), (Some("Basic abc"), "scheme")] {
+    for (header, why) in [
+        (None, "none"),
+        (Some("Bearer "), "empty"),
+        (Some("Bearer stk_wrong"), "wrong"),
+        (Some("Basic abc"), "scheme"),
+    ] {
         let mut request = app.client.get(format!("{}/api/v1/contacts", app.base));
         if let Some(h) = header {
             request = request.header("Authorization", h);
@@ -84,8 +113,23 @@ async fn the_api_refuses_callers_without_a_valid_token() {
 async fn non_admin_tokens_are_forbidden_until_roles_scope_the_data() {
     let app = spawn_app().await;
     let agent = new_token().expect("rng");
-    app.store.create_api_token("agent", Role::Agent, None, &hash_token(&agent), Timestamp::now()).await.expect("token");
-    let response = app.client.get(format!("{}/api/v1/contacts", app.base)).bearer_auth(&agent).send().await.expect("request");
+    app.store
+        .create_api_token(
+            "agent",
+            Role::Agent,
+            None,
+            &hash_token(&agent),
+            Timestamp::now(),
+        )
+        .await
+        .expect("token");
+    let response = app
+        .client
+        .get(format!("{}/api/v1/contacts", app.base))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), 403);
 }
 
@@ -93,30 +137,91 @@ async fn non_admin_tokens_are_forbidden_until_roles_scope_the_data() {
 async fn contacts_messages_and_stats() {
     let app = spawn_app().await;
     seed(&app).await;
-    let list: serde_json::Value = app.get("/api/v1/contacts?limit=10").send().await.expect("req").json().await.expect("json");
+    let list: serde_json::Value = app
+        .get("/api/v1/contacts?limit=10")
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(list["next"], serde_json::Value::Null);
     let id = list["items"][0]["id"].as_i64().expect("id");
     assert_eq!(list["items"][0]["phones"][0], "+966501234567");
 
-    let one: serde_json::Value = app.get(&format!("/api/v1/contacts/{id}")).send().await.expect("req").json().await.expect("json");
-    assert_eq!(one["country"], "SA", "a contact created from a number knows its country");
+    let one: serde_json::Value = app
+        .get(&format!("/api/v1/contacts/{id}"))
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        one["country"], "SA",
+        "a contact created from a number knows its country"
+    );
     assert!(one["tags"].is_array());
 
-    let messages: serde_json::Value = app.get(&format!("/api/v1/contacts/{id}/messages?limit=1")).send().await.expect("req").json().await.expect("json");
+    let messages: serde_json::Value = app
+        .get(&format!("/api/v1/contacts/{id}/messages?limit=1"))
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(messages["items"][0]["text"], "السلام عليكم");
     assert_eq!(messages["items"][0]["statuses"][0]["status"], "received");
     let next = messages["next"].as_i64().expect("a second page");
-    let second: serde_json::Value = app.get(&format!("/api/v1/contacts/{id}/messages?limit=1&after={next}")).send().await.expect("req").json().await.expect("json");
+    let second: serde_json::Value = app
+        .get(&format!(
+            "/api/v1/contacts/{id}/messages?limit=1&after={next}"
+        ))
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(second["items"][0]["text"], "بكم هذا؟");
 
-    let stats: serde_json::Value = app.get("/api/v1/stats").send().await.expect("req").json().await.expect("json");
+    let stats: serde_json::Value = app
+        .get("/api/v1/stats")
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(stats["messages"], 2);
-    let accounts: serde_json::Value = app.get("/api/v1/accounts").send().await.expect("req").json().await.expect("json");
+    let accounts: serde_json::Value = app
+        .get("/api/v1/accounts")
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(accounts[0]["name"], "wa-sales-1");
-    let tags: serde_json::Value = app.get(&format!("/api/v1/contacts/{id}/tags")).send().await.expect("req").json().await.expect("json");
+    let tags: serde_json::Value = app
+        .get(&format!("/api/v1/contacts/{id}/tags"))
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
     assert!(tags["history"].is_array());
-    let events: serde_json::Value = app.get(&format!("/api/v1/contacts/{id}/events")).send().await.expect("req").json().await.expect("json");
+    let events: serde_json::Value = app
+        .get(&format!("/api/v1/contacts/{id}/events"))
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(events["items"].as_array().map(Vec::len), Some(0));
 }
 
@@ -135,7 +240,12 @@ async fn client_mistakes_get_json_4xx_naming_the_field() {
         let response = app.get(path).send().await.expect("request");
         assert_eq!(response.status(), status, "{path}");
         let body: serde_json::Value = response.json().await.expect("json body");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}"
+        );
         if let Some(field) = field {
             assert_eq!(body["error"]["field"], field, "{path}");
         }

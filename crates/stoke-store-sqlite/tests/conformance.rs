@@ -48,6 +48,9 @@ mod sqlite_file {
             .and_then(|c| c.pragma_update(None, "user_version", 999))
             .expect("bump version");
         let err = SqliteStore::open(&path).expect_err("newer schema");
-        assert!(err.to_string().contains("newer than this Stoke knows"), "{err}");
+        assert!(
+            err.to_string().contains("newer than this Stoke knows"),
+            "{err}"
+        );
     }
 }

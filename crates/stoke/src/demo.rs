@@ -8,37 +8,72 @@ use jiff::Timestamp;
 use stoke_core::Role;
 
 use crate::settings::StorageArgs;
-use crate::{create_token, gen, import, serve};
+use crate::{create_token, generator, import, serve};
 
-pub async fn run(storage: &StorageArgs, listen: SocketAddr, seed: u64, contacts: u64) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    storage: &StorageArgs,
+    listen: SocketAddr,
+    seed: u64,
+    contacts: u64,
+) -> anyhow::Result<ExitCode> {
     let store = storage.open()?;
     let counts = store.counts().await?;
     if counts.contacts == 0 {
         let dir = storage.data.join("demo");
-        println!("Generating a demo workspace of {contacts} contacts (seed {seed}) in {}", dir.display());
-        let options = gen::GenOptions { contacts, seed, now: Timestamp::now(), out: dir.clone() };
-        let summary = tokio::task::spawn_blocking(move || gen::generate(&options)).await??;
+        println!(
+            "Generating a demo workspace of {contacts} contacts (seed {seed}) in {}",
+            dir.display()
+        );
+        let options = generator::GenOptions {
+            contacts,
+            seed,
+            now: Timestamp::now(),
+            out: dir.clone(),
+        };
+        let summary = tokio::task::spawn_blocking(move || generator::generate(&options)).await??;
         let now = Timestamp::now();
         let c = import::contacts(store.as_ref(), &dir.join("contacts.csv"), false, now).await?;
-        anyhow::ensure!(c.problems.is_empty(), "the generated contacts did not import: {}", c.problems[0]);
+        anyhow::ensure!(
+            c.problems.is_empty(),
+            "the generated contacts did not import: {}",
+            c.problems[0]
+        );
         let m = import::messages(store.as_ref(), &dir.join("messages.jsonl"), false, now).await?;
-        anyhow::ensure!(m.problems.is_empty(), "the generated messages did not import: {}", m.problems[0]);
+        anyhow::ensure!(
+            m.problems.is_empty(),
+            "the generated messages did not import: {}",
+            m.problems[0]
+        );
         let e = import::events(store.as_ref(), &dir.join("events.jsonl"), false, now).await?;
-        anyhow::ensure!(e.problems.is_empty(), "the generated events did not import: {}", e.problems[0]);
+        anyhow::ensure!(
+            e.problems.is_empty(),
+            "the generated events did not import: {}",
+            e.problems[0]
+        );
         println!(
             "Imported {} contacts, {} messages, {} events.",
             summary.contacts, m.outcome.inserted, e.outcome.inserted
         );
     } else {
-        println!("Using the existing workspace in {} ({} contacts).", storage.data.display(), counts.contacts);
+        println!(
+            "Using the existing workspace in {} ({} contacts).",
+            storage.data.display(),
+            counts.contacts
+        );
     }
-    let token = create_token(store.as_ref(), "demo", Role::Admin).await.context("while creating the demo token")?;
+    let token = create_token(store.as_ref(), "demo", Role::Admin)
+        .await
+        .context("while creating the demo token")?;
     let ready = Box::new(move |bound: SocketAddr| {
         println!();
         println!("Stoke is running at http://{bound}");
         println!("  health:   curl http://{bound}/healthz");
-        println!("  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'");
-        println!("  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1");
+        println!(
+            "  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'"
+        );
+        println!(
+            "  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1"
+        );
         println!("API token (admin, shown once): {token}");
         println!("Press Ctrl-C to stop.");
     });

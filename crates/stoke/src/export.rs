@@ -45,8 +45,22 @@ fn custom_text(value: &CustomValue) -> String {
 }
 
 const CONTACT_HEADER: [&str; 16] = [
-    "id", "kind", "name", "phone", "email", "whatsapp_id", "country", "city", "language", "timezone", "company",
-    "birthday", "preferred_channel", "contact_window", "max_per_week", "tags",
+    "id",
+    "kind",
+    "name",
+    "phone",
+    "email",
+    "whatsapp_id",
+    "country",
+    "city",
+    "language",
+    "timezone",
+    "company",
+    "birthday",
+    "preferred_channel",
+    "contact_window",
+    "max_per_week",
+    "tags",
 ];
 
 struct CsvContacts<'a, W: Write> {
@@ -58,7 +72,11 @@ struct CsvContacts<'a, W: Write> {
 impl<W: Write> AsyncVisit for CsvContacts<'_, W> {
     async fn visit(&mut self, c: Contact) -> anyhow::Result<()> {
         let tags = self.store.list_tags(c.id).await?;
-        let static_tags: Vec<String> = tags.into_iter().filter(|t| t.family == TagFamily::Static).map(|t| t.value).collect();
+        let static_tags: Vec<String> = tags
+            .into_iter()
+            .filter(|t| t.family == TagFamily::Static)
+            .map(|t| t.value)
+            .collect();
         let join = |items: Vec<String>| items.join(";");
         let mut row: Vec<String> = vec![
             c.id.to_string(),
@@ -69,16 +87,39 @@ impl<W: Write> AsyncVisit for CsvContacts<'_, W> {
             c.whatsapp_id.clone().unwrap_or_default(),
             c.country.map(|x| x.to_string()).unwrap_or_default(),
             c.city.clone().unwrap_or_default(),
-            c.language.as_ref().map(ToString::to_string).unwrap_or_default(),
-            c.time_zone.as_ref().map(ToString::to_string).unwrap_or_default(),
+            c.language
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            c.time_zone
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             c.company.legal_name.clone().unwrap_or_default(),
-            c.relationship.birthday.map(|d| d.to_string()).unwrap_or_default(),
-            c.reach.preferred_channel.map(|x| x.as_str().to_owned()).unwrap_or_default(),
-            c.reach.window.as_ref().map(ToString::to_string).unwrap_or_default(),
-            c.reach.max_per_week.map(|n| n.to_string()).unwrap_or_default(),
+            c.relationship
+                .birthday
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            c.reach
+                .preferred_channel
+                .map(|x| x.as_str().to_owned())
+                .unwrap_or_default(),
+            c.reach
+                .window
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            c.reach
+                .max_per_week
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
             join(static_tags),
         ];
-        row.extend(self.custom_keys.iter().map(|k| c.custom.get(k).map(custom_text).unwrap_or_default()));
+        row.extend(
+            self.custom_keys
+                .iter()
+                .map(|k| c.custom.get(k).map(custom_text).unwrap_or_default()),
+        );
         self.out.write_record(&row)?;
         Ok(())
     }
@@ -127,7 +168,9 @@ struct JsonContacts<'a, W: Write> {
 impl<W: Write> AsyncVisit for JsonContacts<'_, W> {
     async fn visit(&mut self, c: Contact) -> anyhow::Result<()> {
         let tags = self.store.list_tags(c.id).await?;
-        let (static_tags, auto): (Vec<_>, Vec<_>) = tags.into_iter().partition(|t| t.family == TagFamily::Static);
+        let (static_tags, auto): (Vec<_>, Vec<_>) = tags
+            .into_iter()
+            .partition(|t| t.family == TagFamily::Static);
         let line = ContactLine {
             id: c.id.get(),
             kind: c.kind.as_str(),
@@ -140,7 +183,11 @@ impl<W: Write> AsyncVisit for JsonContacts<'_, W> {
             language: c.language.map(|l| l.to_string()),
             timezone: c.time_zone.map(|z| z.to_string()),
             birthday: c.relationship.birthday.map(|d| d.to_string()),
-            custom: c.custom.iter().map(|(k, v)| (k.clone(), custom_text(v))).collect(),
+            custom: c
+                .custom
+                .iter()
+                .map(|(k, v)| (k.clone(), custom_text(v)))
+                .collect(),
             auto_tags: auto
                 .into_iter()
                 .map(|t| TagLine {
@@ -178,12 +225,20 @@ pub async fn contacts(store: &dyn Store, format: Format, out: impl Write) -> any
                 keys.0.insert(def.name);
             }
             each_contact(store, &mut keys).await?;
-            let custom_keys: Vec<String> = keys.0.into_iter().filter(|k| !CONTACT_HEADER.contains(&k.as_str())).collect();
+            let custom_keys: Vec<String> = keys
+                .0
+                .into_iter()
+                .filter(|k| !CONTACT_HEADER.contains(&k.as_str()))
+                .collect();
             let mut writer = csv::Writer::from_writer(out);
             let mut header: Vec<&str> = CONTACT_HEADER.to_vec();
             header.extend(custom_keys.iter().map(String::as_str));
             writer.write_record(&header)?;
-            let mut visit = CsvContacts { store, out: writer, custom_keys };
+            let mut visit = CsvContacts {
+                store,
+                out: writer,
+                custom_keys,
+            };
             each_contact(store, &mut visit).await?;
             visit.out.flush().context("while writing the export")?;
         }
@@ -215,7 +270,7 @@ struct MessageLine<'a> {
 
 /// Where exported messages go, in the format asked for.
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Jsonl(W),
 }
 
@@ -242,7 +297,10 @@ impl<W: Write> AsyncVisit for Messages<'_, W> {
                     contact: &contact,
                     direction: m.direction.as_str(),
                     channel: m.channel.as_str(),
-                    account: self.accounts.get(&m.account.get()).map_or("", String::as_str),
+                    account: self
+                        .accounts
+                        .get(&m.account.get())
+                        .map_or("", String::as_str),
                     text: &m.text,
                     at: m.at.to_string(),
                 };
@@ -263,12 +321,21 @@ impl<W: Write> AsyncVisit for Messages<'_, W> {
 }
 
 pub async fn messages(store: &dyn Store, format: Format, out: impl Write) -> anyhow::Result<()> {
-    let accounts = store.list_accounts().await?.into_iter().map(|a| (a.id.get(), a.name)).collect();
+    let accounts = store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .map(|a| (a.id.get(), a.name))
+        .collect();
     let sink = match format {
-        Format::Csv => Sink::Csv(csv::Writer::from_writer(out)),
+        Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
         Format::Jsonl => Sink::Jsonl(out),
     };
-    let mut visit = Messages { store, accounts, sink };
+    let mut visit = Messages {
+        store,
+        accounts,
+        sink,
+    };
     each_contact(store, &mut visit).await?;
     match &mut visit.sink {
         Sink::Csv(w) => w.flush()?,

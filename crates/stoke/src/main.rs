@@ -3,7 +3,7 @@
 
 mod demo;
 mod export;
-mod gen;
+mod generator;
 mod import;
 mod settings;
 
@@ -120,8 +120,14 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Serve { .. } | Command::Demo { .. }));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    init_logging(matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Demo { .. }
+    ));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: cannot start the runtime: {err}");
@@ -141,7 +147,10 @@ fn init_logging(server: bool) {
     let default = if server { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("STOKE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -151,7 +160,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(store, listen, None).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { listen, seed, contacts } => demo::run(&cli.storage, listen, seed, contacts).await,
+        Command::Demo {
+            listen,
+            seed,
+            contacts,
+        } => demo::run(&cli.storage, listen, seed, contacts).await,
         Command::Import(command) => {
             let store = cli.storage.open()?;
             import_command(store.as_ref(), command).await
@@ -160,7 +173,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = cli.storage.open()?;
             let sink: Box<dyn Write> = match &out {
                 Some(path) => Box::new(BufWriter::new(
-                    File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+                    File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
                 )),
                 None => Box::new(BufWriter::new(std::io::stdout().lock())),
             };
@@ -170,9 +184,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Gen { contacts, seed, out, now } => {
-            let options = gen::GenOptions { contacts, seed, now: now.unwrap_or_else(Timestamp::now), out: out.clone() };
-            let summary = tokio::task::spawn_blocking(move || gen::generate(&options)).await??;
+        Command::Gen {
+            contacts,
+            seed,
+            out,
+            now,
+        } => {
+            let options = generator::GenOptions {
+                contacts,
+                seed,
+                now: now.unwrap_or_else(Timestamp::now),
+                out: out.clone(),
+            };
+            let summary =
+                tokio::task::spawn_blocking(move || generator::generate(&options)).await??;
             println!(
                 "generated {} contacts, {} messages, {} events in {}",
                 summary.contacts,
@@ -186,7 +211,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let counts = cli.storage.open()?.counts().await?;
             println!(
                 "contacts {}\naccounts {}\nconversations {}\nmessages {}\nevents {}\ntags {}\nusers {}",
-                counts.contacts, counts.accounts, counts.conversations, counts.messages, counts.events, counts.tags, counts.users
+                counts.contacts,
+                counts.accounts,
+                counts.conversations,
+                counts.messages,
+                counts.events,
+                counts.tags,
+                counts.users
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -201,16 +232,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Creates a token and returns its secret.
-pub(crate) async fn create_token(store: &dyn Store, name: &str, role: Role) -> anyhow::Result<String> {
+pub(crate) async fn create_token(
+    store: &dyn Store,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<String> {
     if name.trim().is_empty() {
         anyhow::bail!("--name: a token needs a name that says who uses it");
     }
     if role != Role::Admin {
         anyhow::bail!("--role {role}: only admin tokens exist until role-scoped access is built");
     }
-    let token = stoke_server::auth::new_token().context("the system's random source failed")?;
+    let token = stoke_server::auth::new_token()
+        .map_err(|e| anyhow::anyhow!("the system's random source failed: {e}"))?;
     store
-        .create_api_token(name.trim(), role, None, &stoke_server::auth::hash_token(&token), Timestamp::now())
+        .create_api_token(
+            name.trim(),
+            role,
+            None,
+            &stoke_server::auth::hash_token(&token),
+            Timestamp::now(),
+        )
         .await?;
     Ok(token)
 }
@@ -227,7 +269,10 @@ async fn import_command(store: &dyn Store, command: ImportCommand) -> anyhow::Re
         ImportCommand::Contacts(a) => {
             let r = import::contacts(store, &a.file, a.skip_invalid, now).await?;
             let o = r.outcome;
-            let summary = format!("{} created, {} updated, {} unchanged, {} merged", o.created, o.updated, o.unchanged, o.merged);
+            let summary = format!(
+                "{} created, {} updated, {} unchanged, {} merged",
+                o.created, o.updated, o.unchanged, o.merged
+            );
             (r.rows, r.problems.clone(), r.bad_rows(), r.written, summary)
         }
         ImportCommand::Messages(a) | ImportCommand::Events(a) => {
@@ -237,7 +282,10 @@ async fn import_command(store: &dyn Store, command: ImportCommand) -> anyhow::Re
                 import::events(store, &a.file, a.skip_invalid, now).await?
             };
             let o = &r.outcome;
-            let summary = format!("{} stored, {} already there, {} new contacts", o.inserted, o.duplicates, o.contacts_created);
+            let summary = format!(
+                "{} stored, {} already there, {} new contacts",
+                o.inserted, o.duplicates, o.contacts_created
+            );
             (r.rows, r.problems.clone(), r.bad_rows(), r.written, summary)
         }
     };
@@ -247,11 +295,18 @@ async fn import_command(store: &dyn Store, command: ImportCommand) -> anyhow::Re
         writeln!(err, "{file}: {problem}")?;
     }
     if !written {
-        writeln!(err, "{file}: {bad_rows} of {rows} rows are bad; nothing was imported (use --skip-invalid to import the valid rows)")?;
+        writeln!(
+            err,
+            "{file}: {bad_rows} of {rows} rows are bad; nothing was imported (use --skip-invalid to import the valid rows)"
+        )?;
         return Ok(ExitCode::FAILURE);
     }
     println!("{file}: {rows} {what} rows: {summary}; {bad_rows} bad rows skipped");
-    Ok(if problems.is_empty() || args.skip_invalid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if problems.is_empty() || args.skip_invalid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Serves until Ctrl-C or SIGTERM; `ready` receives the bound address.

@@ -12,7 +12,12 @@ use stoke_store_sqlite::SqliteStore;
 #[derive(Debug, Clone, clap::Args)]
 pub struct StorageArgs {
     /// The data directory: the embedded database, generated demo data.
-    #[arg(long, global = true, env = "STOKE_DATA", default_value = "./stoke-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "STOKE_DATA",
+        default_value = "./stoke-data"
+    )]
     pub data: PathBuf,
 
     /// The database URL: `sqlite://PATH` (default: the SQLite file in the data directory) or
@@ -30,12 +35,19 @@ pub enum Backend {
 
 impl StorageArgs {
     pub fn backend(&self) -> anyhow::Result<Backend> {
-        let Some(url) = self.database.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        let Some(url) = self
+            .database
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        else {
             return Ok(Backend::Sqlite(self.data.join("stoke.db")));
         };
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                bail!("--database {url:?}: the sqlite URL needs a file path, like sqlite://./stoke-data/stoke.db");
+                bail!(
+                    "--database {url:?}: the sqlite URL needs a file path, like sqlite://./stoke-data/stoke.db"
+                );
             }
             return Ok(Backend::Sqlite(PathBuf::from(path)));
         }
@@ -65,14 +77,26 @@ mod tests {
     use super::*;
 
     fn args(database: Option<&str>) -> StorageArgs {
-        StorageArgs { data: PathBuf::from("/srv/stoke"), database: database.map(str::to_owned) }
+        StorageArgs {
+            data: PathBuf::from("/srv/stoke"),
+            database: database.map(str::to_owned),
+        }
     }
 
     #[test]
     fn picks_the_backend_from_the_url() {
-        assert_eq!(args(None).backend().expect("ok"), Backend::Sqlite(PathBuf::from("/srv/stoke/stoke.db")));
-        assert_eq!(args(Some("sqlite:///tmp/x.db")).backend().expect("ok"), Backend::Sqlite(PathBuf::from("/tmp/x.db")));
-        assert!(matches!(args(Some("postgres://u@h/db")).backend(), Ok(Backend::Postgres(_))));
+        assert_eq!(
+            args(None).backend().expect("ok"),
+            Backend::Sqlite(PathBuf::from("/srv/stoke/stoke.db"))
+        );
+        assert_eq!(
+            args(Some("sqlite:///tmp/x.db")).backend().expect("ok"),
+            Backend::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert!(matches!(
+            args(Some("postgres://u@h/db")).backend(),
+            Ok(Backend::Postgres(_))
+        ));
         assert!(args(Some("mysql://x")).backend().is_err());
         assert!(args(Some("sqlite://")).backend().is_err());
     }

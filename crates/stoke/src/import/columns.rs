@@ -42,17 +42,25 @@ impl Column {
             .trim_start_matches('\u{feff}')
             .to_lowercase()
             .chars()
-            .map(|c| if c == '_' || c == '-' || c == '.' { ' ' } else { c })
+            .map(|c| {
+                if c == '_' || c == '-' || c == '.' {
+                    ' '
+                } else {
+                    c
+                }
+            })
             .collect::<String>()
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
         match key.as_str() {
-            "name" | "full name" | "fullname" | "contact name" | "customer" | "customer name" | "display name" => Column::Name,
+            "name" | "full name" | "fullname" | "contact name" | "customer" | "customer name"
+            | "display name" => Column::Name,
             "first name" | "firstname" | "given name" => Column::FirstName,
             "last name" | "lastname" | "surname" | "family name" => Column::LastName,
-            "phone" | "phones" | "mobile" | "mobile phone" | "mobile number" | "phone number" | "whatsapp"
-            | "whatsapp number" | "whatsapp phone" | "tel" | "telephone" | "cell" | "msisdn" => Column::Phone,
+            "phone" | "phones" | "mobile" | "mobile phone" | "mobile number" | "phone number"
+            | "whatsapp" | "whatsapp number" | "whatsapp phone" | "tel" | "telephone" | "cell"
+            | "msisdn" => Column::Phone,
             "email" | "emails" | "e mail" | "mail" | "email address" => Column::Email,
             "whatsapp id" | "wa id" => Column::WhatsAppId,
             "timezone" | "time zone" | "tz" => Column::TimeZone,
@@ -82,7 +90,9 @@ pub struct FieldError {
 
 /// Splits a cell holding several values (`+966..; +971...`, `vip, wholesale`).
 fn split_list(cell: &str) -> impl Iterator<Item = &str> {
-    cell.split([';', ',', '|']).map(str::trim).filter(|s| !s.is_empty())
+    cell.split([';', ',', '|'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// Builds a draft from (column, header as written, cell) triples; returns every problem found.
@@ -92,7 +102,12 @@ pub fn draft_from_cells<'a>(
 ) -> Result<ContactDraft, Vec<FieldError>> {
     let mut draft = ContactDraft::default();
     let mut errors = Vec::new();
-    let mut fail = |field: &str, err: ValueError| errors.push(FieldError { field: field.to_owned(), reason: err.to_string() });
+    let mut fail = |field: &str, err: ValueError| {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            reason: err.to_string(),
+        })
+    };
     let cells: Vec<(&Column, &str, &str)> = cells
         .map(|(c, h, v)| (c, h, v.trim()))
         .filter(|(_, _, v)| !v.is_empty())
@@ -162,7 +177,12 @@ pub fn draft_from_cells<'a>(
             },
             Column::MaxPerWeek => match value.parse::<u32>() {
                 Ok(n) if n <= 100 => draft.reach.max_per_week = Some(n),
-                _ => fail(header, ValueError::Other(format!("{value:?} is not a number of messages from 0 to 100"))),
+                _ => fail(
+                    header,
+                    ValueError::Other(format!(
+                        "{value:?} is not a number of messages from 0 to 100"
+                    )),
+                ),
             },
             Column::Tags => {
                 for tag in split_list(value) {
@@ -175,7 +195,9 @@ pub fn draft_from_cells<'a>(
             Column::Notes => draft.notes.push(value.to_owned()),
             Column::Id => {}
             Column::Custom(key) => {
-                let field_type = custom_fields.get(key).map_or(&CustomFieldType::Text, |d| &d.field_type);
+                let field_type = custom_fields
+                    .get(key)
+                    .map_or(&CustomFieldType::Text, |d| &d.field_type);
                 match field_type.parse_value(value) {
                     Ok(v) => {
                         draft.custom.insert(key.clone(), v);
@@ -186,18 +208,30 @@ pub fn draft_from_cells<'a>(
         }
     }
     if draft.name.is_none() {
-        let joined = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        let joined = [first, last]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
         if !joined.is_empty() {
             draft.name = Some(joined);
         }
     }
-    if draft.phones.is_empty() && draft.emails.is_empty() && draft.whatsapp_id.is_none() && errors.is_empty() {
+    if draft.phones.is_empty()
+        && draft.emails.is_empty()
+        && draft.whatsapp_id.is_none()
+        && errors.is_empty()
+    {
         errors.push(FieldError {
             field: phone_header.unwrap_or("phone").to_owned(),
             reason: "a contact needs a phone or an e-mail".into(),
         });
     }
-    if errors.is_empty() { Ok(draft) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(draft)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -209,7 +243,10 @@ mod tests {
             .iter()
             .map(|(h, v)| (Column::from_header(h), (*h).to_owned(), (*v).to_owned()))
             .collect();
-        draft_from_cells(columns.iter().map(|(c, h, v)| (c, h.as_str(), v.as_str())), &BTreeMap::new())
+        draft_from_cells(
+            columns.iter().map(|(c, h, v)| (c, h.as_str(), v.as_str())),
+            &BTreeMap::new(),
+        )
     }
 
     #[test]
@@ -229,14 +266,24 @@ mod tests {
 
     #[test]
     fn local_numbers_use_the_row_country() {
-        let d = row(&[("phone", "050 123 4567"), ("country", "sa"), ("name", "Ahmed")]).expect("valid");
+        let d = row(&[
+            ("phone", "050 123 4567"),
+            ("country", "sa"),
+            ("name", "Ahmed"),
+        ])
+        .expect("valid");
         assert_eq!(d.phones[0].as_str(), "+966501234567");
         assert_eq!(d.country.map(|c| c.to_string()).as_deref(), Some("SA"));
     }
 
     #[test]
     fn every_bad_cell_is_reported() {
-        let errors = row(&[("phone", "12"), ("email", "nope"), ("timezone", "Mars/Base")]).expect_err("bad");
+        let errors = row(&[
+            ("phone", "12"),
+            ("email", "nope"),
+            ("timezone", "Mars/Base"),
+        ])
+        .expect_err("bad");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["phone", "email", "timezone"]);
     }
@@ -249,7 +296,14 @@ mod tests {
 
     #[test]
     fn lists_tags_and_custom_fields() {
-        let d = row(&[("email", "a@b.com"), ("tags", "VIP; wholesale"), ("customer since", "2021-03-01"), ("first name", "Ann"), ("last name", "Lee")]).expect("valid");
+        let d = row(&[
+            ("email", "a@b.com"),
+            ("tags", "VIP; wholesale"),
+            ("customer since", "2021-03-01"),
+            ("first name", "Ann"),
+            ("last name", "Lee"),
+        ])
+        .expect("valid");
         assert_eq!(d.tags, vec!["vip", "wholesale"]);
         assert_eq!(d.name.as_deref(), Some("Ann Lee"));
         assert!(d.custom.contains_key("customer_since"));

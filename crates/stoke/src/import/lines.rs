@@ -12,7 +12,10 @@ use stoke_store::{IncomingEvent, IncomingMessage};
 use super::columns::FieldError;
 
 fn field(field: &str, reason: impl ToString) -> FieldError {
-    FieldError { field: field.to_owned(), reason: reason.to_string() }
+    FieldError {
+        field: field.to_owned(),
+        reason: reason.to_string(),
+    }
 }
 
 /// A key for lines that carry no id, derived from their content, so that importing the same
@@ -25,7 +28,10 @@ fn content_key(prefix: &str, line: &str) -> String {
 
 fn parse_id(id: Option<String>, prefix: &str, line: &str) -> Result<String, FieldError> {
     match id {
-        Some(id) if id.trim().is_empty() => Err(field("id", "is empty: leave it out to derive one from the line")),
+        Some(id) if id.trim().is_empty() => Err(field(
+            "id",
+            "is empty: leave it out to derive one from the line",
+        )),
         Some(id) if id.len() > 200 => Err(field("id", "is longer than 200 characters")),
         Some(id) => Ok(id),
         None => Ok(content_key(prefix, line)),
@@ -33,20 +39,34 @@ fn parse_id(id: Option<String>, prefix: &str, line: &str) -> Result<String, Fiel
 }
 
 fn parse_at(raw: &str) -> Result<jiff::Timestamp, FieldError> {
-    raw.parse::<jiff::Timestamp>()
-        .map_err(|_| field("at", format!("{raw:?} is not an RFC 3339 time like 2026-11-20T10:15:00Z")))
+    raw.parse::<jiff::Timestamp>().map_err(|_| {
+        field(
+            "at",
+            format!("{raw:?} is not an RFC 3339 time like 2026-11-20T10:15:00Z"),
+        )
+    })
 }
 
 fn parse_contact(raw: &str) -> Result<ContactRef, FieldError> {
-    ContactRef::parse(raw).map_err(|e| field("contact", format!("{e} (expected a +phone, an e-mail or a contact id)")))
+    ContactRef::parse(raw).map_err(|e| {
+        field(
+            "contact",
+            format!("{e} (expected a +phone, an e-mail or a contact id)"),
+        )
+    })
 }
 
 /// JSON's own errors name the line's column; turn them into a field error.
 fn json_error(err: serde_json::Error) -> FieldError {
     let text = err.to_string();
     // serde's messages look like "unknown field `txt`, expected one of ..." or "missing field `at`".
-    let name = text.split('`').nth(1).filter(|_| text.contains("field")).unwrap_or("json");
-    field(name, text)
+    let name = text
+        .split('`')
+        .nth(1)
+        .filter(|_| text.contains("field"))
+        .unwrap_or("json")
+        .to_owned();
+    field(&name, text)
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,20 +86,37 @@ struct MessageLine {
 pub fn parse_message(line: &str) -> Result<IncomingMessage, Vec<FieldError>> {
     let raw: MessageLine = serde_json::from_str(line).map_err(|e| vec![json_error(e)])?;
     let mut errors = Vec::new();
-    let external_id = parse_id(raw.id, "msg", line).map_err(|e| errors.push(e)).ok();
+    let external_id = parse_id(raw.id, "msg", line)
+        .map_err(|e| errors.push(e))
+        .ok();
     let contact = parse_contact(&raw.contact).map_err(|e| errors.push(e)).ok();
-    let direction = raw.direction.parse::<Direction>().map_err(|e| errors.push(field("direction", e))).ok();
-    let channel = raw.channel.parse::<Channel>().map_err(|e| errors.push(field("channel", e))).ok();
+    let direction = raw
+        .direction
+        .parse::<Direction>()
+        .map_err(|e| errors.push(field("direction", e)))
+        .ok();
+    let channel = raw
+        .channel
+        .parse::<Channel>()
+        .map_err(|e| errors.push(field("channel", e)))
+        .ok();
     let at = parse_at(&raw.at).map_err(|e| errors.push(e)).ok();
     if raw.account.as_deref().is_some_and(|a| a.trim().is_empty()) {
-        errors.push(field("account", "is empty: leave it out to use the channel's default account"));
+        errors.push(field(
+            "account",
+            "is empty: leave it out to use the channel's default account",
+        ));
     }
     match (external_id, contact, direction, channel, at) {
-        (Some(external_id), Some(contact), Some(direction), Some(channel), Some(at)) if errors.is_empty() => {
+        (Some(external_id), Some(contact), Some(direction), Some(channel), Some(at))
+            if errors.is_empty() =>
+        {
             Ok(IncomingMessage {
                 external_id,
                 contact,
-                account: raw.account.map_or_else(|| channel.as_str().to_owned(), |a| a.trim().to_owned()),
+                account: raw
+                    .account
+                    .map_or_else(|| channel.as_str().to_owned(), |a| a.trim().to_owned()),
                 channel,
                 direction,
                 text: raw.text,
@@ -150,17 +187,31 @@ fn amount_text(value: &serde_json::Value) -> Option<String> {
 pub fn parse_event(line: &str) -> Result<IncomingEvent, Vec<FieldError>> {
     let raw: EventLine = serde_json::from_str(line).map_err(|e| vec![json_error(e)])?;
     let (id, contact, at) = match &raw {
-        EventLine::Order { id, contact, at, .. }
-        | EventLine::Click { id, contact, at, .. }
-        | EventLine::Open { id, contact, at, .. }
-        | EventLine::Custom { id, contact, at, .. } => (id.clone(), contact.clone(), at.clone()),
+        EventLine::Order {
+            id, contact, at, ..
+        }
+        | EventLine::Click {
+            id, contact, at, ..
+        }
+        | EventLine::Open {
+            id, contact, at, ..
+        }
+        | EventLine::Custom {
+            id, contact, at, ..
+        } => (id.clone(), contact.clone(), at.clone()),
     };
     let mut errors = Vec::new();
     let external_id = parse_id(id, "evt", line).map_err(|e| errors.push(e)).ok();
     let contact = parse_contact(&contact).map_err(|e| errors.push(e)).ok();
     let at = parse_at(&at).map_err(|e| errors.push(e)).ok();
     let kind = match raw {
-        EventLine::Order { order_id, amount, currency, lines, .. } => parse_order(order_id, &amount, &currency, lines)
+        EventLine::Order {
+            order_id,
+            amount,
+            currency,
+            lines,
+            ..
+        } => parse_order(order_id, &amount, &currency, lines)
             .map_err(|e| errors.push(e))
             .ok(),
         EventLine::Click { url, campaign, .. } => {
@@ -189,24 +240,45 @@ pub fn parse_event(line: &str) -> Result<IncomingEvent, Vec<FieldError>> {
     };
     match (external_id, contact, at, kind) {
         (Some(external_id), Some(contact), Some(at), Some(kind)) if errors.is_empty() => {
-            Ok(IncomingEvent { external_id, contact, at, kind })
+            Ok(IncomingEvent {
+                external_id,
+                contact,
+                at,
+                kind,
+            })
         }
         _ => Err(errors),
     }
 }
 
-fn parse_order(order_id: String, amount: &serde_json::Value, currency: &str, lines: Vec<LineDto>) -> Result<EventKind, FieldError> {
+fn parse_order(
+    order_id: String,
+    amount: &serde_json::Value,
+    currency: &str,
+    lines: Vec<LineDto>,
+) -> Result<EventKind, FieldError> {
     let currency = Currency::parse(currency).map_err(|e| field("currency", e))?;
-    let amount_raw = amount_text(amount).ok_or_else(|| field("amount", "must be a number or a decimal string"))?;
+    let amount_raw = amount_text(amount)
+        .ok_or_else(|| field("amount", "must be a number or a decimal string"))?;
     let amount = Money::parse(&amount_raw, currency).map_err(|e| field("amount", e))?;
     let lines = lines
         .into_iter()
         .enumerate()
         .map(|(i, l)| {
-            let price_raw = amount_text(&l.unit_price)
-                .ok_or_else(|| field(&format!("lines[{i}].unit_price"), "must be a number or a decimal string"))?;
-            let unit_price = Money::parse(&price_raw, currency).map_err(|e| field(&format!("lines[{i}].unit_price"), e))?;
-            Ok(OrderLine { sku: l.sku, name: l.name, quantity: l.quantity, unit_price })
+            let price_raw = amount_text(&l.unit_price).ok_or_else(|| {
+                field(
+                    &format!("lines[{i}].unit_price"),
+                    "must be a number or a decimal string",
+                )
+            })?;
+            let unit_price = Money::parse(&price_raw, currency)
+                .map_err(|e| field(&format!("lines[{i}].unit_price"), e))?;
+            Ok(OrderLine {
+                sku: l.sku,
+                name: l.name,
+                quantity: l.quantity,
+                unit_price,
+            })
         })
         .collect::<Result<Vec<_>, FieldError>>()?;
     EventKind::order(order_id, amount, lines).map_err(|e| field("lines", e))
@@ -223,9 +295,16 @@ mod tests {
         assert_eq!(m.account, "wa-1");
         let no_id = r#"{"contact":"a@b.com","direction":"out","channel":"email","text":"hi","at":"2026-11-20T10:15:00+03:00"}"#;
         let a = parse_message(no_id).expect("valid");
-        assert_eq!(a.external_id, parse_message(no_id).expect("valid").external_id, "derived ids are stable");
+        assert_eq!(
+            a.external_id,
+            parse_message(no_id).expect("valid").external_id,
+            "derived ids are stable"
+        );
         assert_eq!(a.account, "email");
-        let errors = parse_message(r#"{"contact":"x","direction":"sideways","channel":"fax","text":"","at":"yesterday"}"#).expect_err("bad");
+        let errors = parse_message(
+            r#"{"contact":"x","direction":"sideways","channel":"fax","text":"","at":"yesterday"}"#,
+        )
+        .expect_err("bad");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["contact", "direction", "channel", "at"]);
         let errors = parse_message(r#"{"contact":"+966501234567","direction":"in","channel":"whatsapp","txt":"hi","at":"2026-11-20T10:15:00Z"}"#).expect_err("typo");
@@ -242,8 +321,18 @@ mod tests {
         let errors = parse_event(r#"{"id":"e1","contact":"+966501234567","type":"order","at":"2026-11-20T10:15:00Z","order_id":"A1","amount":"1.5","currency":"XXQ"}"#).expect_err("currency");
         assert_eq!(errors[0].field, "currency");
         assert!(parse_event(r#"{"id":"e2","contact":"a@b.com","type":"click","at":"2026-11-20T10:15:00Z","url":"https://x.example/p"}"#).is_ok());
-        assert!(parse_event(r#"{"id":"e3","contact":"a@b.com","type":"open","at":"2026-11-20T10:15:00Z"}"#).is_ok());
+        assert!(
+            parse_event(
+                r#"{"id":"e3","contact":"a@b.com","type":"open","at":"2026-11-20T10:15:00Z"}"#
+            )
+            .is_ok()
+        );
         assert!(parse_event(r#"{"id":"e4","contact":"a@b.com","type":"custom","name":"signup","at":"2026-11-20T10:15:00Z","data":{"plan":"pro","seats":3}}"#).is_ok());
-        assert!(parse_event(r#"{"id":"e5","contact":"a@b.com","type":"teleport","at":"2026-11-20T10:15:00Z"}"#).is_err());
+        assert!(
+            parse_event(
+                r#"{"id":"e5","contact":"a@b.com","type":"teleport","at":"2026-11-20T10:15:00Z"}"#
+            )
+            .is_err()
+        );
     }
 }

@@ -62,7 +62,11 @@ impl<O> ImportReport<O> {
 }
 
 fn problems_of(line: u64, errors: Vec<FieldError>) -> impl Iterator<Item = RowProblem> {
-    errors.into_iter().map(move |e| RowProblem { line, field: e.field, reason: e.reason })
+    errors.into_iter().map(move |e| RowProblem {
+        line,
+        field: e.field,
+        reason: e.reason,
+    })
 }
 
 /// The file formats a contact list may come in.
@@ -73,21 +77,30 @@ enum ContactFormat {
 }
 
 fn contact_format(path: &Path) -> anyhow::Result<ContactFormat> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("csv" | "txt" | "tsv") => return Ok(ContactFormat::Csv),
         Some("jsonl" | "ndjson" | "json") => return Ok(ContactFormat::JsonLines),
         _ => {}
     }
     // No telling extension: look at the first non-blank character.
-    let mut reader = BufReader::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?);
+    let mut reader = BufReader::new(
+        File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+    );
     let mut first = String::new();
     while first.trim().is_empty() {
         if reader.read_line(&mut first)? == 0 {
             break;
         }
     }
-    Ok(if first.trim_start().starts_with('{') { ContactFormat::JsonLines } else { ContactFormat::Csv })
+    Ok(if first.trim_start().starts_with('{') {
+        ContactFormat::JsonLines
+    } else {
+        ContactFormat::Csv
+    })
 }
 
 /// Reads contact rows from a CSV file (comma, semicolon or tab separated, detected from the
@@ -113,7 +126,12 @@ fn csv_contact_rows(
         .iter()
         .map(str::to_owned)
         .collect();
-    if !headers.iter().any(|h| matches!(Column::from_header(h), Column::Phone | Column::Email | Column::WhatsAppId)) {
+    if !headers.iter().any(|h| {
+        matches!(
+            Column::from_header(h),
+            Column::Phone | Column::Email | Column::WhatsAppId
+        )
+    }) {
         anyhow::bail!(
             "{}: line 1: the header has no phone or e-mail column (found: {})",
             path.display(),
@@ -125,20 +143,39 @@ fn csv_contact_rows(
         Ok(record) => {
             let line = record.position().map_or(0, |p| p.line());
             if record.len() > headers.len() {
-                return (line, Err(vec![FieldError {
-                    field: "row".into(),
-                    reason: format!("has {} cells but the header has {} columns", record.len(), headers.len()),
-                }]));
+                return (
+                    line,
+                    Err(vec![FieldError {
+                        field: "row".into(),
+                        reason: format!(
+                            "has {} cells but the header has {} columns",
+                            record.len(),
+                            headers.len()
+                        ),
+                    }]),
+                );
             }
-            let cells = columns.iter().zip(headers.iter()).zip(record.iter()).map(|((c, h), v)| (c, h.as_str(), v));
+            let cells = columns
+                .iter()
+                .zip(headers.iter())
+                .zip(record.iter())
+                .map(|((c, h), v)| (c, h.as_str(), v));
             (line, draft_from_cells(cells, &custom))
         }
         Err(err) => {
             let line = err.position().map_or(0, |p| p.line());
-            (line, Err(vec![FieldError { field: "row".into(), reason: format!("unreadable CSV: {err}") }]))
+            (
+                line,
+                Err(vec![FieldError {
+                    field: "row".into(),
+                    reason: format!("unreadable CSV: {err}"),
+                }]),
+            )
         }
     });
-    Ok(Box::new(rows.filter(|(_, r)| !matches!(r, Ok(d) if *d == ContactDraft::default()))))
+    Ok(Box::new(rows.filter(
+        |(_, r)| !matches!(r, Ok(d) if *d == ContactDraft::default()),
+    )))
 }
 
 /// Reads the non-blank lines of a JSON-lines file through `parse`.
@@ -148,25 +185,38 @@ fn jsonl_rows<T: Send + 'static>(
 ) -> anyhow::Result<Box<dyn Iterator<Item = Row<T>> + Send>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let display = path.display().to_string();
-    let lines = BufReader::with_capacity(1 << 20, file).lines().enumerate().filter_map(move |(i, line)| {
-        let number = i as u64 + 1;
-        match line {
-            Ok(text) if text.trim().is_empty() => None,
-            Ok(text) => Some((number, parse(text.trim_start_matches('\u{feff}')))),
-            Err(err) => Some((number, Err(vec![FieldError {
-                field: "line".into(),
-                reason: format!("unreadable in {display}: {err}"),
-            }]))),
-        }
-    });
+    let lines = BufReader::with_capacity(1 << 20, file)
+        .lines()
+        .enumerate()
+        .filter_map(move |(i, line)| {
+            let number = i as u64 + 1;
+            match line {
+                Ok(text) if text.trim().is_empty() => None,
+                Ok(text) => Some((number, parse(text.trim_start_matches('\u{feff}')))),
+                Err(err) => Some((
+                    number,
+                    Err(vec![FieldError {
+                        field: "line".into(),
+                        reason: format!("unreadable in {display}: {err}"),
+                    }]),
+                )),
+            }
+        });
     Ok(Box::new(lines))
 }
 
 /// One JSON object per line, keys as CSV headers, values strings, numbers, booleans or lists.
-fn parse_contact_object(line: &str, custom: &BTreeMap<String, CustomFieldDef>) -> Result<ContactDraft, Vec<FieldError>> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).map_err(|e| {
-        vec![FieldError { field: "json".into(), reason: format!("not a JSON object: {e}") }]
-    })?;
+fn parse_contact_object(
+    line: &str,
+    custom: &BTreeMap<String, CustomFieldDef>,
+) -> Result<ContactDraft, Vec<FieldError>> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(line).map_err(|e| {
+            vec![FieldError {
+                field: "json".into(),
+                reason: format!("not a JSON object: {e}"),
+            }]
+        })?;
     let mut cells: Vec<(Column, String, String)> = Vec::with_capacity(object.len());
     let mut errors = Vec::new();
     for (key, value) in object {
@@ -181,19 +231,28 @@ fn parse_contact_object(line: &str, custom: &BTreeMap<String, CustomFieldDef>) -
                     match item {
                         serde_json::Value::String(s) => parts.push(s),
                         serde_json::Value::Number(n) => parts.push(n.to_string()),
-                        _ => errors.push(FieldError { field: key.clone(), reason: "lists may hold only strings and numbers".into() }),
+                        _ => errors.push(FieldError {
+                            field: key.clone(),
+                            reason: "lists may hold only strings and numbers".into(),
+                        }),
                     }
                 }
                 parts.join(";")
             }
             serde_json::Value::Object(_) => {
-                errors.push(FieldError { field: key.clone(), reason: "nested objects are not supported".into() });
+                errors.push(FieldError {
+                    field: key.clone(),
+                    reason: "nested objects are not supported".into(),
+                });
                 continue;
             }
         };
         cells.push((Column::from_header(&key), key, text));
     }
-    let draft = draft_from_cells(cells.iter().map(|(c, h, v)| (c, h.as_str(), v.as_str())), custom);
+    let draft = draft_from_cells(
+        cells.iter().map(|(c, h, v)| (c, h.as_str(), v.as_str())),
+        custom,
+    );
     match (draft, errors.is_empty()) {
         (Ok(d), true) => Ok(d),
         (Ok(_), false) => Err(errors),
@@ -211,15 +270,28 @@ fn contact_rows(
     match contact_format(path)? {
         ContactFormat::Csv => csv_contact_rows(path, custom),
         ContactFormat::JsonLines => {
-            let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            let rows = BufReader::with_capacity(1 << 20, file).lines().enumerate().filter_map(move |(i, line)| {
-                let number = i as u64 + 1;
-                match line {
-                    Ok(text) if text.trim().is_empty() => None,
-                    Ok(text) => Some((number, parse_contact_object(text.trim_start_matches('\u{feff}'), &custom))),
-                    Err(err) => Some((number, Err(vec![FieldError { field: "line".into(), reason: err.to_string() }]))),
-                }
-            });
+            let file =
+                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let rows = BufReader::with_capacity(1 << 20, file)
+                .lines()
+                .enumerate()
+                .filter_map(move |(i, line)| {
+                    let number = i as u64 + 1;
+                    match line {
+                        Ok(text) if text.trim().is_empty() => None,
+                        Ok(text) => Some((
+                            number,
+                            parse_contact_object(text.trim_start_matches('\u{feff}'), &custom),
+                        )),
+                        Err(err) => Some((
+                            number,
+                            Err(vec![FieldError {
+                                field: "line".into(),
+                                reason: err.to_string(),
+                            }]),
+                        )),
+                    }
+                });
             Ok(Box::new(rows))
         }
     }
@@ -231,7 +303,11 @@ async fn two_pass<T, O, W, Fut>(
     path: &Path,
     skip_invalid: bool,
     batch_size: usize,
-    open: impl Fn(&Path) -> anyhow::Result<Box<dyn Iterator<Item = Row<T>> + Send>> + Send + Sync + Clone + 'static,
+    open: impl Fn(&Path) -> anyhow::Result<Box<dyn Iterator<Item = Row<T>> + Send>>
+    + Send
+    + Sync
+    + Clone
+    + 'static,
     mut write: W,
 ) -> anyhow::Result<ImportReport<O>>
 where
@@ -242,21 +318,27 @@ where
 {
     let owned: PathBuf = path.to_owned();
     let validate = open.clone();
-    let (rows, problems) = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, Vec<RowProblem>)> {
-        let mut rows = 0;
-        let mut problems = Vec::new();
-        for (line, parsed) in validate(&owned)? {
-            rows += 1;
-            if let Err(errors) = parsed {
-                problems.extend(problems_of(line, errors));
+    let (rows, problems) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, Vec<RowProblem>)> {
+            let mut rows = 0;
+            let mut problems = Vec::new();
+            for (line, parsed) in validate(&owned)? {
+                rows += 1;
+                if let Err(errors) = parsed {
+                    problems.extend(problems_of(line, errors));
+                }
             }
-        }
-        Ok((rows, problems))
-    })
-    .await
-    .context("the validation pass failed")??;
+            Ok((rows, problems))
+        })
+        .await
+        .context("the validation pass failed")??;
 
-    let mut report = ImportReport { rows, problems, written: false, outcome: O::default() };
+    let mut report = ImportReport {
+        rows,
+        problems,
+        written: false,
+        outcome: O::default(),
+    };
     if !report.problems.is_empty() && !skip_invalid {
         return Ok(report);
     }
@@ -328,27 +410,49 @@ fn unknown_contacts(outcome: &mut IngestOutcome, lines: &[u64]) -> Vec<RowProble
 }
 
 /// `stoke import messages FILE.jsonl`.
-pub async fn messages(store: &dyn Store, path: &Path, skip_invalid: bool, now: Timestamp) -> anyhow::Result<ImportReport<IngestOutcome>> {
-    two_pass(path, skip_invalid, 10_000, |p: &Path| jsonl_rows(p, lines::parse_message), |batch| {
-        let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
-        async move {
-            let mut outcome = store.ingest_messages(&rows, now).await?;
-            let problems = unknown_contacts(&mut outcome, &numbers);
-            Ok((outcome, problems))
-        }
-    })
+pub async fn messages(
+    store: &dyn Store,
+    path: &Path,
+    skip_invalid: bool,
+    now: Timestamp,
+) -> anyhow::Result<ImportReport<IngestOutcome>> {
+    two_pass(
+        path,
+        skip_invalid,
+        10_000,
+        |p: &Path| jsonl_rows(p, lines::parse_message),
+        |batch| {
+            let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
+            async move {
+                let mut outcome = store.ingest_messages(&rows, now).await?;
+                let problems = unknown_contacts(&mut outcome, &numbers);
+                Ok((outcome, problems))
+            }
+        },
+    )
     .await
 }
 
 /// `stoke import events FILE.jsonl`.
-pub async fn events(store: &dyn Store, path: &Path, skip_invalid: bool, now: Timestamp) -> anyhow::Result<ImportReport<IngestOutcome>> {
-    two_pass(path, skip_invalid, 10_000, |p: &Path| jsonl_rows(p, lines::parse_event), |batch| {
-        let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
-        async move {
-            let mut outcome = store.ingest_events(&rows, now).await?;
-            let problems = unknown_contacts(&mut outcome, &numbers);
-            Ok((outcome, problems))
-        }
-    })
+pub async fn events(
+    store: &dyn Store,
+    path: &Path,
+    skip_invalid: bool,
+    now: Timestamp,
+) -> anyhow::Result<ImportReport<IngestOutcome>> {
+    two_pass(
+        path,
+        skip_invalid,
+        10_000,
+        |p: &Path| jsonl_rows(p, lines::parse_event),
+        |batch| {
+            let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
+            async move {
+                let mut outcome = store.ingest_events(&rows, now).await?;
+                let problems = unknown_contacts(&mut outcome, &numbers);
+                Ok((outcome, problems))
+            }
+        },
+    )
     .await
 }

@@ -1,0 +1,360 @@
+//! The `stoke` binary as a user runs it: real files, a real data directory, real processes.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn stoke(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stoke"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("STOKE_DATABASE_URL")
+        .output()
+        .expect("run stoke")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn contacts_in(data: &Path) -> u64 {
+    let out = stoke(data, &["stats"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("contacts "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a contacts line")
+}
+
+const GOOD_AND_BAD: &str = "\
+Name,Mobile,E-mail,Country,Tags,Customer Since
+Ahmed Al-Harbi,050 123 4567,ahmed@example.com,SA,vip,2021-03-01
+Olga Petrova,12345,olga@mail.ru,RU,,2022-01-10
+John Smith,+1 212 555 0123,john@,US,,
+Mona Adel,+20 10 1234 5678,,EG,wholesale;retail,
+";
+
+#[test]
+fn a_file_with_bad_rows_imports_nothing_and_names_every_bad_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("contacts.csv");
+    std::fs::write(&file, GOOD_AND_BAD).expect("write");
+    let data = dir.path().join("data");
+    let out = stoke(&data, &["import", "contacts", file.to_str().expect("path")]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "bad rows must fail the import");
+    assert!(stderr.contains("line 3: Mobile: \"12345\""), "{stderr}");
+    assert!(
+        stderr.contains("line 4: E-mail: \"john@\" is not a valid e-mail address"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    assert_eq!(contacts_in(&data), 0);
+}
+
+#[test]
+fn skip_invalid_imports_the_good_rows_and_a_reimport_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("contacts.csv");
+    std::fs::write(&file, GOOD_AND_BAD).expect("write");
+    let data = dir.path().join("data");
+    let path = file.to_str().expect("path");
+    let out = stoke(&data, &["import", "contacts", path, "--skip-invalid"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("line 3: Mobile"));
+    assert!(
+        text(&out.stdout).contains("2 created"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(contacts_in(&data), 2);
+
+    let before = stoke(&data, &["export", "contacts", "--format", "jsonl"]);
+    let again = stoke(&data, &["import", "contacts", path, "--skip-invalid"]);
+    assert!(
+        text(&again.stdout).contains("0 created, 0 updated, 2 unchanged, 0 merged"),
+        "{}",
+        text(&again.stdout)
+    );
+    let after = stoke(&data, &["export", "contacts", "--format", "jsonl"]);
+    assert_eq!(text(&before.stdout), text(&after.stdout));
+
+    let csv = text(&stoke(&data, &["export", "contacts"]).stdout);
+    assert!(
+        csv.lines()
+            .next()
+            .expect("header")
+            .ends_with(",tags,customer_since"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("+966501234567"),
+        "local numbers are stored in E.164: {csv}"
+    );
+    assert!(
+        csv.contains("retail;wholesale") || csv.contains("wholesale;retail"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn an_export_reimported_elsewhere_is_the_same_workspace() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sample = dir.path().join("sample");
+    let out = stoke(
+        dir.path(),
+        &[
+            "gen",
+            "--contacts",
+            "300",
+            "--seed",
+            "3",
+            "--out",
+            sample.to_str().expect("p"),
+            "--now",
+            "2026-11-20T10:00:00Z",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let first = dir.path().join("first");
+    for (kind, file) in [
+        ("contacts", "contacts.csv"),
+        ("messages", "messages.jsonl"),
+        ("events", "events.jsonl"),
+    ] {
+        let out = stoke(
+            &first,
+            &["import", kind, sample.join(file).to_str().expect("p")],
+        );
+        assert!(out.status.success(), "{kind}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).is_empty(),
+            "generated data is clean: {}",
+            text(&out.stderr)
+        );
+    }
+    let contacts = dir.path().join("contacts.csv");
+    let messages = dir.path().join("messages.jsonl");
+    assert!(
+        stoke(
+            &first,
+            &["export", "contacts", "--out", contacts.to_str().expect("p")]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        stoke(
+            &first,
+            &[
+                "export",
+                "messages",
+                "--format",
+                "jsonl",
+                "--out",
+                messages.to_str().expect("p")
+            ]
+        )
+        .status
+        .success()
+    );
+
+    let second = dir.path().join("second");
+    for (kind, file) in [("contacts", &contacts), ("messages", &messages)] {
+        let out = stoke(&second, &["import", kind, file.to_str().expect("p")]);
+        assert!(out.status.success(), "{kind}: {}", text(&out.stderr));
+    }
+    assert_eq!(contacts_in(&first), contacts_in(&second));
+    let a = text(&stoke(&first, &["export", "messages", "--format", "jsonl"]).stdout);
+    let b = text(&stoke(&second, &["export", "messages", "--format", "jsonl"]).stdout);
+    assert_eq!(a.lines().count(), b.lines().count());
+    assert_eq!(a, b, "messages survive the round trip byte for byte");
+}
+
+#[test]
+fn messages_are_stored_once_and_bad_lines_named() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let file = dir.path().join("messages.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"id":"m1","contact":"+966501234567","direction":"in","channel":"whatsapp","account":"wa-1","text":"كم السعر؟","at":"2026-11-20T10:15:00Z"}"#, "\n",
+            "\n",
+            r#"{"contact":"olga@mail.ru","direction":"out","channel":"email","text":"Здравствуйте","at":"2026-11-20T10:16:00+03:00"}"#, "\n",
+            r#"{"id":"m1","contact":"+966501234567","direction":"in","channel":"whatsapp","account":"wa-1","text":"كم السعر؟","at":"2026-11-20T10:15:00Z"}"#, "\n",
+        ),
+    )
+    .expect("write");
+    let path = file.to_str().expect("p");
+    let out = stoke(&data, &["import", "messages", path]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2 stored, 1 already there, 2 new contacts"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = stoke(&data, &["import", "messages", path]);
+    assert!(
+        text(&again.stdout).contains("0 stored, 3 already there"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    std::fs::write(&file, "{\"contact\":\"+966501234567\",\"direction\":\"in\",\"channel\":\"whatsapp\",\"text\":\"x\",\"at\":\"soon\"}\nnot json\n").expect("write");
+    let bad = stoke(&data, &["import", "messages", path]);
+    assert!(!bad.status.success());
+    let stderr = text(&bad.stderr);
+    assert!(stderr.contains("line 1: at:"), "{stderr}");
+    assert!(stderr.contains("line 2: json:"), "{stderr}");
+}
+
+#[test]
+fn events_import_with_exact_money() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let file = dir.path().join("events.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"id":"e1","contact":"+96550012345","type":"order","at":"2026-11-20T10:15:00Z","order_id":"K-1","amount":"0.345","currency":"KWD","lines":[{"sku":"CAT","name":"Cat food","quantity":3,"unit_price":"0.115"}]}"#, "\n",
+            r#"{"id":"e2","contact":"+96550012345","type":"order","at":"2026-11-20T10:15:00Z","order_id":"K-2","amount":"0.3451","currency":"KWD"}"#, "\n",
+        ),
+    )
+    .expect("write");
+    let out = stoke(&data, &["import", "events", file.to_str().expect("p")]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("line 2: amount: \"0.3451\" has more decimals than KWD allows (3)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = stoke(
+        &data,
+        &[
+            "import",
+            "events",
+            file.to_str().expect("p"),
+            "--skip-invalid",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 stored"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn gen_is_deterministic() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |name: &str| {
+        let out_dir = dir.path().join(name);
+        let out = stoke(
+            dir.path(),
+            &[
+                "gen",
+                "--contacts",
+                "200",
+                "--seed",
+                "9",
+                "--out",
+                out_dir.to_str().expect("p"),
+                "--now",
+                "2026-11-20T10:00:00Z",
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        ["contacts.csv", "messages.jsonl", "events.jsonl"]
+            .map(|f| std::fs::read(out_dir.join(f)).expect("read"))
+    };
+    assert_eq!(run("a"), run("b"));
+}
+
+#[test]
+fn the_database_url_is_checked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = stoke(dir.path(), &["--database", "mysql://x", "stats"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("expected a sqlite:// or postgres:// URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    let db = dir.path().join("elsewhere.db");
+    let url = format!("sqlite://{}", db.display());
+    assert!(
+        stoke(dir.path(), &["--database", &url, "stats"])
+            .status
+            .success()
+    );
+    assert!(db.exists());
+}
+
+/// `stoke demo` from an empty data directory: generates, imports, serves, prints a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_its_data() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stoke"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0", "--contacts", "150"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (address, token) = tokio::task::spawn_blocking(move || {
+        let (mut address, mut token) = (None, None);
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            if let Some(a) = line.strip_prefix("Stoke is running at ") {
+                address = Some(a.trim().to_owned());
+            }
+            if let Some(t) = line.strip_prefix("API token (admin, shown once): ") {
+                token = Some(t.trim().to_owned());
+                break;
+            }
+        }
+        (
+            address.expect("an address line"),
+            token.expect("a token line"),
+        )
+    })
+    .await
+    .expect("read demo output");
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("{address}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let contacts: serde_json::Value = client
+        .get(format!("{address}/api/v1/contacts?limit=5"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("contacts")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(contacts["items"].as_array().map(Vec::len), Some(5));
+    let stats: serde_json::Value = client
+        .get(format!("{address}/api/v1/stats"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats["contacts"], 150);
+    assert!(stats["messages"].as_u64().is_some_and(|n| n > 150));
+    child.kill().expect("stop demo");
+    let _ = child.wait();
+}
