@@ -12,11 +12,14 @@
 pub mod account;
 pub mod contact;
 pub mod conversation;
+pub mod engine;
 pub mod event;
 pub mod id;
 pub mod money;
 pub mod note;
+pub mod playbook;
 pub mod tag;
+pub mod text;
 pub mod user;
 pub mod value;
 

@@ -110,8 +110,12 @@ pub struct Tag {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TagChangeKind {
+    /// A tag is set, or its value or rule changed: recorded in the history.
     Set,
     Removed,
+    /// The same tag by the same rule, with newer evidence (the latest reply): the tag is updated,
+    /// the history is not, so that it records changes rather than every message.
+    Refreshed,
 }
 
 impl TagChangeKind {
@@ -119,6 +123,7 @@ impl TagChangeKind {
         match self {
             TagChangeKind::Set => "set",
             TagChangeKind::Removed => "removed",
+            TagChangeKind::Refreshed => "refreshed",
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod auth;
 mod dto;
 mod error;
+pub mod scheduler;
 
 use std::sync::Arc;
 

@@ -65,6 +65,8 @@ async fn seed(app: &App) {
         at: at.parse().expect("time"),
         provider_id: None,
     };
+    let playbook = stoke_core::playbook::Playbook::default_playbook().expect("default playbook");
+    let rules = Arc::new(stoke_core::engine::Rules::new(playbook).expect("rules"));
     app.store
         .ingest_messages(
             &[
@@ -72,6 +74,7 @@ async fn seed(app: &App) {
                 message("m2", "بكم هذا؟", "2026-11-19T09:01:00Z"),
             ],
             Timestamp::now(),
+            &rules,
         )
         .await
         .expect("seed");
@@ -162,7 +165,12 @@ async fn contacts_messages_and_stats() {
         one["country"], "SA",
         "a contact created from a number knows its country"
     );
-    assert!(one["tags"].is_array());
+    let tags = one["tags"].as_array().expect("tags");
+    assert!(
+        tags.iter()
+            .any(|t| t["family"] == "intent" && t["value"] == "high" && t["rule"] == "intent.high"),
+        "{tags:?}"
+    );
 
     let messages: serde_json::Value = app
         .get(&format!("/api/v1/contacts/{id}/messages?limit=1"))

@@ -241,6 +241,28 @@ pub(crate) fn list(conn: &Connection, page: PageRequest) -> StoreResult<Page<Con
     Ok(Page { items, next })
 }
 
+pub(crate) fn ids(conn: &Connection, page: PageRequest) -> StoreResult<Page<ContactId>> {
+    let limit = page.effective_limit();
+    let mut stmt = conn
+        .prepare_cached("SELECT id FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2")
+        .map_err(db_err)?;
+    let mut items: Vec<ContactId> = stmt
+        .query_map(
+            params![page.after.unwrap_or(i64::MIN), i64::from(limit) + 1],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(db_err)?
+        .map(|r| r.map(ContactId::new).map_err(db_err))
+        .collect::<StoreResult<_>>()?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|c| c.get())
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
 /// Folds `absorb` into `keep` and everything that pointed at `absorb` with it.
 pub(crate) fn merge(
     conn: &Connection,
@@ -326,6 +348,13 @@ pub(crate) fn merge(
         people::upsert_tag(conn, keep, tag)?;
     }
 
+    // The engine's memory of either is now partial: dropping it makes the next event replay
+    // the merged history.
+    conn.execute(
+        "DELETE FROM contact_states WHERE contact_id IN (?1, ?2)",
+        params![keep.get(), absorb.get()],
+    )
+    .map_err(db_err)?;
     conn.execute(
         "DELETE FROM contact_handles WHERE contact_id = ?1",
         [absorb.get()],

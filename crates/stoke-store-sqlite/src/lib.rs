@@ -11,6 +11,7 @@
 //! recorded in `PRAGMA user_version`.
 
 mod contacts;
+mod engine;
 mod messages;
 mod people;
 mod schema;
@@ -23,6 +24,7 @@ use jiff::Timestamp;
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::{self, Connection, Transaction, TransactionBehavior};
+use stoke_core::engine::Rules;
 use stoke_core::{
     Account, AccountDraft, Consent, Contact, ContactDraft, ContactId, Conversation, CustomFieldDef,
     Event, Handle, Message, MessageId, Note, Role, StatusChange, Tag, TagChange, Task, TaskDraft,
@@ -237,9 +239,11 @@ impl Store for SqliteStore {
         &self,
         batch: &[IncomingMessage],
         now: Timestamp,
+        rules: &Arc<Rules>,
     ) -> StoreResult<IngestOutcome> {
         let batch = batch.to_vec();
-        self.write(move |tx| messages::ingest_messages(tx, &batch, now))
+        let rules = rules.clone();
+        self.write(move |tx| messages::ingest_messages(tx, &batch, now, &rules))
             .await
     }
 
@@ -271,10 +275,76 @@ impl Store for SqliteStore {
         &self,
         batch: &[IncomingEvent],
         now: Timestamp,
+        rules: &Arc<Rules>,
     ) -> StoreResult<IngestOutcome> {
         let batch = batch.to_vec();
-        self.write(move |tx| messages::ingest_events(tx, &batch, now))
+        let rules = rules.clone();
+        self.write(move |tx| messages::ingest_events(tx, &batch, now, &rules))
             .await
+    }
+
+    async fn refresh_due(
+        &self,
+        now: Timestamp,
+        rules: &Arc<Rules>,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let rules = rules.clone();
+        self.write(move |tx| {
+            let due = engine::due(tx, now, limit)?;
+            for contact in &due {
+                if let Some(state) = engine::load_state(tx, *contact)? {
+                    engine::write_evaluation(tx, *contact, &state, now, &rules)?;
+                }
+            }
+            Ok(due.len() as u64)
+        })
+        .await
+    }
+
+    async fn reclassify(
+        &self,
+        contacts: &[ContactId],
+        now: Timestamp,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<u64> {
+        let ids = contacts.to_vec();
+        let computing = rules.clone();
+        // Read and replay on a read connection, outside the write lock, so that calls overlap.
+        let states = self
+            .read(move |c| {
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let history = engine::history(c, id)?;
+                    if !history.is_empty() {
+                        let last_at = history.last().map(|e| e.at());
+                        out.push((id, computing.replay(&history), last_at));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let rules = rules.clone();
+        self.write(move |tx| {
+            let mut done = 0;
+            for (id, state, last_at) in states {
+                // A contact that gained an event since it was read is replayed again here.
+                let state = match engine::load_state(tx, id)? {
+                    Some(current) if current.last_event_at > last_at => {
+                        rules.replay(&engine::history(tx, id)?)
+                    }
+                    _ => state,
+                };
+                engine::write_evaluation(tx, id, &state, now, &rules)?;
+                done += 1;
+            }
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn contact_ids(&self, page: PageRequest) -> StoreResult<Page<ContactId>> {
+        self.read(move |c| contacts::ids(c, page)).await
     }
 
     async fn list_events(&self, contact: ContactId, page: PageRequest) -> StoreResult<Page<Event>> {

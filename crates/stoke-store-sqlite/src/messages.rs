@@ -13,7 +13,9 @@ use stoke_store::{
     IncomingEvent, IncomingMessage, IngestOutcome, Page, PageRequest, StoreError, StoreResult,
 };
 
-use crate::{contacts, db_err};
+use stoke_core::engine::{EngineEvent, Rules};
+
+use crate::{contacts, db_err, engine};
 
 fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
     Ok(Account {
@@ -135,8 +137,10 @@ pub(crate) fn ingest_messages(
     conn: &Connection,
     batch: &[IncomingMessage],
     now: Timestamp,
+    rules: &Rules,
 ) -> StoreResult<IngestOutcome> {
     let mut outcome = IngestOutcome::default();
+    let mut engine = engine::Batch::default();
     let mut resolver = ContactResolver::new();
     let mut accounts: HashMap<(String, Channel), AccountId> = HashMap::new();
     let mut conversations: HashMap<(ContactId, AccountId), ConversationId> = HashMap::new();
@@ -211,8 +215,22 @@ pub(crate) fn ingest_messages(
         touch
             .execute(params![conversation.get(), to_millis(m.at)])
             .map_err(db_err)?;
+        let id = MessageId::new(conn.last_insert_rowid());
+        let event = match m.direction {
+            Direction::In => EngineEvent::Inbound {
+                message: id,
+                text: m.text.clone(),
+                at: m.at,
+            },
+            Direction::Out => EngineEvent::Outbound {
+                message: id,
+                at: m.at,
+            },
+        };
+        engine.add(conn, contact, &event, rules)?;
         outcome.inserted += 1;
     }
+    engine.finish(conn, now, rules)?;
     outcome.contacts_created = resolver.created;
     Ok(outcome)
 }
@@ -435,8 +453,10 @@ pub(crate) fn ingest_events(
     conn: &Connection,
     batch: &[IncomingEvent],
     now: Timestamp,
+    rules: &Rules,
 ) -> StoreResult<IngestOutcome> {
     let mut outcome = IngestOutcome::default();
+    let mut engine = engine::Batch::default();
     let mut resolver = ContactResolver::new();
     let mut insert = conn
         .prepare_cached(
@@ -471,10 +491,15 @@ pub(crate) fn ingest_events(
             .map_err(db_err)?;
         if inserted == 0 {
             outcome.duplicates += 1;
-        } else {
-            outcome.inserted += 1;
+            continue;
         }
+        let id = EventId::new(conn.last_insert_rowid());
+        if let Some(event) = engine::event_of(e.kind.as_str(), id, e.at) {
+            engine.add(conn, contact, &event, rules)?;
+        }
+        outcome.inserted += 1;
     }
+    engine.finish(conn, now, rules)?;
     outcome.contacts_created = resolver.created;
     Ok(outcome)
 }

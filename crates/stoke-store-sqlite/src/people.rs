@@ -102,6 +102,11 @@ pub(crate) fn apply_tag_changes(
                 .and_then(|mut s| s.execute(params![contact.get(), tag.family.as_str(), tag.value]))
                 .map_err(db_err)?;
             }
+            TagChangeKind::Refreshed => {
+                // Newer evidence for the same tag: the tag row follows, the history does not.
+                upsert_tag(conn, contact, tag)?;
+                continue;
+            }
         }
         conn.prepare_cached(
             "INSERT INTO tag_changes (contact_id, change, family, value, colour, rule, evidence_message_id, evidence_event_id, evidence_detail, at)

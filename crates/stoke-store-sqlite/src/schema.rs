@@ -4,10 +4,16 @@ use r2d2_sqlite::rusqlite::Connection;
 use stoke_store::StoreError;
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_engine_state",
+        include_str!("../migrations/0002_engine_state.sql"),
+    ),
+];
 
 /// Applies the migrations the database has not seen, each in its own transaction. Refuses a
 /// database written by a newer Stoke rather than guess at its schema.

@@ -17,6 +17,10 @@ use stoke_core::{
     ReachPreferences,
 };
 
+use stoke_core::engine::{ContactState, Source};
+use stoke_core::text::IntentTier;
+use stoke_core::{EventId, MessageId};
+
 use crate::StoreError;
 
 /// The contact fields without a column of their own.
@@ -409,4 +413,124 @@ where
     T::Err: std::fmt::Display,
 {
     raw.parse::<T>().map_err(|e| corrupt(what, e))
+}
+
+/// The engine's memory of a contact, as stored beside it.
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateDoc {
+    first_seen: Option<Timestamp>,
+    last_event_at: Option<Timestamp>,
+    last_inbound: Option<SourceDoc>,
+    last_outbound_at: Option<Timestamp>,
+    intent: Option<(String, SourceDoc)>,
+    interests: BTreeMap<String, SourceDoc>,
+    negative_streak: u32,
+    last_negative: Option<SourceDoc>,
+    opted_out: Option<SourceDoc>,
+    recent_inbound: Vec<Timestamp>,
+    orders: u32,
+    last_order: Option<SourceDoc>,
+    last_click: Option<SourceDoc>,
+    score: f64,
+    score_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceDoc {
+    at: Timestamp,
+    message: Option<i64>,
+    event: Option<i64>,
+    detail: String,
+}
+
+impl From<&Source> for SourceDoc {
+    fn from(s: &Source) -> Self {
+        Self {
+            at: s.at,
+            message: s.message.map(MessageId::get),
+            event: s.event.map(EventId::get),
+            detail: s.detail.clone(),
+        }
+    }
+}
+
+impl From<SourceDoc> for Source {
+    fn from(s: SourceDoc) -> Self {
+        Self {
+            at: s.at,
+            message: s.message.map(MessageId::new),
+            event: s.event.map(EventId::new),
+            detail: s.detail,
+        }
+    }
+}
+
+fn tier_from(name: &str) -> Result<IntentTier, StoreError> {
+    match name {
+        "high" => Ok(IntentTier::High),
+        "medium" => Ok(IntentTier::Medium),
+        "potential" => Ok(IntentTier::Potential),
+        "none" => Ok(IntentTier::None),
+        other => Err(corrupt("intent", other)),
+    }
+}
+
+impl StateDoc {
+    pub fn encode(state: &ContactState) -> String {
+        let doc = StateDoc {
+            first_seen: state.first_seen,
+            last_event_at: state.last_event_at,
+            last_inbound: state.last_inbound.as_ref().map(Into::into),
+            last_outbound_at: state.last_outbound_at,
+            intent: state
+                .intent
+                .as_ref()
+                .map(|(t, s)| (t.as_str().to_owned(), s.into())),
+            interests: state
+                .interests
+                .iter()
+                .map(|(k, v)| (k.clone(), v.into()))
+                .collect(),
+            negative_streak: state.negative_streak,
+            last_negative: state.last_negative.as_ref().map(Into::into),
+            opted_out: state.opted_out.as_ref().map(Into::into),
+            recent_inbound: state.recent_inbound.iter().copied().collect(),
+            orders: state.orders,
+            last_order: state.last_order.as_ref().map(Into::into),
+            last_click: state.last_click.as_ref().map(Into::into),
+            score: state.score,
+            score_at: state.score_at,
+        };
+        serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    pub fn decode(json: &str) -> Result<ContactState, StoreError> {
+        let d: StateDoc = serde_json::from_str(json).map_err(|e| corrupt("engine state", e))?;
+        Ok(ContactState {
+            first_seen: d.first_seen,
+            last_event_at: d.last_event_at,
+            last_inbound: d.last_inbound.map(Into::into),
+            last_outbound_at: d.last_outbound_at,
+            intent: d
+                .intent
+                .map(|(t, s)| tier_from(&t).map(|tier| (tier, s.into())))
+                .transpose()?,
+            interests: d
+                .interests
+                .into_iter()
+                .map(|(k, v)| (k, v.into()))
+                .collect(),
+            negative_streak: d.negative_streak,
+            last_negative: d.last_negative.map(Into::into),
+            opted_out: d.opted_out.map(Into::into),
+            recent_inbound: d.recent_inbound.into_iter().collect(),
+            orders: d.orders,
+            last_order: d.last_order.map(Into::into),
+            last_click: d.last_click.map(Into::into),
+            score: d.score,
+            score_at: d.score_at,
+        })
+    }
 }

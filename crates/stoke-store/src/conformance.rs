@@ -12,7 +12,23 @@ use stoke_core::{
     TagFamily, TaskDraft, TaskKind, UserDraft,
 };
 
+use std::sync::{Arc, OnceLock};
+
+use stoke_core::engine::Rules;
+use stoke_core::playbook::Playbook;
+
 use crate::{IncomingEvent, IncomingMessage, PageRequest, Store, StoreError};
+
+/// The default playbook, compiled once for the whole suite.
+fn rules() -> Arc<Rules> {
+    static RULES: OnceLock<Arc<Rules>> = OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            let playbook = Playbook::default_playbook().unwrap_or_else(|e| panic!("{e:?}"));
+            Arc::new(Rules::new(playbook).unwrap_or_else(|e| panic!("{e}")))
+        })
+        .clone()
+}
 
 /// Expands into one `#[tokio::test]` per conformance check, each on a fresh store.
 #[macro_export]
@@ -31,6 +47,7 @@ macro_rules! conformance_suite {
             accounts_are_ensured_by_name,
             ingest_messages_is_idempotent_and_creates_contacts,
             message_status_timeline,
+            messages_page_in_time_order_even_with_equal_times,
             ingest_events_is_idempotent_and_keeps_money_exact,
             unknown_contact_ids_are_reported_not_stored,
             tags_replace_within_exclusive_families_and_keep_history,
@@ -38,6 +55,11 @@ macro_rules! conformance_suite {
             users_teams_and_tokens,
             counts_cover_everything,
             not_found_is_an_error_not_a_panic,
+            every_message_goes_through_the_engine,
+            reclassify_gives_exactly_the_incremental_tags,
+            a_late_message_replays_the_history,
+            due_contacts_are_refreshed_from_the_index,
+            contact_ids_page_in_order,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(
@@ -321,6 +343,7 @@ pub async fn import_contacts_merges_rows_that_join_two_contacts(store: &dyn Stor
                 "2026-11-19T10:00:00Z",
             )],
             now(),
+            &rules(),
         )
         .await
         .expect("message");
@@ -385,6 +408,7 @@ pub async fn merge_moves_history_and_redirects_id(store: &dyn Store) {
                 ),
             ],
             now(),
+            &rules(),
         )
         .await
         .expect("messages");
@@ -399,6 +423,7 @@ pub async fn merge_moves_history_and_redirects_id(store: &dyn Store) {
                 },
             }],
             now(),
+            &rules(),
         )
         .await
         .expect("event");
@@ -470,8 +495,22 @@ pub async fn merge_moves_history_and_redirects_id(store: &dyn Store) {
             .len(),
         1
     );
-    assert_eq!(store.list_tags(keep.id).await.expect("tags").len(), 1);
-    assert_eq!(store.tag_history(keep.id).await.expect("history").len(), 1);
+    // The absorbed contact's tags and their history come along; where both hold a value of one
+    // exclusive family (both were tagged by the engine), the more recent stays.
+    let tags = store.list_tags(keep.id).await.expect("tags");
+    assert!(
+        tags.iter()
+            .any(|t| t.family == TagFamily::Interest && t.value == "new-product"),
+        "{tags:?}"
+    );
+    assert_eq!(
+        tags.iter()
+            .filter(|t| t.family == TagFamily::Activity)
+            .count(),
+        1
+    );
+    let history = store.tag_history(keep.id).await.expect("history");
+    assert!(history.iter().any(|h| h.tag.value == "new-product"));
     assert_eq!(store.list_notes(keep.id).await.expect("notes").len(), 1);
     assert_eq!(store.list_tasks(keep.id).await.expect("tasks").len(), 1);
     // Both talked to the same account: their threads become one, ordered by time.
@@ -582,12 +621,18 @@ pub async fn ingest_messages_is_idempotent_and_creates_contacts(store: &dyn Stor
             "2026-11-19T10:00:00Z",
         ),
     ];
-    let first = store.ingest_messages(&batch, now()).await.expect("ingest");
+    let first = store
+        .ingest_messages(&batch, now(), &rules())
+        .await
+        .expect("ingest");
     assert_eq!(
         (first.inserted, first.duplicates, first.contacts_created),
         (3, 0, 2)
     );
-    let again = store.ingest_messages(&batch, now()).await.expect("again");
+    let again = store
+        .ingest_messages(&batch, now(), &rules())
+        .await
+        .expect("again");
     assert_eq!(
         (again.inserted, again.duplicates, again.contacts_created),
         (0, 3, 0)
@@ -612,6 +657,73 @@ pub async fn ingest_messages_is_idempotent_and_creates_contacts(store: &dyn Stor
     assert_eq!(store.list_accounts().await.expect("accounts").len(), 1);
 }
 
+pub async fn messages_page_in_time_order_even_with_equal_times(store: &dyn Store) {
+    // Inserted out of time order, two sharing one second: pages must still be in (time, id)
+    // order and never skip or repeat a row.
+    let batch = vec![
+        message(
+            "p3",
+            "+966501234567",
+            Direction::In,
+            "three",
+            "2026-11-19T09:02:00Z",
+        ),
+        message(
+            "p1",
+            "+966501234567",
+            Direction::In,
+            "one",
+            "2026-11-19T09:00:00Z",
+        ),
+        message(
+            "p2a",
+            "+966501234567",
+            Direction::Out,
+            "two-a",
+            "2026-11-19T09:01:00Z",
+        ),
+        message(
+            "p2b",
+            "+966501234567",
+            Direction::In,
+            "two-b",
+            "2026-11-19T09:01:00Z",
+        ),
+        message(
+            "p4",
+            "+966501234567",
+            Direction::Out,
+            "four",
+            "2026-11-19T09:03:00Z",
+        ),
+    ];
+    store
+        .ingest_messages(&batch, now(), &rules())
+        .await
+        .expect("ingest");
+    let c = store
+        .find_contact(&Handle::Phone(phone("+966501234567")))
+        .await
+        .expect("find")
+        .expect("c");
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = store.list_messages(c.id, page).await.expect("page");
+        seen.extend(p.items.iter().map(|m| m.text.clone()));
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["one", "two-a", "two-b", "three", "four"]);
+    let err = store
+        .list_messages(ContactId::new(999_999), PageRequest::first(2))
+        .await
+        .expect_err("no contact");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
 pub async fn message_status_timeline(store: &dyn Store) {
     store
         .ingest_messages(
@@ -623,6 +735,7 @@ pub async fn message_status_timeline(store: &dyn Store) {
                 "2026-11-19T09:00:00Z",
             )],
             now(),
+            &rules(),
         )
         .await
         .expect("ingest");
@@ -718,9 +831,15 @@ pub async fn ingest_events_is_idempotent_and_keeps_money_exact(store: &dyn Store
             },
         },
     ];
-    let first = store.ingest_events(&batch, now()).await.expect("ingest");
+    let first = store
+        .ingest_events(&batch, now(), &rules())
+        .await
+        .expect("ingest");
     assert_eq!((first.inserted, first.contacts_created), (2, 1));
-    let again = store.ingest_events(&batch, now()).await.expect("again");
+    let again = store
+        .ingest_events(&batch, now(), &rules())
+        .await
+        .expect("again");
     assert_eq!((again.inserted, again.duplicates), (0, 2));
     let c = store
         .find_contact(&Handle::Phone(phone("+96550012345")))
@@ -755,7 +874,7 @@ pub async fn unknown_contact_ids_are_reported_not_stored(store: &dyn Store) {
         "2026-11-19T09:00:00Z",
     );
     let outcome = store
-        .ingest_messages(&[ok, m], now())
+        .ingest_messages(&[ok, m], now(), &rules())
         .await
         .expect("ingest");
     assert_eq!(outcome.unknown_contacts, vec![1]);
@@ -768,7 +887,7 @@ pub async fn unknown_contact_ids_are_reported_not_stored(store: &dyn Store) {
     };
     assert_eq!(
         store
-            .ingest_events(&[e], now())
+            .ingest_events(&[e], now(), &rules())
             .await
             .expect("ingest")
             .unknown_contacts,
@@ -974,6 +1093,7 @@ pub async fn counts_cover_everything(store: &dyn Store) {
                 ),
             ],
             now(),
+            &rules(),
         )
         .await
         .expect("ingest");
@@ -987,7 +1107,11 @@ pub async fn counts_cover_everything(store: &dyn Store) {
         ),
         (2, 2, 2, 1)
     );
-    assert_eq!((counts.events, counts.tags, counts.users), (0, 0, 0));
+    assert_eq!((counts.events, counts.users), (0, 0));
+    assert!(
+        counts.tags >= 4,
+        "each contact's messages tagged it: {counts:?}"
+    );
 }
 
 pub async fn not_found_is_an_error_not_a_panic(store: &dyn Store) {
@@ -1014,4 +1138,261 @@ pub async fn not_found_is_an_error_not_a_panic(store: &dyn Store) {
         store.apply_tag_changes(missing, &[]).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+/// The tags as a user sees them: family, value, rule, evidence.
+async fn visible_tags(
+    store: &dyn Store,
+    contact: ContactId,
+) -> Vec<(TagFamily, String, String, Evidence)> {
+    store
+        .list_tags(contact)
+        .await
+        .expect("tags")
+        .into_iter()
+        .map(|t| (t.family, t.value, t.rule, t.evidence))
+        .collect()
+}
+
+async fn contact_of(store: &dyn Store, raw: &str) -> ContactId {
+    store
+        .find_contact(&Handle::Phone(phone(raw)))
+        .await
+        .expect("find")
+        .expect("contact")
+        .id
+}
+
+pub async fn every_message_goes_through_the_engine(store: &dyn Store) {
+    let at = "2026-11-20T09:00:00Z";
+    store
+        .ingest_messages(
+            &[message(
+                "q1",
+                "+966501234567",
+                Direction::In,
+                "how much is it?",
+                at,
+            )],
+            now(),
+            &rules(),
+        )
+        .await
+        .expect("ingest");
+    let c = contact_of(store, "+966501234567").await;
+    let tags = store.list_tags(c).await.expect("tags");
+    let intent = tags
+        .iter()
+        .find(|t| t.family == TagFamily::Intent)
+        .expect("an intent tag");
+    assert_eq!(
+        (intent.value.as_str(), intent.rule.as_str()),
+        ("high", "intent.high")
+    );
+    let msg = store
+        .list_messages(c, PageRequest::first(1))
+        .await
+        .expect("msgs")
+        .items[0]
+        .id;
+    assert_eq!(
+        intent.evidence.message,
+        Some(msg),
+        "the tag names the message that set it"
+    );
+    assert!(
+        intent.evidence.detail.contains("how much"),
+        "{}",
+        intent.evidence.detail
+    );
+    let activity = tags
+        .iter()
+        .find(|t| t.family == TagFamily::Activity)
+        .expect("activity");
+    assert_eq!(activity.value, "high");
+    let history = store.tag_history(c).await.expect("history");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.tag.family == TagFamily::Intent && h.tag.value == "high")
+    );
+}
+
+pub async fn reclassify_gives_exactly_the_incremental_tags(store: &dyn Store) {
+    let lines = [
+        (
+            "r1",
+            Direction::Out,
+            "Hello! New arrivals this week",
+            "2026-11-10T09:00:00Z",
+        ),
+        ("r2", Direction::In, "thanks", "2026-11-10T09:30:00Z"),
+        (
+            "r3",
+            Direction::In,
+            "what is the warranty?",
+            "2026-11-12T10:00:00Z",
+        ),
+        (
+            "r4",
+            Direction::In,
+            "ok and how much?",
+            "2026-11-12T10:05:00Z",
+        ),
+        (
+            "r5",
+            Direction::In,
+            "terrible delivery",
+            "2026-11-18T10:05:00Z",
+        ),
+    ];
+    // One at a time, as a live system receives them.
+    for (id, direction, text, at) in lines {
+        store
+            .ingest_messages(
+                &[message(id, "+966501234567", direction, text, at)],
+                ts(at),
+                &rules(),
+            )
+            .await
+            .expect("ingest");
+    }
+    store.refresh_due(now(), &rules(), 100).await.expect("due");
+    let c = contact_of(store, "+966501234567").await;
+    let incremental = visible_tags(store, c).await;
+    assert!(!incremental.is_empty());
+    assert_eq!(
+        store
+            .reclassify(&[c], now(), &rules())
+            .await
+            .expect("reclassify"),
+        1
+    );
+    assert_eq!(visible_tags(store, c).await, incremental);
+}
+
+pub async fn a_late_message_replays_the_history(store: &dyn Store) {
+    store
+        .ingest_messages(
+            &[message(
+                "l2",
+                "+966501234567",
+                Direction::In,
+                "no thanks, not interested",
+                "2026-11-19T10:00:00Z",
+            )],
+            now(),
+            &rules(),
+        )
+        .await
+        .expect("ingest");
+    // An older message arrives after a newer one (an import of an older export).
+    store
+        .ingest_messages(
+            &[message(
+                "l1",
+                "+966501234567",
+                Direction::In,
+                "how much is it?",
+                "2026-11-18T10:00:00Z",
+            )],
+            now(),
+            &rules(),
+        )
+        .await
+        .expect("ingest");
+    let c = contact_of(store, "+966501234567").await;
+    let tags = visible_tags(store, c).await;
+    let intent = tags
+        .iter()
+        .find(|t| t.0 == TagFamily::Intent)
+        .expect("intent");
+    assert_eq!(
+        intent.1, "none",
+        "the refusal came last in time, so it holds"
+    );
+    store
+        .reclassify(&[c], now(), &rules())
+        .await
+        .expect("reclassify");
+    assert_eq!(visible_tags(store, c).await, tags);
+}
+
+pub async fn due_contacts_are_refreshed_from_the_index(store: &dyn Store) {
+    let at = "2026-11-20T09:00:00Z";
+    store
+        .ingest_messages(
+            &[message("d1", "+966501234567", Direction::In, "hello", at)],
+            ts(at),
+            &rules(),
+        )
+        .await
+        .expect("ingest");
+    let c = contact_of(store, "+966501234567").await;
+    let activity = |tags: Vec<(TagFamily, String, String, Evidence)>| {
+        tags.into_iter()
+            .find(|t| t.0 == TagFamily::Activity)
+            .map(|t| t.1)
+    };
+    assert_eq!(
+        activity(visible_tags(store, c).await).as_deref(),
+        Some("high")
+    );
+    assert_eq!(
+        store
+            .refresh_due(ts("2026-11-20T12:00:00Z"), &rules(), 100)
+            .await
+            .expect("due"),
+        0,
+        "nothing is due yet"
+    );
+    assert_eq!(
+        store
+            .refresh_due(ts("2026-11-22T12:00:00Z"), &rules(), 100)
+            .await
+            .expect("due"),
+        1
+    );
+    assert_eq!(
+        activity(visible_tags(store, c).await).as_deref(),
+        Some("medium")
+    );
+    let history = store.tag_history(c).await.expect("history");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.kind == TagChangeKind::Removed && h.tag.value == "high")
+    );
+}
+
+pub async fn contact_ids_page_in_order(store: &dyn Store) {
+    for i in 0..5 {
+        store
+            .create_contact(&draft("x", &[&format!("+96650123456{i}")], &[]), now())
+            .await
+            .expect("create");
+    }
+    let first = store
+        .contact_ids(PageRequest::first(3))
+        .await
+        .expect("page");
+    assert_eq!(first.items.len(), 3);
+    let second = store
+        .contact_ids(PageRequest {
+            after: first.next,
+            limit: 3,
+        })
+        .await
+        .expect("page");
+    assert_eq!(second.items.len(), 2);
+    assert_eq!(second.next, None);
+    assert!(
+        first
+            .items
+            .iter()
+            .chain(&second.items)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0] < w[1])
+    );
 }

@@ -13,8 +13,11 @@ pub mod codec;
 #[cfg(feature = "testing")]
 pub mod conformance;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
+use stoke_core::engine::Rules;
 use stoke_core::{
     Account, AccountDraft, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
     Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message, MessageId, Note,
@@ -226,11 +229,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // Messages and conversations.
 
     /// Stores a batch of messages in one transaction, idempotent by `external_id`. Contacts named
-    /// by an unknown handle are created; accounts and conversations too.
+    /// by an unknown handle are created; accounts and conversations too. Every new message goes
+    /// through the engine, and the tag changes are stored in the same transaction.
     async fn ingest_messages(
         &self,
         messages: &[IncomingMessage],
         now: Timestamp,
+        rules: &Arc<Rules>,
     ) -> StoreResult<IngestOutcome>;
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Message>;
@@ -249,12 +254,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // Events.
 
-    /// Stores a batch of events in one transaction, idempotent by `external_id`.
+    /// Stores a batch of events in one transaction, idempotent by `external_id`, through the
+    /// engine like messages.
     async fn ingest_events(
         &self,
         events: &[IncomingEvent],
         now: Timestamp,
+        rules: &Arc<Rules>,
     ) -> StoreResult<IngestOutcome>;
+
+    // The engine's bookkeeping.
+
+    /// Re-evaluates up to `limit` contacts whose tags are due to change at or before `now` (the
+    /// due-time index), storing the changes; returns how many contacts were re-evaluated.
+    async fn refresh_due(&self, now: Timestamp, rules: &Arc<Rules>, limit: u32)
+    -> StoreResult<u64>;
+
+    /// Rebuilds these contacts' engine state and tags from their whole history (after a playbook
+    /// change); returns how many had a history. Reading and computing run outside the write
+    /// transaction, so calls for different contacts proceed in parallel.
+    async fn reclassify(
+        &self,
+        contacts: &[ContactId],
+        now: Timestamp,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<u64>;
+
+    /// Contact ids in order, a page at a time (cheaper than `list_contacts` for bulk work).
+    async fn contact_ids(&self, page: PageRequest) -> StoreResult<Page<ContactId>>;
 
     /// A contact's events, oldest first.
     async fn list_events(&self, contact: ContactId, page: PageRequest) -> StoreResult<Page<Event>>;

@@ -1,5 +1,6 @@
 //! `stoke demo`: from an empty data directory to a running, populated Stoke in one command.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ pub async fn run(
     contacts: u64,
 ) -> anyhow::Result<ExitCode> {
     let store = storage.open()?;
+    let rules = storage.rules()?;
     let counts = store.counts().await?;
     if counts.contacts == 0 {
         let dir = storage.data.join("demo");
@@ -38,13 +40,27 @@ pub async fn run(
             "the generated contacts did not import: {}",
             c.problems[0]
         );
-        let m = import::messages(store.as_ref(), &dir.join("messages.jsonl"), false, now).await?;
+        let m = import::messages(
+            store.as_ref(),
+            &dir.join("messages.jsonl"),
+            false,
+            now,
+            &rules,
+        )
+        .await?;
         anyhow::ensure!(
             m.problems.is_empty(),
             "the generated messages did not import: {}",
             m.problems[0]
         );
-        let e = import::events(store.as_ref(), &dir.join("events.jsonl"), false, now).await?;
+        let e = import::events(
+            store.as_ref(),
+            &dir.join("events.jsonl"),
+            false,
+            now,
+            &rules,
+        )
+        .await?;
         anyhow::ensure!(
             e.problems.is_empty(),
             "the generated events did not import: {}",
@@ -65,18 +81,14 @@ pub async fn run(
         .await
         .context("while creating the demo token")?;
     let ready = Box::new(move |bound: SocketAddr| {
-        println!();
-        println!("Stoke is running at http://{bound}");
-        println!("  health:   curl http://{bound}/healthz");
-        println!(
-            "  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'"
+        // Written without panicking if stdout was closed: the server must keep running.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "\nStoke is running at http://{bound}\n  health:   curl http://{bound}/healthz\n  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'\n  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1\nAPI token (admin, shown once): {token}\nPress Ctrl-C to stop."
         );
-        println!(
-            "  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1"
-        );
-        println!("API token (admin, shown once): {token}");
-        println!("Press Ctrl-C to stop.");
+        let _ = out.flush();
     });
-    serve(store, listen, Some(ready)).await?;
+    serve(store, rules, listen, Some(ready)).await?;
     Ok(ExitCode::SUCCESS)
 }

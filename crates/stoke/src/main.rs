@@ -1,6 +1,7 @@
 //! The `stoke` binary: command line, configuration, wiring. The only place that picks a store
 //! backend (`settings`) and the only place that reads the clock for the core.
 
+mod classify;
 mod demo;
 mod export;
 mod generator;
@@ -18,6 +19,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 use stoke_core::Role;
+use stoke_core::engine::Rules;
 use stoke_store::Store;
 
 use settings::StorageArgs;
@@ -78,6 +80,22 @@ enum Command {
     },
     /// Counts of what the workspace holds.
     Stats,
+    /// Classify messages: `--text "..."`, or JSON lines {"id", "text", "lang"?} on stdin.
+    Classify {
+        #[arg(long)]
+        text: Option<String>,
+        /// The language, when known (ar, ru, en); detected otherwise.
+        #[arg(long)]
+        lang: Option<String>,
+    },
+    /// Recompute every contact's tags from its history (after a playbook change).
+    Reclassify,
+    /// Contacts: `contact show ID` prints a contact's tags, each with its reason.
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Show or check the playbook.
+    #[command(subcommand)]
+    Playbook(PlaybookCommand),
     /// Administration: tokens (users and roles arrive with the API issue).
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -105,6 +123,20 @@ struct ImportArgs {
     /// Import the valid rows and list the bad ones, instead of importing nothing.
     #[arg(long)]
     skip_invalid: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ContactCommand {
+    /// A contact, its tags with the rule and evidence behind each, and their history.
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlaybookCommand {
+    /// Print the playbook in force: DATA/playbook.toml when present, else the built-in default.
+    Show,
+    /// Validate a playbook file, listing every problem with its key path.
+    Check { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,7 +189,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { listen } => {
             let store = cli.storage.open()?;
-            serve(store, listen, None).await?;
+            let rules = cli.storage.rules()?;
+            serve(store, rules, listen, None).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -167,7 +200,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => demo::run(&cli.storage, listen, seed, contacts).await,
         Command::Import(command) => {
             let store = cli.storage.open()?;
-            import_command(store.as_ref(), command).await
+            let rules = cli.storage.rules()?;
+            import_command(store.as_ref(), &rules, command).await
         }
         Command::Export { what, format, out } => {
             let store = cli.storage.open()?;
@@ -221,6 +255,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Classify { text, lang } => classify::run(&cli.storage.data, text, lang),
+        Command::Reclassify => {
+            let store = cli.storage.open()?;
+            let rules = cli.storage.rules()?;
+            let started = std::time::Instant::now();
+            let done = reclassify(store, rules).await?;
+            println!(
+                "reclassified {done} contacts with a history in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Contact(ContactCommand::Show { id }) => {
+            let store = cli.storage.open()?;
+            let reference = stoke_core::ContactRef::parse(&id).map_err(|e| {
+                anyhow::anyhow!("{id:?}: {e} (expected a contact id, a +phone or an e-mail)")
+            })?;
+            let contact = match reference {
+                stoke_core::ContactRef::Id(id) => store.get_contact(id).await?,
+                stoke_core::ContactRef::Handle(h) => store
+                    .find_contact(&h)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no contact has {}", h.key()))?,
+            };
+            show_contact(store.as_ref(), &contact).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Playbook(PlaybookCommand::Show) => {
+            let (_, text, source) = classify::effective_playbook(&cli.storage.data)?;
+            println!("# The playbook in force: {source}\n{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Playbook(PlaybookCommand::Check { file }) => classify::check(&file),
         Command::Admin(AdminCommand::CreateToken { name, role }) => {
             let store = cli.storage.open()?;
             let token = create_token(store.as_ref(), &name, role).await?;
@@ -229,6 +296,81 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Rebuilds every contact from its history, two batches in flight so that one batch's reading
+/// and replaying overlaps another's writing.
+async fn reclassify(store: Arc<dyn Store>, rules: Arc<Rules>) -> anyhow::Result<u64> {
+    let now = Timestamp::now();
+    let mut page = stoke_store::PageRequest::first(500);
+    let mut running = tokio::task::JoinSet::new();
+    let mut done = 0;
+    loop {
+        let ids = store.contact_ids(page).await?;
+        let batch = ids.items;
+        let (store, rules) = (store.clone(), rules.clone());
+        running.spawn(async move { store.reclassify(&batch, now, &rules).await });
+        while running.len() >= 2 {
+            if let Some(result) = running.join_next().await {
+                done += result??;
+            }
+        }
+        match ids.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    while let Some(result) = running.join_next().await {
+        done += result??;
+    }
+    Ok(done)
+}
+
+async fn show_contact(store: &dyn Store, contact: &stoke_core::Contact) -> anyhow::Result<()> {
+    let name = if contact.name.is_empty() {
+        "(no name)"
+    } else {
+        &contact.name
+    };
+    println!("contact {}: {name}", contact.id);
+    for phone in &contact.phones {
+        println!("  phone  {phone}");
+    }
+    for email in &contact.emails {
+        println!("  e-mail {email}");
+    }
+    let tags = store.list_tags(contact.id).await?;
+    println!("tags:");
+    if tags.is_empty() {
+        println!("  (none yet: tags follow the contact's messages and events)");
+    }
+    for tag in &tags {
+        let source = match (tag.evidence.message, tag.evidence.event) {
+            (Some(m), _) => format!(" [message {m}]"),
+            (_, Some(e)) => format!(" [event {e}]"),
+            _ => String::new(),
+        };
+        println!(
+            "  {}:{} ({}) by rule {}, since {}: {}{source}",
+            tag.family, tag.value, tag.colour, tag.rule, tag.set_at, tag.evidence.detail
+        );
+    }
+    let history = store.tag_history(contact.id).await?;
+    if !history.is_empty() {
+        println!("history:");
+        for change in history {
+            println!(
+                "  {} {} {}:{} by rule {}: {}",
+                change.tag.set_at,
+                change.kind.as_str(),
+                change.tag.family,
+                change.tag.value,
+                change.tag.rule,
+                change.tag.evidence.detail
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Creates a token and returns its secret.
@@ -257,7 +399,11 @@ pub(crate) async fn create_token(
     Ok(token)
 }
 
-async fn import_command(store: &dyn Store, command: ImportCommand) -> anyhow::Result<ExitCode> {
+async fn import_command(
+    store: &dyn Store,
+    rules: &Arc<Rules>,
+    command: ImportCommand,
+) -> anyhow::Result<ExitCode> {
     let now = Timestamp::now();
     let (args, what) = match &command {
         ImportCommand::Contacts(a) => (a, "contacts"),
@@ -277,9 +423,9 @@ async fn import_command(store: &dyn Store, command: ImportCommand) -> anyhow::Re
         }
         ImportCommand::Messages(a) | ImportCommand::Events(a) => {
             let r = if matches!(command, ImportCommand::Messages(_)) {
-                import::messages(store, &a.file, a.skip_invalid, now).await?
+                import::messages(store, &a.file, a.skip_invalid, now, rules).await?
             } else {
-                import::events(store, &a.file, a.skip_invalid, now).await?
+                import::events(store, &a.file, a.skip_invalid, now, rules).await?
             };
             let o = &r.outcome;
             let summary = format!(
@@ -312,6 +458,7 @@ async fn import_command(store: &dyn Store, command: ImportCommand) -> anyhow::Re
 /// Serves until Ctrl-C or SIGTERM; `ready` receives the bound address.
 pub(crate) async fn serve(
     store: Arc<dyn Store>,
+    rules: Arc<Rules>,
     listen: SocketAddr,
     ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
 ) -> anyhow::Result<()> {
@@ -323,7 +470,14 @@ pub(crate) async fn serve(
     if let Some(ready) = ready {
         ready(bound);
     }
-    stoke_server::serve(listener, store, shutdown_signal()).await?;
+    let scheduler = tokio::spawn(stoke_server::scheduler::run(
+        store.clone(),
+        rules,
+        std::time::Duration::from_secs(30),
+    ));
+    let served = stoke_server::serve(listener, store, shutdown_signal()).await;
+    scheduler.abort();
+    served?;
     Ok(())
 }
 

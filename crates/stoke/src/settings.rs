@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use stoke_core::engine::Rules;
 use stoke_store::Store;
 use stoke_store_sqlite::SqliteStore;
 
@@ -55,6 +56,14 @@ impl StorageArgs {
             return Ok(Backend::Postgres(url.to_owned()));
         }
         bail!("--database {url:?}: expected a sqlite:// or postgres:// URL")
+    }
+
+    /// The playbook in force (DATA/playbook.toml, else the default), compiled.
+    pub fn rules(&self) -> anyhow::Result<Arc<Rules>> {
+        let (playbook, _, source) = crate::classify::effective_playbook(&self.data)?;
+        let rules =
+            Rules::new(playbook).map_err(|e| anyhow::anyhow!("the playbook {source}: {e}"))?;
+        Ok(Arc::new(rules))
     }
 
     /// Opens the store, applying migrations.

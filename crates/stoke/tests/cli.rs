@@ -308,25 +308,27 @@ async fn demo_serves_its_data() {
         .spawn()
         .expect("spawn demo");
     let stdout = child.stdout.take().expect("stdout");
-    let (address, token) = tokio::task::spawn_blocking(move || {
-        let (mut address, mut token) = (None, None);
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
+    // Read the demo's output on a thread that keeps draining it, so the demo never writes to a
+    // closed pipe.
+    let (found, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut address = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(a) = line.strip_prefix("Stoke is running at ") {
                 address = Some(a.trim().to_owned());
             }
             if let Some(t) = line.strip_prefix("API token (admin, shown once): ") {
-                token = Some(t.trim().to_owned());
-                break;
+                let _ = found.send((address.clone().unwrap_or_default(), t.trim().to_owned()));
             }
         }
-        (
-            address.expect("an address line"),
-            token.expect("a token line"),
-        )
+    });
+    let (address, token) = tokio::task::spawn_blocking(move || {
+        receive.recv_timeout(std::time::Duration::from_secs(120))
     })
     .await
-    .expect("read demo output");
+    .expect("join")
+    .expect("the demo printed its address and token");
+    assert!(address.starts_with("http://"), "{address}");
     let client = reqwest::Client::new();
     let health = client
         .get(format!("{address}/healthz"))

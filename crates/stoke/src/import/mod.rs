@@ -16,8 +16,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use jiff::Timestamp;
+use stoke_core::engine::Rules;
 use stoke_core::{ContactDraft, CustomFieldDef};
 use stoke_store::{ContactImportOutcome, IngestOutcome, Store};
 
@@ -415,6 +418,7 @@ pub async fn messages(
     path: &Path,
     skip_invalid: bool,
     now: Timestamp,
+    rules: &Arc<Rules>,
 ) -> anyhow::Result<ImportReport<IngestOutcome>> {
     two_pass(
         path,
@@ -424,7 +428,7 @@ pub async fn messages(
         |batch| {
             let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
             async move {
-                let mut outcome = store.ingest_messages(&rows, now).await?;
+                let mut outcome = store.ingest_messages(&rows, now, rules).await?;
                 let problems = unknown_contacts(&mut outcome, &numbers);
                 Ok((outcome, problems))
             }
@@ -439,6 +443,7 @@ pub async fn events(
     path: &Path,
     skip_invalid: bool,
     now: Timestamp,
+    rules: &Arc<Rules>,
 ) -> anyhow::Result<ImportReport<IngestOutcome>> {
     two_pass(
         path,
@@ -448,7 +453,7 @@ pub async fn events(
         |batch| {
             let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
             async move {
-                let mut outcome = store.ingest_events(&rows, now).await?;
+                let mut outcome = store.ingest_events(&rows, now, rules).await?;
                 let problems = unknown_contacts(&mut outcome, &numbers);
                 Ok((outcome, problems))
             }

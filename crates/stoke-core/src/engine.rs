@@ -1,0 +1,1102 @@
+//! The classification engine (SPEC 3): a pure function from what Stoke knows about a contact and
+//! what just happened to the contact's tags, each with the rule and evidence that set it, and the
+//! next moment the contact must be looked at again.
+//!
+//! It is split in two so that replaying a history in one batch equals processing it event by
+//! event, whatever `now` the steps ran at:
+//! - `apply(state, event, analyzer)` folds one event into the `ContactState`. It depends on the
+//!   event's own time only, never on `now`.
+//! - `evaluate(state, now, playbook)` derives the tags that hold at `now`, and when they would
+//!   next change with no new event (a tier decaying after 24 h): the due time the store indexes
+//!   so that time-driven changes never need a scan of every contact.
+//!
+//! `step` does both and diffs the result against the tags the contact had.
+//!
+//! Events must be applied in time order; the store replays a contact's history when an older
+//! event arrives late.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::id::{EventId, MessageId};
+use crate::playbook::Playbook;
+use crate::tag::{Evidence, Tag, TagChange, TagChangeKind, TagFamily};
+use crate::text::{Analyzer, IntentTier, Sentiment};
+
+/// A playbook with its lexicons compiled: what the engine needs, built once per playbook.
+#[derive(Debug)]
+pub struct Rules {
+    pub playbook: Playbook,
+    pub analyzer: Analyzer,
+}
+
+impl Rules {
+    pub fn new(playbook: Playbook) -> Result<Self, crate::playbook::PlaybookError> {
+        let analyzer = Analyzer::new(&playbook)?;
+        Ok(Self { playbook, analyzer })
+    }
+
+    /// Folds a contact's whole history (in time order) into a fresh state.
+    pub fn replay<'a>(&self, history: impl IntoIterator<Item = &'a EngineEvent>) -> ContactState {
+        let mut state = ContactState::default();
+        for event in history {
+            apply(&mut state, event, &self.analyzer, &self.playbook);
+        }
+        state
+    }
+}
+
+/// Something that happened to a contact, as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// A message from the customer.
+    Inbound {
+        message: MessageId,
+        text: String,
+        at: Timestamp,
+    },
+    /// A message from the business (a touch).
+    Outbound {
+        message: MessageId,
+        at: Timestamp,
+    },
+    Order {
+        event: EventId,
+        at: Timestamp,
+    },
+    Click {
+        event: EventId,
+        at: Timestamp,
+    },
+    Open {
+        event: EventId,
+        at: Timestamp,
+    },
+    Delivered {
+        message: MessageId,
+        at: Timestamp,
+    },
+}
+
+impl EngineEvent {
+    pub fn at(&self) -> Timestamp {
+        match self {
+            EngineEvent::Inbound { at, .. }
+            | EngineEvent::Outbound { at, .. }
+            | EngineEvent::Order { at, .. }
+            | EngineEvent::Click { at, .. }
+            | EngineEvent::Open { at, .. }
+            | EngineEvent::Delivered { at, .. } => *at,
+        }
+    }
+}
+
+/// Where a fact came from: the message or event, when, and why in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub at: Timestamp,
+    pub message: Option<MessageId>,
+    pub event: Option<EventId>,
+    pub detail: String,
+}
+
+impl Source {
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            message: self.message,
+            event: self.event,
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// What the engine remembers about a contact between events. Everything here is derived from
+/// the contact's history, so it can always be rebuilt by replaying it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContactState {
+    pub first_seen: Option<Timestamp>,
+    pub last_event_at: Option<Timestamp>,
+    pub last_inbound: Option<Source>,
+    pub last_outbound_at: Option<Timestamp>,
+    /// The intent tier the customer's words set, and the message that set it.
+    pub intent: Option<(IntentTier, Source)>,
+    /// Interest name to the latest message that showed it.
+    pub interests: BTreeMap<String, Source>,
+    /// Negative messages in a row, and the latest of them.
+    pub negative_streak: u32,
+    pub last_negative: Option<Source>,
+    pub opted_out: Option<Source>,
+    /// Times of recent inbound messages, newest last, for "active buyer" counts.
+    pub recent_inbound: VecDeque<Timestamp>,
+    pub orders: u32,
+    pub last_order: Option<Source>,
+    pub last_click: Option<Source>,
+    /// The lead score as of `score_at`, before decay.
+    pub score: f64,
+    pub score_at: Option<Timestamp>,
+}
+
+/// Recent inbound times kept: enough for any sane "N interactions in a window" rule.
+const RECENT_INBOUND_KEPT: usize = 32;
+
+fn points(playbook: &Playbook, key: &str) -> f64 {
+    f64::from(playbook.count(&format!("temperature.points.{key}")))
+}
+
+/// The score decayed from `score_at` to `at`.
+fn decayed(state: &ContactState, at: Timestamp, playbook: &Playbook) -> f64 {
+    let Some(since) = state.score_at else {
+        return 0.0;
+    };
+    let half_life = playbook.duration("temperature.half_life").as_secs_f64();
+    let elapsed = (at.as_second() - since.as_second()).max(0) as f64;
+    if half_life <= 0.0 {
+        return state.score;
+    }
+    state.score * 0.5f64.powf(elapsed / half_life)
+}
+
+fn add_points(state: &mut ContactState, at: Timestamp, amount: f64, playbook: &Playbook) {
+    let current = decayed(state, at, playbook);
+    state.score = (current + amount).clamp(0.0, 1000.0);
+    state.score_at = Some(at);
+}
+
+/// Folds one event into the state.
+pub fn apply(
+    state: &mut ContactState,
+    event: &EngineEvent,
+    analyzer: &Analyzer,
+    playbook: &Playbook,
+) {
+    let at = event.at();
+    state.first_seen = Some(state.first_seen.map_or(at, |f| f.min(at)));
+    state.last_event_at = Some(state.last_event_at.map_or(at, |l| l.max(at)));
+    match event {
+        EngineEvent::Inbound { message, text, at } => {
+            let c = analyzer.classify(text, None);
+            let quoted = quote(text);
+            let source = |detail: String| Source {
+                at: *at,
+                message: Some(*message),
+                event: None,
+                detail,
+            };
+            state.last_inbound = Some(source(format!("replied {quoted}")));
+            state.recent_inbound.push_back(*at);
+            while state.recent_inbound.len() > RECENT_INBOUND_KEPT {
+                state.recent_inbound.pop_front();
+            }
+            add_points(state, *at, points(playbook, "replied"), playbook);
+            let because = |rule: &str| {
+                let words: Vec<&str> = c
+                    .evidence
+                    .iter()
+                    .filter(|e| e.rule.starts_with(rule))
+                    .map(|e| e.matched.as_str())
+                    .collect();
+                if words.is_empty() || words.iter().all(|w| w.is_empty()) {
+                    format!("wrote {quoted}")
+                } else {
+                    format!("wrote {quoted} ({})", words.join(", "))
+                }
+            };
+            if c.opt_out {
+                state.opted_out = Some(source(because("opt_out")));
+                let penalty = f64::from(playbook.count("temperature.points.unsubscribed_penalty"));
+                add_points(state, *at, -penalty, playbook);
+            }
+            let previous = state.intent.as_ref().map(|(tier, _)| *tier);
+            let next = match (c.intent, previous) {
+                // A refusal or an opt-out sets none whatever came before.
+                (IntentTier::None, _) => Some(IntentTier::None),
+                // Buying signals upgrade at once; politeness never downgrades.
+                (new, Some(old)) if new < old => Some(new),
+                (IntentTier::Potential, Some(IntentTier::None)) => Some(IntentTier::Potential),
+                (new, None) => Some(new),
+                _ => None,
+            };
+            if let Some(tier) = next {
+                let rule = match tier {
+                    IntentTier::High => "intent.high",
+                    IntentTier::Medium => "intent.medium",
+                    IntentTier::Potential => "intent.potential",
+                    IntentTier::None => {
+                        if c.opt_out {
+                            "opt_out"
+                        } else {
+                            "intent.none"
+                        }
+                    }
+                };
+                state.intent = Some((tier, source(because(rule))));
+            } else if let Some((tier, _)) = state.intent
+                && tier == c.intent
+            {
+                // The same tier again: the newest message is the better evidence.
+                state.intent = Some((
+                    tier,
+                    source(because(match tier {
+                        IntentTier::High => "intent.high",
+                        IntentTier::Medium => "intent.medium",
+                        _ => "intent.potential",
+                    })),
+                ));
+            }
+            for interest in &c.interests {
+                let rule = format!("interest.{interest}");
+                state
+                    .interests
+                    .insert((*interest).to_owned(), source(because(&rule)));
+            }
+            if c.sentiment == Sentiment::Negative {
+                state.negative_streak += 1;
+                state.last_negative = Some(source(because("sentiment.negative")));
+            } else {
+                state.negative_streak = 0;
+            }
+        }
+        EngineEvent::Outbound { at, .. } => {
+            state.last_outbound_at = Some(state.last_outbound_at.map_or(*at, |l| l.max(*at)));
+        }
+        EngineEvent::Order { event, at } => {
+            state.orders += 1;
+            state.last_order = Some(Source {
+                at: *at,
+                message: None,
+                event: Some(*event),
+                detail: format!("order number {}", state.orders),
+            });
+            add_points(state, *at, points(playbook, "converted"), playbook);
+        }
+        EngineEvent::Click { event, at } => {
+            state.last_click = Some(Source {
+                at: *at,
+                message: None,
+                event: Some(*event),
+                detail: "clicked a link".into(),
+            });
+            add_points(state, *at, points(playbook, "clicked"), playbook);
+        }
+        EngineEvent::Open { at, .. } => {
+            add_points(state, *at, points(playbook, "opened"), playbook)
+        }
+        EngineEvent::Delivered { at, .. } => {
+            add_points(state, *at, points(playbook, "delivered"), playbook)
+        }
+    }
+}
+
+fn quote(text: &str) -> String {
+    let trimmed = text.trim();
+    let short: String = trimmed.chars().take(60).collect();
+    if short.len() < trimmed.len() {
+        format!("\"{short}…\"")
+    } else {
+        format!("\"{short}\"")
+    }
+}
+
+/// Tracks the earliest future moment at which a derived tag would change.
+struct Wake {
+    now: Timestamp,
+    at: Option<Timestamp>,
+}
+
+impl Wake {
+    fn at(&mut self, when: Timestamp) {
+        if when > self.now && self.at.is_none_or(|a| when < a) {
+            self.at = Some(when);
+        }
+    }
+}
+
+fn plus(at: Timestamp, d: SignedDuration) -> Timestamp {
+    at.checked_add(d).unwrap_or(at)
+}
+
+fn tag(family: TagFamily, value: &str, colour: &str, rule: &str, source: &Source) -> Tag {
+    Tag {
+        family,
+        value: value.to_owned(),
+        colour: colour.to_owned(),
+        rule: rule.to_owned(),
+        evidence: source.evidence(),
+        set_at: source.at,
+    }
+}
+
+/// The tags that hold at `now`, and when they would next change with no new event.
+pub fn evaluate(
+    state: &ContactState,
+    now: Timestamp,
+    playbook: &Playbook,
+) -> (Vec<Tag>, Option<Timestamp>) {
+    let mut tags = Vec::new();
+    let mut wake = Wake { now, at: None };
+    let a = &playbook.activity;
+
+    // Activity tier by the last reply (SPEC 3.1).
+    let never = Source {
+        at: state.first_seen.unwrap_or(now),
+        message: None,
+        event: None,
+        detail: "has not replied yet".into(),
+    };
+    match &state.last_inbound {
+        Some(last) => {
+            let tiers = [("high", &a.high), ("medium", &a.medium), ("low", &a.low)];
+            let mut chosen = None;
+            for (name, tier) in tiers {
+                let limit = plus(last.at, tier.within.unwrap_or(SignedDuration::ZERO));
+                if now <= limit {
+                    chosen = Some((name, &tier.colour));
+                    wake.at(limit + SignedDuration::from_secs(1));
+                    break;
+                }
+            }
+            let (name, colour) = chosen.unwrap_or(("dormant", &a.dormant.colour));
+            tags.push(tag(
+                TagFamily::Activity,
+                name,
+                colour,
+                &format!("activity.{name}"),
+                last,
+            ));
+        }
+        None => tags.push(tag(
+            TagFamily::Activity,
+            "dormant",
+            &a.dormant.colour,
+            "activity.dormant",
+            &never,
+        )),
+    }
+
+    // Purchase intent (SPEC 3.2), with the high tier's downgrade after silence.
+    let i = &playbook.intent;
+    let intent = match (&state.opted_out, &state.intent) {
+        (Some(opt), _) => Some((IntentTier::None, "opt_out".to_owned(), opt.clone())),
+        (None, Some((IntentTier::High, source))) => {
+            let last_reply = state
+                .last_inbound
+                .as_ref()
+                .map_or(source.at, |l| l.at.max(source.at));
+            let limit = plus(last_reply, i.downgrade_after);
+            if now > limit {
+                let detail = format!(
+                    "no reply for {} after: {}",
+                    human(i.downgrade_after),
+                    source.detail
+                );
+                Some((
+                    IntentTier::Medium,
+                    "intent.high.downgrade".to_owned(),
+                    Source {
+                        detail,
+                        ..source.clone()
+                    },
+                ))
+            } else {
+                wake.at(limit + SignedDuration::from_secs(1));
+                Some((IntentTier::High, "intent.high".to_owned(), source.clone()))
+            }
+        }
+        (None, Some((tier, source))) => {
+            Some((*tier, format!("intent.{}", tier.as_str()), source.clone()))
+        }
+        (None, None) => Some((
+            IntentTier::None,
+            "intent.none.no_reply".to_owned(),
+            never.clone(),
+        )),
+    };
+    if let Some((tier, rule, source)) = intent {
+        let colour = match tier {
+            IntentTier::High => &i.high_colour,
+            IntentTier::Medium => &i.medium_colour,
+            IntentTier::Potential => &i.potential_colour,
+            IntentTier::None => &i.none_colour,
+        };
+        tags.push(tag(
+            TagFamily::Intent,
+            tier.as_str(),
+            colour,
+            &rule,
+            &source,
+        ));
+    }
+
+    // Interests (SPEC 3.3).
+    for (name, source) in &state.interests {
+        if let Some(interest) = playbook.interest(name) {
+            tags.push(tag(
+                TagFamily::Interest,
+                name,
+                &interest.colour,
+                &format!("interest.{name}"),
+                source,
+            ));
+        }
+    }
+
+    // Sentiment escalation (SPEC 3.5).
+    if state.negative_streak >= playbook.negative_streak.max(1)
+        && let Some(source) = &state.last_negative
+    {
+        let detail = format!(
+            "{} negative messages in a row; latest {}",
+            state.negative_streak, source.detail
+        );
+        tags.push(tag(
+            TagFamily::Sentiment,
+            "escalate",
+            &playbook.sentiment_colour,
+            "sentiment.negative_streak",
+            &Source {
+                detail,
+                ..source.clone()
+            },
+        ));
+    }
+
+    // Lifecycle and behaviour groups (SPEC 3.5).
+    let colour = playbook.text_setting("lifecycle.colour").to_owned();
+    if let Some(first) = state.first_seen {
+        let until = plus(first, playbook.duration("lifecycle.new_subscriber_for"));
+        if now < until {
+            wake.at(until);
+            let source = Source {
+                at: first,
+                message: None,
+                event: None,
+                detail: format!("first seen {first}"),
+            };
+            tags.push(tag(
+                TagFamily::Lifecycle,
+                "new",
+                &colour,
+                "lifecycle.new_subscriber",
+                &source,
+            ));
+        }
+    }
+    let window = playbook.duration("lifecycle.active_buyer_window");
+    let needed = playbook.count("lifecycle.active_buyer_interactions").max(1) as usize;
+    let recent: Vec<&Timestamp> = state
+        .recent_inbound
+        .iter()
+        .filter(|t| plus(**t, window) >= now)
+        .collect();
+    if recent.len() >= needed
+        && let Some(last) = &state.last_inbound
+    {
+        // The group holds until the oldest counted message leaves the window.
+        let oldest_needed = recent[recent.len() - needed];
+        wake.at(plus(*oldest_needed, window) + SignedDuration::from_secs(1));
+        let detail = format!("{} messages in the last {}", recent.len(), human(window));
+        tags.push(tag(
+            TagFamily::Lifecycle,
+            "active",
+            &colour,
+            "lifecycle.active_buyer",
+            &Source {
+                detail,
+                ..last.clone()
+            },
+        ));
+    }
+    if let Some(order) = &state.last_order {
+        let after = plus(order.at, playbook.duration("lifecycle.dormant_buyer_after"));
+        if now > after {
+            let detail = format!(
+                "no purchase for {}; last was {}",
+                human(playbook.duration("lifecycle.dormant_buyer_after")),
+                order.detail
+            );
+            tags.push(tag(
+                TagFamily::Lifecycle,
+                "dormant-buyer",
+                &colour,
+                "lifecycle.dormant_buyer",
+                &Source {
+                    detail,
+                    ..order.clone()
+                },
+            ));
+        } else {
+            wake.at(after + SignedDuration::from_secs(1));
+            if state.orders >= 2 {
+                tags.push(tag(
+                    TagFamily::Lifecycle,
+                    "repeat-buyer",
+                    &colour,
+                    "lifecycle.repeat_buyer",
+                    order,
+                ));
+            }
+        }
+    }
+    if let Some(click) = &state.last_click
+        && state.last_order.as_ref().is_none_or(|o| o.at < click.at)
+    {
+        let until = plus(
+            click.at,
+            playbook.duration("lifecycle.clicked_followup_within"),
+        );
+        if now <= until {
+            wake.at(until + SignedDuration::from_secs(1));
+            tags.push(tag(
+                TagFamily::Lifecycle,
+                "clicked-not-converted",
+                &colour,
+                "lifecycle.clicked_not_converted",
+                click,
+            ));
+        }
+    }
+    let last_activity = [
+        state.last_inbound.as_ref().map(|s| s.at),
+        state.last_order.as_ref().map(|s| s.at),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .or(state.first_seen);
+    if let Some(last) = last_activity {
+        let cleanup = plus(last, playbook.duration("lifecycle.cleanup_after"));
+        if now > cleanup {
+            let detail = format!(
+                "no reply or purchase for {}",
+                human(playbook.duration("lifecycle.cleanup_after"))
+            );
+            tags.push(tag(
+                TagFamily::Lifecycle,
+                "cleanup",
+                &colour,
+                "lifecycle.cleanup",
+                &Source {
+                    at: last,
+                    message: None,
+                    event: None,
+                    detail,
+                },
+            ));
+        } else {
+            wake.at(cleanup + SignedDuration::from_secs(1));
+        }
+    }
+
+    // Lead temperature from the decaying score (SPEC 3.5).
+    if let Some(score_at) = state.score_at {
+        let score = decayed(state, now, playbook);
+        let hot = f64::from(playbook.count("temperature.hot_score"));
+        let warm = f64::from(playbook.count("temperature.warm_score"));
+        let (value, colour_key) = if score >= hot {
+            ("hot", "temperature.hot_colour")
+        } else if score >= warm {
+            ("warm", "temperature.warm_colour")
+        } else {
+            ("cold", "temperature.cold_colour")
+        };
+        // When the score, decaying, falls below the threshold it is above.
+        let below = [hot, warm].into_iter().find(|t| score >= *t && *t > 0.0);
+        if let Some(threshold) = below {
+            let half_life = playbook.duration("temperature.half_life").as_secs_f64();
+            let seconds = half_life * (state.score / threshold).log2();
+            if seconds.is_finite() && seconds > 0.0 {
+                wake.at(plus(
+                    score_at,
+                    SignedDuration::from_secs(seconds.ceil() as i64 + 1),
+                ));
+            }
+        }
+        let source = Source {
+            at: score_at,
+            message: None,
+            event: None,
+            detail: format!("lead score {score:.0}"),
+        };
+        tags.push(tag(
+            TagFamily::Temperature,
+            value,
+            playbook.text_setting(colour_key),
+            &format!("temperature.{value}"),
+            &source,
+        ));
+    }
+    (tags, wake.at)
+}
+
+/// A duration in the playbook's words: "3d", "24h".
+fn human(d: SignedDuration) -> String {
+    let s = d.as_secs();
+    if s % 86_400 == 0 {
+        format!("{}d", s / 86_400)
+    } else if s % 3600 == 0 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}m", s / 60)
+    }
+}
+
+/// The changes that take a contact from `old` tags to `new` ones. Static tags are people's and
+/// never touched. A tag that holds by the same rule with newer evidence is `Refreshed`.
+pub fn diff(old: &[Tag], new: &[Tag]) -> Vec<TagChange> {
+    let mut changes = Vec::new();
+    for tag in old.iter().filter(|t| t.family != TagFamily::Static) {
+        if !new
+            .iter()
+            .any(|n| n.family == tag.family && n.value == tag.value)
+        {
+            changes.push(TagChange {
+                kind: TagChangeKind::Removed,
+                tag: tag.clone(),
+            });
+        }
+    }
+    for tag in new {
+        match old
+            .iter()
+            .find(|o| o.family == tag.family && o.value == tag.value)
+        {
+            Some(o) if o.rule == tag.rule && o.colour == tag.colour => {
+                if o.evidence != tag.evidence {
+                    changes.push(TagChange {
+                        kind: TagChangeKind::Refreshed,
+                        tag: tag.clone(),
+                    });
+                }
+            }
+            _ => changes.push(TagChange {
+                kind: TagChangeKind::Set,
+                tag: tag.clone(),
+            }),
+        }
+    }
+    changes
+}
+
+/// One engine step: fold the event, derive the tags at `now`, and say what changed.
+pub fn step(
+    state: &ContactState,
+    current_tags: &[Tag],
+    event: &EngineEvent,
+    now: Timestamp,
+    analyzer: &Analyzer,
+    playbook: &Playbook,
+) -> (ContactState, Vec<TagChange>, Option<Timestamp>) {
+    let mut next = state.clone();
+    apply(&mut next, event, analyzer, playbook);
+    let (tags, wake) = evaluate(&next, now, playbook);
+    (next, diff(current_tags, &tags), wake)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rules() -> (Playbook, Analyzer) {
+        let playbook = Playbook::default_playbook().unwrap_or_else(|e| panic!("{e:?}"));
+        let analyzer = Analyzer::new(&playbook).unwrap_or_else(|e| panic!("{e}"));
+        (playbook, analyzer)
+    }
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().expect("time")
+    }
+
+    fn hours(h: i64) -> SignedDuration {
+        SignedDuration::from_hours(h)
+    }
+
+    fn inbound(id: i64, text: &str, at: Timestamp) -> EngineEvent {
+        EngineEvent::Inbound {
+            message: MessageId::new(id),
+            text: text.to_owned(),
+            at,
+        }
+    }
+
+    fn value(tags: &[Tag], family: TagFamily) -> Option<(&str, &str)> {
+        tags.iter()
+            .find(|t| t.family == family)
+            .map(|t| (t.value.as_str(), t.rule.as_str()))
+    }
+
+    #[test]
+    fn activity_decays_by_the_last_reply_and_says_when() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-11-02T10:00:00Z");
+        let mut state = ContactState::default();
+        apply(
+            &mut state,
+            &inbound(1, "hello", start),
+            &analyzer,
+            &playbook,
+        );
+        let check = |after: SignedDuration, tier: &str| {
+            let (tags, _) = evaluate(&state, start + after, &playbook);
+            assert_eq!(
+                value(&tags, TagFamily::Activity).map(|v| v.0),
+                Some(tier),
+                "after {after:?}"
+            );
+        };
+        check(hours(1), "high");
+        check(hours(24), "high");
+        check(hours(25), "medium");
+        check(hours(72), "medium");
+        check(hours(100), "low");
+        check(hours(24 * 8), "dormant");
+        let (_, wake) = evaluate(&state, start + hours(1), &playbook);
+        assert_eq!(
+            wake,
+            Some(start + hours(24) + SignedDuration::from_secs(1)),
+            "the next look is when high ends"
+        );
+        let (tags, _) = evaluate(&state, start + hours(1), &playbook);
+        let activity = tags
+            .iter()
+            .find(|t| t.family == TagFamily::Activity)
+            .expect("activity");
+        assert_eq!(
+            activity.evidence.message,
+            Some(MessageId::new(1)),
+            "the reply that set it"
+        );
+        assert_eq!(activity.colour, "green");
+    }
+
+    #[test]
+    fn intent_upgrades_at_once_downgrades_after_silence_and_refusal_wins() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-11-02T10:00:00Z");
+        let mut state = ContactState::default();
+        let (tags, _) = evaluate(&state, start, &playbook);
+        assert_eq!(
+            value(&tags, TagFamily::Intent),
+            Some(("none", "intent.none.no_reply"))
+        );
+        apply(
+            &mut state,
+            &inbound(1, "thanks", start),
+            &analyzer,
+            &playbook,
+        );
+        assert_eq!(
+            value(&evaluate(&state, start, &playbook).0, TagFamily::Intent).map(|v| v.0),
+            Some("potential")
+        );
+        apply(
+            &mut state,
+            &inbound(2, "how much is it?", start + hours(1)),
+            &analyzer,
+            &playbook,
+        );
+        let (tags, wake) = evaluate(&state, start + hours(2), &playbook);
+        assert_eq!(
+            value(&tags, TagFamily::Intent),
+            Some(("high", "intent.high"))
+        );
+        assert_eq!(
+            tags.iter()
+                .find(|t| t.family == TagFamily::Intent)
+                .and_then(|t| t.evidence.message),
+            Some(MessageId::new(2))
+        );
+        assert!(wake.is_some());
+        apply(
+            &mut state,
+            &inbound(3, "thanks", start + hours(3)),
+            &analyzer,
+            &playbook,
+        );
+        assert_eq!(
+            value(
+                &evaluate(&state, start + hours(4), &playbook).0,
+                TagFamily::Intent
+            )
+            .map(|v| v.0),
+            Some("high"),
+            "politeness does not downgrade"
+        );
+        let (tags, _) = evaluate(&state, start + hours(3 + 73), &playbook);
+        assert_eq!(
+            value(&tags, TagFamily::Intent),
+            Some(("medium", "intent.high.downgrade")),
+            "three silent days"
+        );
+        apply(
+            &mut state,
+            &inbound(4, "no thanks, not interested", start + hours(80)),
+            &analyzer,
+            &playbook,
+        );
+        assert_eq!(
+            value(
+                &evaluate(&state, start + hours(80), &playbook).0,
+                TagFamily::Intent
+            )
+            .map(|v| v.0),
+            Some("none")
+        );
+        apply(
+            &mut state,
+            &inbound(5, "STOP", start + hours(81)),
+            &analyzer,
+            &playbook,
+        );
+        assert!(state.opted_out.is_some());
+        assert_eq!(
+            value(
+                &evaluate(&state, start + hours(82), &playbook).0,
+                TagFamily::Intent
+            ),
+            Some(("none", "opt_out"))
+        );
+    }
+
+    #[test]
+    fn orders_clicks_and_temperature() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-06-01T10:00:00Z");
+        let mut state = ContactState::default();
+        apply(
+            &mut state,
+            &EngineEvent::Click {
+                event: EventId::new(1),
+                at: start,
+            },
+            &analyzer,
+            &playbook,
+        );
+        let (tags, _) = evaluate(&state, start + hours(1), &playbook);
+        assert!(tags.iter().any(|t| t.value == "clicked-not-converted"));
+        apply(
+            &mut state,
+            &EngineEvent::Order {
+                event: EventId::new(2),
+                at: start + hours(2),
+            },
+            &analyzer,
+            &playbook,
+        );
+        let (tags, _) = evaluate(&state, start + hours(3), &playbook);
+        assert!(
+            !tags.iter().any(|t| t.value == "clicked-not-converted"),
+            "the click converted"
+        );
+        assert_eq!(
+            value(&tags, TagFamily::Temperature).map(|v| v.0),
+            Some("warm"),
+            "8 + 25 points"
+        );
+        let (tags, _) = evaluate(&state, start + hours(24 * 91), &playbook);
+        assert!(tags.iter().any(|t| t.value == "dormant-buyer"));
+        assert_eq!(
+            value(&tags, TagFamily::Temperature).map(|v| v.0),
+            Some("cold"),
+            "the score decays"
+        );
+    }
+
+    #[test]
+    fn three_negative_messages_in_a_row_escalate() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-11-02T10:00:00Z");
+        let mut state = ContactState::default();
+        for (i, text) in ["terrible", "terrible service", "this is terrible"]
+            .iter()
+            .enumerate()
+        {
+            let (tags, _) = evaluate(&state, start + hours(i as i64), &playbook);
+            assert!(!tags.iter().any(|t| t.family == TagFamily::Sentiment));
+            apply(
+                &mut state,
+                &inbound(i as i64, text, start + hours(i as i64)),
+                &analyzer,
+                &playbook,
+            );
+        }
+        let (tags, _) = evaluate(&state, start + hours(3), &playbook);
+        assert_eq!(
+            value(&tags, TagFamily::Sentiment),
+            Some(("escalate", "sentiment.negative_streak"))
+        );
+    }
+
+    #[test]
+    fn diff_separates_changes_from_refreshed_evidence() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-11-02T10:00:00Z");
+        let mut state = ContactState::default();
+        apply(
+            &mut state,
+            &inbound(1, "hello", start),
+            &analyzer,
+            &playbook,
+        );
+        let (first, _) = evaluate(&state, start, &playbook);
+        apply(
+            &mut state,
+            &inbound(2, "hello again", start + hours(1)),
+            &analyzer,
+            &playbook,
+        );
+        let (second, _) = evaluate(&state, start + hours(1), &playbook);
+        let changes = diff(&first, &second);
+        assert!(
+            changes.iter().all(|c| c.kind == TagChangeKind::Refreshed),
+            "{changes:?}"
+        );
+        assert!(diff(&second, &second).is_empty());
+        let (later, _) = evaluate(&state, start + hours(30), &playbook);
+        let changes = diff(&second, &later);
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.kind == TagChangeKind::Removed && c.tag.value == "high")
+        );
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.kind == TagChangeKind::Set && c.tag.value == "medium")
+        );
+    }
+
+    const TEXTS: [&str; 8] = [
+        "how much is it?",
+        "thanks",
+        "not interested",
+        "terrible",
+        "what is the warranty",
+        "👍",
+        "hello",
+        "STOP",
+    ];
+
+    fn events() -> impl Strategy<Value = Vec<(u8, u32, u8)>> {
+        // (kind, minutes after the previous event, text index)
+        prop::collection::vec((0u8..5, 1u32..6000, 0u8..8), 1..25)
+    }
+
+    fn build(spec: &[(u8, u32, u8)], start: Timestamp) -> Vec<EngineEvent> {
+        let mut at = start;
+        spec.iter()
+            .enumerate()
+            .map(|(i, (kind, gap, text))| {
+                at += SignedDuration::from_mins(i64::from(*gap));
+                let id = i as i64 + 1;
+                match kind {
+                    0 | 1 => inbound(id, TEXTS[*text as usize], at),
+                    2 => EngineEvent::Outbound {
+                        message: MessageId::new(id),
+                        at,
+                    },
+                    3 => EngineEvent::Order {
+                        event: EventId::new(id),
+                        at,
+                    },
+                    _ => EngineEvent::Click {
+                        event: EventId::new(id),
+                        at,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Applies changes the way the store does.
+    fn apply_changes(tags: &mut Vec<Tag>, changes: &[TagChange]) {
+        for change in changes {
+            let t = &change.tag;
+            match change.kind {
+                TagChangeKind::Removed => {
+                    tags.retain(|x| !(x.family == t.family && x.value == t.value))
+                }
+                TagChangeKind::Set | TagChangeKind::Refreshed => {
+                    tags.retain(|x| {
+                        !(x.family == t.family && (x.value == t.value || t.family.is_exclusive()))
+                    });
+                    tags.push(t.clone());
+                }
+            }
+        }
+        tags.sort_by(|a, b| (a.family, &a.value).cmp(&(b.family, &b.value)));
+    }
+
+    fn sorted(mut tags: Vec<Tag>) -> Vec<Tag> {
+        tags.sort_by(|a, b| (a.family, &a.value).cmp(&(b.family, &b.value)));
+        tags
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Event by event (each step at its event's time, then the due-time wake-ups up to the
+        /// end) gives exactly the tags of replaying the whole history at once.
+        #[test]
+        fn batch_equals_incremental(spec in events(), tail_hours in 0i64..2000) {
+            let (playbook, analyzer) = rules();
+            let history = build(&spec, t("2026-01-01T00:00:00Z"));
+            let end = history.last().map(EngineEvent::at).unwrap_or_else(|| t("2026-01-01T00:00:00Z")) + hours(tail_hours);
+
+            let mut state = ContactState::default();
+            let mut tags = Vec::new();
+            let mut wake = None;
+            for event in &history {
+                // Wake-ups due before this event happen first, as the scheduler would run them.
+                while let Some(w) = wake.filter(|w| *w <= event.at()) {
+                    let (due, next) = evaluate(&state, w, &playbook);
+                    let changes = diff(&tags, &due);
+                    apply_changes(&mut tags, &changes);
+                    wake = next;
+                }
+                let (next_state, changes, next_wake) = step(&state, &tags, event, event.at(), &analyzer, &playbook);
+                state = next_state;
+                apply_changes(&mut tags, &changes);
+                wake = next_wake;
+            }
+            while let Some(w) = wake.filter(|w| *w <= end) {
+                let (due, next) = evaluate(&state, w, &playbook);
+                let changes = diff(&tags, &due);
+                    apply_changes(&mut tags, &changes);
+                wake = next;
+            }
+            let (at_end, _) = evaluate(&state, end, &playbook);
+            let changes = diff(&tags, &at_end);
+            apply_changes(&mut tags, &changes);
+
+            let mut replayed = ContactState::default();
+            for event in &history {
+                apply(&mut replayed, event, &analyzer, &playbook);
+            }
+            prop_assert_eq!(&replayed, &state);
+            let (batch, _) = evaluate(&replayed, end, &playbook);
+            prop_assert_eq!(sorted(batch), tags);
+        }
+
+        /// Nothing changes between now and the wake-up the engine asked for: the due-time index
+        /// misses no change. And the same inputs give the same outputs.
+        #[test]
+        fn no_change_before_the_wake_up(spec in events(), probe in 0.0f64..1.0) {
+            let (playbook, analyzer) = rules();
+            let history = build(&spec, t("2026-01-01T00:00:00Z"));
+            let mut state = ContactState::default();
+            for event in &history {
+                apply(&mut state, event, &analyzer, &playbook);
+            }
+            let now = history.last().map(EngineEvent::at).unwrap_or_else(|| t("2026-01-01T00:00:00Z"));
+            let (tags, wake) = evaluate(&state, now, &playbook);
+            prop_assert_eq!(&evaluate(&state, now, &playbook).0, &tags);
+            let key = |tags: &[Tag]| tags.iter().map(|t| (t.family, t.value.clone(), t.rule.clone())).collect::<Vec<_>>();
+            let horizon = wake.unwrap_or(now + hours(24 * 400));
+            let span = (horizon.as_second() - now.as_second() - 1).max(0) as f64;
+            let inside = now + SignedDuration::from_secs((span * probe) as i64);
+            prop_assert_eq!(key(&evaluate(&state, inside, &playbook).0), key(&tags));
+        }
+    }
+}

@@ -1,0 +1,566 @@
+//! Text analysis for Arabic, Russian and English (SPEC 3.6): normalisation, tokens, language,
+//! stems, typo tolerance and lexicon matching, and the per-message classification built on them.
+//!
+//! The pipeline, applied alike to lexicon entries and to messages, so that they meet halfway:
+//! 1. NFKC, lower case; Arabic diacritics and tatweel removed, alef variants to ا, ى to ي, ة to ه;
+//!    Russian ё to е.
+//! 2. Tokens: runs of letters and digits.
+//! 3. Typo tolerance: a token of `typo_min_length` letters or more that is not a lexicon word is
+//!    replaced by the lexicon word one edit away (two from `typo_two_edits_min_length`), found
+//!    through a symmetric-deletion index rather than by comparing with every word.
+//! 4. Snowball stems, per language.
+//! 5. Every language's lexicon is matched at once by one Aho-Corasick automaton over the stemmed
+//!    token stream, with spaces as word boundaries: "how much" matches "how much is it", never
+//!    "showmuch". Messages are matched against every enabled language, because customers mix them
+//!    ("كم price").
+
+use std::collections::{BTreeSet, HashMap};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use rust_stemmers::{Algorithm, Stemmer};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::playbook::{INTERESTS, Playbook};
+
+/// Normalises text for matching (step 1 above).
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfkc().flat_map(char::to_lowercase) {
+        match c {
+            // Arabic harakat, superscript alef, Quranic marks, and tatweel carry no meaning here.
+            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0640}' => {}
+            'أ' | 'إ' | 'آ' | 'ٱ' => out.push('ا'),
+            'ى' => out.push('ي'),
+            'ة' => out.push('ه'),
+            'ؤ' => out.push('و'),
+            'ئ' => out.push('ي'),
+            'ё' => out.push('е'),
+            // Persian/Urdu forms typed on some keyboards.
+            'ک' => out.push('ك'),
+            'ی' => out.push('ي'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The word tokens of normalised text.
+pub fn tokens(normalised: &str) -> impl Iterator<Item = &str> {
+    normalised
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether text holds emoji and nothing else but spaces and punctuation: a polite reply.
+pub fn is_emoji_only(text: &str) -> bool {
+    let mut emoji = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            return false;
+        }
+        if is_emoji(c) {
+            emoji = true;
+        }
+    }
+    emoji
+}
+
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x2190..=0x21FF | 0x2300..=0x23FF | 0x3030 | 0x303D | 0x3297 | 0x3299)
+}
+
+/// The writing system most of the letters are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Arabic,
+    Cyrillic,
+    Latin,
+}
+
+fn script_of(c: char) -> Option<Script> {
+    match c as u32 {
+        0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
+            Some(Script::Arabic)
+        }
+        0x0400..=0x052F => Some(Script::Cyrillic),
+        _ if c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c) => {
+            Some(Script::Latin)
+        }
+        _ => None,
+    }
+}
+
+/// The language a script is written in, for the three built-in languages.
+fn script_language(script: Script) -> &'static str {
+    match script {
+        Script::Arabic => "ar",
+        Script::Cyrillic => "ru",
+        Script::Latin => "en",
+    }
+}
+
+/// Detects a message's language among the playbook's, by the script of most of its letters;
+/// `default` when the text has no letters or its script's language is not enabled.
+pub fn detect_language<'a>(text: &str, languages: &'a [String], default: &'a str) -> &'a str {
+    let mut counts = [0usize; 3];
+    for c in text.chars() {
+        match script_of(c) {
+            Some(Script::Arabic) => counts[0] += 1,
+            Some(Script::Cyrillic) => counts[1] += 1,
+            Some(Script::Latin) => counts[2] += 1,
+            None => {}
+        }
+    }
+    let scripts = [Script::Arabic, Script::Cyrillic, Script::Latin];
+    // Ties go to the first script in this order: an Arabic or Russian message quoting a Latin
+    // product name is still Arabic or Russian.
+    let best = (0..3)
+        .max_by_key(|i| (counts[*i], std::cmp::Reverse(*i)))
+        .filter(|i| counts[*i] > 0);
+    best.and_then(|i| {
+        let code = script_language(scripts[i]);
+        languages
+            .iter()
+            .find(|l| l.as_str() == code)
+            .map(String::as_str)
+    })
+    .unwrap_or(default)
+}
+
+fn stemmer_for(language: &str) -> Option<Stemmer> {
+    let algorithm = match language {
+        "ar" => Algorithm::Arabic,
+        "ru" => Algorithm::Russian,
+        "en" => Algorithm::English,
+        "de" => Algorithm::German,
+        "fr" => Algorithm::French,
+        "es" => Algorithm::Spanish,
+        "pt" => Algorithm::Portuguese,
+        "it" => Algorithm::Italian,
+        "tr" => Algorithm::Turkish,
+        "nl" => Algorithm::Dutch,
+        "ro" => Algorithm::Romanian,
+        "sv" => Algorithm::Swedish,
+        "no" => Algorithm::Norwegian,
+        "da" => Algorithm::Danish,
+        "fi" => Algorithm::Finnish,
+        "hu" => Algorithm::Hungarian,
+        "el" => Algorithm::Greek,
+        "ta" => Algorithm::Tamil,
+        _ => return None,
+    };
+    Some(Stemmer::create(algorithm))
+}
+
+/// Which list a lexicon entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    IntentHigh,
+    IntentMedium,
+    Polite,
+    Refusal,
+    Negative,
+    Positive,
+    OptOut,
+    /// Index into `INTERESTS`.
+    Interest(usize),
+}
+
+impl Signal {
+    fn rule(self) -> &'static str {
+        match self {
+            Signal::IntentHigh => "intent.high",
+            Signal::IntentMedium => "intent.medium",
+            Signal::Polite => "intent.potential.polite",
+            Signal::Refusal => "intent.none.refusal",
+            Signal::Negative => "sentiment.negative",
+            Signal::Positive => "sentiment.positive",
+            Signal::OptOut => "opt_out",
+            Signal::Interest(0) => "interest.discount",
+            Signal::Interest(1) => "interest.new_product",
+            Signal::Interest(2) => "interest.function",
+            Signal::Interest(3) => "interest.education",
+            Signal::Interest(_) => "interest.loyal",
+        }
+    }
+}
+
+/// Finds the lexicon word within the allowed edits of a token, through an index of every
+/// word with one or two letters deleted (the symmetric-deletion method).
+#[derive(Debug, Default)]
+struct TypoIndex {
+    words: BTreeSet<String>,
+    /// A word, or a word with letters deleted, to the words it came from.
+    deletions: HashMap<String, Vec<u32>>,
+    ordered: Vec<String>,
+    one_edit_from: usize,
+    two_edits_from: usize,
+}
+
+fn deletions_of(word: &[char], depth: usize, out: &mut BTreeSet<String>) {
+    if depth == 0 || word.len() <= 1 {
+        return;
+    }
+    for i in 0..word.len() {
+        let mut shorter = word.to_vec();
+        shorter.remove(i);
+        if out.insert(shorter.iter().collect()) {
+            deletions_of(&shorter, depth - 1, out);
+        }
+    }
+}
+
+impl TypoIndex {
+    fn new(words: BTreeSet<String>, one_edit_from: usize, two_edits_from: usize) -> Self {
+        let ordered: Vec<String> = words.iter().cloned().collect();
+        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, word) in ordered.iter().enumerate() {
+            let chars: Vec<char> = word.chars().collect();
+            // A word is reachable with typos only if a typo'd form could be long enough to try.
+            if chars.len() + 1 < one_edit_from {
+                continue;
+            }
+            let depth = if chars.len() + 2 >= two_edits_from {
+                2
+            } else {
+                1
+            };
+            let mut forms = BTreeSet::from([word.clone()]);
+            deletions_of(&chars, depth, &mut forms);
+            for form in forms {
+                deletions.entry(form).or_default().push(i as u32);
+            }
+        }
+        Self {
+            words,
+            deletions,
+            ordered,
+            one_edit_from,
+            two_edits_from,
+        }
+    }
+
+    /// The word a token was most likely meant to be, or the token itself.
+    fn correct<'a>(&'a self, token: &'a str) -> &'a str {
+        let len = token.chars().count();
+        if len < self.one_edit_from || self.words.contains(token) {
+            return token;
+        }
+        let allowed = if len >= self.two_edits_from { 2 } else { 1 };
+        let chars: Vec<char> = token.chars().collect();
+        let mut forms = BTreeSet::from([token.to_owned()]);
+        deletions_of(&chars, allowed, &mut forms);
+        let mut best: Option<(usize, &str)> = None;
+        for form in &forms {
+            for &i in self
+                .deletions
+                .get(form)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let word = self.ordered[i as usize].as_str();
+                let distance = strsim::osa_distance(token, word);
+                if distance <= allowed && best.is_none_or(|(d, w)| (distance, word) < (d, w)) {
+                    best = Some((distance, word));
+                }
+            }
+        }
+        best.map_or(token, |(_, w)| w)
+    }
+}
+
+/// One language's compiled lexicon.
+struct LanguageMatcher {
+    language: String,
+    stemmer: Option<Stemmer>,
+    typos: TypoIndex,
+    automaton: AhoCorasick,
+    /// Per automaton pattern: its signal, the entry as written, and how many tokens it has.
+    patterns: Vec<(Signal, String, usize)>,
+}
+
+impl std::fmt::Debug for LanguageMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LanguageMatcher")
+            .field("language", &self.language)
+            .field("patterns", &self.patterns.len())
+            .finish()
+    }
+}
+
+impl LanguageMatcher {
+    fn new(
+        language: &str,
+        lexicon: &crate::playbook::Lexicon,
+        playbook: &Playbook,
+    ) -> Result<Self, aho_corasick::BuildError> {
+        let stemmer = stemmer_for(language);
+        let mut lists: Vec<(Signal, &Vec<String>)> = vec![
+            (Signal::IntentHigh, &lexicon.intent_high),
+            (Signal::IntentMedium, &lexicon.intent_medium),
+            (Signal::Polite, &lexicon.polite),
+            (Signal::Refusal, &lexicon.refusal),
+            (Signal::Negative, &lexicon.negative),
+            (Signal::Positive, &lexicon.positive),
+            (Signal::OptOut, &lexicon.opt_out),
+        ];
+        for (i, name) in INTERESTS.iter().enumerate() {
+            if let Some(words) = lexicon.interests.get(*name) {
+                lists.push((Signal::Interest(i), words));
+            }
+        }
+        let mut vocabulary = BTreeSet::new();
+        let mut patterns = Vec::new();
+        let mut pattern_texts = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (signal, words) in lists {
+            for entry in words {
+                let normalised = normalise(entry);
+                let entry_tokens: Vec<&str> = tokens(&normalised).collect();
+                if entry_tokens.is_empty() {
+                    continue;
+                }
+                vocabulary.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
+                let stems: Vec<String> = entry_tokens
+                    .iter()
+                    .map(|t| stem(stemmer.as_ref(), t))
+                    .collect();
+                let text = format!(" {} ", stems.join(" "));
+                if seen.insert((signal, text.clone())) {
+                    pattern_texts.push(text);
+                    patterns.push((signal, entry.clone(), entry_tokens.len()));
+                }
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&pattern_texts)?;
+        let typos = TypoIndex::new(
+            vocabulary,
+            playbook.text.typo_min_length,
+            playbook.text.typo_two_edits_min_length,
+        );
+        Ok(Self {
+            language: language.to_owned(),
+            stemmer,
+            typos,
+            automaton,
+            patterns,
+        })
+    }
+
+    /// Every lexicon entry found in the message's tokens.
+    fn find(&self, message_tokens: &[&str], out: &mut Vec<Found>) {
+        let mut stream = String::with_capacity(message_tokens.len() * 8 + 2);
+        stream.push(' ');
+        for token in message_tokens {
+            let corrected = self.typos.correct(token);
+            stream.push_str(&stem(self.stemmer.as_ref(), corrected));
+            stream.push(' ');
+        }
+        for m in self.automaton.find_overlapping_iter(&stream) {
+            let (signal, entry, length) = &self.patterns[m.pattern().as_usize()];
+            out.push(Found {
+                signal: *signal,
+                entry: entry.clone(),
+                tokens: *length,
+            });
+        }
+    }
+}
+
+fn stem(stemmer: Option<&Stemmer>, token: &str) -> String {
+    match stemmer {
+        Some(s) => s.stem(token).into_owned(),
+        None => token.to_owned(),
+    }
+}
+
+/// A lexicon entry found in a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Found {
+    signal: Signal,
+    entry: String,
+    tokens: usize,
+}
+
+/// The purchase-intent tiers (SPEC 3.2), highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IntentTier {
+    High,
+    Medium,
+    Potential,
+    None,
+}
+
+impl IntentTier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentTier::High => "high",
+            IntentTier::Medium => "medium",
+            IntentTier::Potential => "potential",
+            IntentTier::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sentiment {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl Sentiment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sentiment::Negative => "negative",
+            Sentiment::Neutral => "neutral",
+            Sentiment::Positive => "positive",
+        }
+    }
+}
+
+/// A rule that fired and the words that made it fire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub rule: &'static str,
+    pub matched: String,
+}
+
+/// What one message says about its writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classification {
+    pub language: String,
+    pub intent: IntentTier,
+    /// Interest names from `playbook::INTERESTS`, in that order.
+    pub interests: Vec<&'static str>,
+    pub sentiment: Sentiment,
+    pub opt_out: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A single-word opt-out ("stop") counts only in a message this short, so that "non-stop
+/// flight" or "stop by the shop" is not an unsubscribe; longer entries ("remove me from your
+/// list") count anywhere.
+const SHORT_OPT_OUT_MESSAGE_TOKENS: usize = 3;
+
+/// The playbook's lexicons compiled for matching. Build once per playbook; cheap to share.
+#[derive(Debug)]
+pub struct Analyzer {
+    languages: Vec<String>,
+    default_language: String,
+    matchers: Vec<LanguageMatcher>,
+}
+
+impl Analyzer {
+    /// Compiles the playbook's lexicons. Fails only when a lexicon is too large for an
+    /// automaton (far beyond any real word list).
+    pub fn new(playbook: &Playbook) -> Result<Self, crate::playbook::PlaybookError> {
+        let mut matchers = Vec::new();
+        for language in &playbook.languages {
+            if let Some(lexicon) = playbook.lexicon(language) {
+                let matcher = LanguageMatcher::new(language, lexicon, playbook).map_err(|e| {
+                    crate::playbook::PlaybookError {
+                        path: format!("lexicon.{language}"),
+                        message: format!("the lexicon cannot be compiled: {e}"),
+                    }
+                })?;
+                matchers.push(matcher);
+            }
+        }
+        Ok(Self {
+            languages: playbook.languages.clone(),
+            default_language: playbook.default_language.clone(),
+            matchers,
+        })
+    }
+
+    /// Classifies one message. `language` overrides detection when the caller knows better.
+    pub fn classify(&self, text: &str, language: Option<&str>) -> Classification {
+        let language = match language {
+            Some(l) if self.languages.iter().any(|x| x == l) => l.to_owned(),
+            _ => detect_language(text, &self.languages, &self.default_language).to_owned(),
+        };
+        let normalised = normalise(text);
+        let message_tokens: Vec<&str> = tokens(&normalised).collect();
+        let mut found = Vec::new();
+        for matcher in &self.matchers {
+            matcher.find(&message_tokens, &mut found);
+        }
+        found.sort_by(|a, b| (a.signal, &a.entry).cmp(&(b.signal, &b.entry)));
+        found.dedup_by(|a, b| a.signal == b.signal && a.entry == b.entry);
+
+        let has = |signal: Signal| found.iter().any(|f| f.signal == signal);
+        let opt_out = found.iter().any(|f| {
+            f.signal == Signal::OptOut
+                && (f.tokens > 1 || message_tokens.len() <= SHORT_OPT_OUT_MESSAGE_TOKENS)
+        });
+        let emoji_only = message_tokens.is_empty() && is_emoji_only(text);
+        // Questions about buying outrank a refusal in the same message ("no thanks, how much is
+        // the blue one?"); a refusal outranks politeness ("no thanks, not interested"); an
+        // opt-out outranks everything.
+        let intent = if opt_out {
+            IntentTier::None
+        } else if has(Signal::IntentHigh) {
+            IntentTier::High
+        } else if has(Signal::IntentMedium) {
+            IntentTier::Medium
+        } else if has(Signal::Refusal) {
+            IntentTier::None
+        } else {
+            IntentTier::Potential
+        };
+        let interests: Vec<&'static str> = INTERESTS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| has(Signal::Interest(*i)))
+            .map(|(_, name)| *name)
+            .collect();
+        let sentiment = if has(Signal::Negative) {
+            Sentiment::Negative
+        } else if has(Signal::Positive) {
+            Sentiment::Positive
+        } else {
+            Sentiment::Neutral
+        };
+        let decisive = |s: Signal| match s {
+            Signal::OptOut => opt_out,
+            Signal::IntentHigh => intent == IntentTier::High,
+            Signal::IntentMedium => intent == IntentTier::Medium,
+            Signal::Refusal => intent == IntentTier::None && !opt_out,
+            Signal::Polite => intent == IntentTier::Potential,
+            Signal::Negative => sentiment == Sentiment::Negative,
+            Signal::Positive => sentiment == Sentiment::Positive,
+            Signal::Interest(_) => true,
+        };
+        let mut evidence: Vec<Evidence> = found
+            .iter()
+            .filter(|f| decisive(f.signal))
+            .map(|f| Evidence {
+                rule: f.signal.rule(),
+                matched: f.entry.clone(),
+            })
+            .collect();
+        if emoji_only {
+            evidence.push(Evidence {
+                rule: "intent.potential.emoji",
+                matched: text.trim().to_owned(),
+            });
+        } else if intent == IntentTier::Potential && !has(Signal::Polite) {
+            evidence.push(Evidence {
+                rule: "intent.potential.reply",
+                matched: String::new(),
+            });
+        }
+        Classification {
+            language,
+            intent,
+            interests,
+            sentiment,
+            opt_out,
+            evidence,
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Running the engine inside the store's transactions: each contact a batch touched is folded
+//! forward (or replayed from its history when an event arrived out of order), evaluated at
+//! `now`, and its tag changes and new state written with the batch.
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
+use jiff::Timestamp;
+use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
+use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
+use stoke_core::{ContactId, EventId, MessageId, TagFamily};
+use stoke_store::StoreResult;
+use stoke_store::codec::{StateDoc, from_millis, to_millis};
+
+use crate::{db_err, people};
+
+/// What a batch did to one contact so far.
+pub(crate) struct Touched {
+    state: ContactState,
+    /// An event arrived at or before the last one applied: rebuild from history instead.
+    replay: bool,
+}
+
+/// The contacts a batch touched, in id order (deterministic write order).
+#[derive(Default)]
+pub(crate) struct Batch {
+    touched: BTreeMap<ContactId, Touched>,
+}
+
+pub(crate) fn load_state(
+    conn: &Connection,
+    contact: ContactId,
+) -> StoreResult<Option<ContactState>> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT state FROM contact_states WHERE contact_id = ?1")
+        .and_then(|mut s| s.query_row([contact.get()], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    json.map(|j| StateDoc::decode(&j)).transpose()
+}
+
+fn save_state(
+    conn: &Connection,
+    contact: ContactId,
+    state: &ContactState,
+    wake: Option<Timestamp>,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO contact_states (contact_id, state, wake_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (contact_id) DO UPDATE SET state = excluded.state, wake_at = excluded.wake_at",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            contact.get(),
+            StateDoc::encode(state),
+            wake.map(to_millis)
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(())
+}
+
+impl Batch {
+    /// Folds one new event into its contact's state.
+    pub(crate) fn add(
+        &mut self,
+        conn: &Connection,
+        contact: ContactId,
+        event: &EngineEvent,
+        rules: &Rules,
+    ) -> StoreResult<()> {
+        let t = match self.touched.entry(contact) {
+            Entry::Occupied(e) => e.into_mut(),
+            // No state yet (a new contact, or one just merged): rebuild it from the history,
+            // which already holds this event.
+            Entry::Vacant(e) => e.insert(match load_state(conn, contact)? {
+                Some(state) => Touched {
+                    state,
+                    replay: false,
+                },
+                None => Touched {
+                    state: ContactState::default(),
+                    replay: true,
+                },
+            }),
+        };
+        if t.replay {
+            return Ok(());
+        }
+        if t.state.last_event_at.is_some_and(|last| event.at() <= last) {
+            t.replay = true;
+        } else {
+            apply(&mut t.state, event, &rules.analyzer, &rules.playbook);
+        }
+        Ok(())
+    }
+
+    /// Evaluates every touched contact at `now` and writes its tags and state.
+    pub(crate) fn finish(
+        self,
+        conn: &Connection,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> StoreResult<()> {
+        for (contact, touched) in self.touched {
+            let state = if touched.replay {
+                rules.replay(&history(conn, contact)?)
+            } else {
+                touched.state
+            };
+            write_evaluation(conn, contact, &state, now, rules)?;
+        }
+        Ok(())
+    }
+}
+
+/// Evaluates a state at `now`, stores the tag changes against the contact's current tags, and
+/// the state with its next wake-up.
+pub(crate) fn write_evaluation(
+    conn: &Connection,
+    contact: ContactId,
+    state: &ContactState,
+    now: Timestamp,
+    rules: &Rules,
+) -> StoreResult<()> {
+    let (tags, wake) = evaluate(state, now, &rules.playbook);
+    let current: Vec<_> = people::list_tags(conn, contact)?
+        .into_iter()
+        .filter(|t| t.family != TagFamily::Static)
+        .collect();
+    let changes = diff(&current, &tags);
+    people::apply_tag_changes(conn, contact, &changes)?;
+    save_state(conn, contact, state, wake)
+}
+
+/// A contact's whole history as engine events, in the order the engine applies them: by time,
+/// messages before events at the same time, each by id.
+pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<EngineEvent>> {
+    let mut out: Vec<(i64, u8, i64, EngineEvent)> = Vec::new();
+    let mut stmt = conn
+        .prepare_cached("SELECT id, direction, body, at FROM messages WHERE contact_id = ?1")
+        .map_err(db_err)?;
+    let mut rows = stmt.query([contact.get()]).map_err(db_err)?;
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let id: i64 = row.get(0).map_err(db_err)?;
+        let direction: String = row.get(1).map_err(db_err)?;
+        let at_ms: i64 = row.get(3).map_err(db_err)?;
+        let at = from_millis(at_ms)?;
+        let event = if direction == "in" {
+            EngineEvent::Inbound {
+                message: MessageId::new(id),
+                text: row.get(2).map_err(db_err)?,
+                at,
+            }
+        } else {
+            EngineEvent::Outbound {
+                message: MessageId::new(id),
+                at,
+            }
+        };
+        out.push((at_ms, 0, id, event));
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT id, kind, at FROM events WHERE contact_id = ?1")
+        .map_err(db_err)?;
+    let mut rows = stmt.query([contact.get()]).map_err(db_err)?;
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let id: i64 = row.get(0).map_err(db_err)?;
+        let kind: String = row.get(1).map_err(db_err)?;
+        let at_ms: i64 = row.get(2).map_err(db_err)?;
+        if let Some(event) = event_of(&kind, EventId::new(id), from_millis(at_ms)?) {
+            out.push((at_ms, 1, id, event));
+        }
+    }
+    out.sort_by_key(|(at, source, id, _)| (*at, *source, *id));
+    Ok(out.into_iter().map(|(_, _, _, e)| e).collect())
+}
+
+/// The engine's view of a stored event kind; custom events do not move tags (yet).
+pub(crate) fn event_of(kind: &str, event: EventId, at: Timestamp) -> Option<EngineEvent> {
+    match kind {
+        "order" => Some(EngineEvent::Order { event, at }),
+        "click" => Some(EngineEvent::Click { event, at }),
+        "open" => Some(EngineEvent::Open { event, at }),
+        _ => None,
+    }
+}
+
+/// Contacts due for re-evaluation at `now`, oldest due first.
+pub(crate) fn due(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<Vec<ContactId>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT contact_id FROM contact_states WHERE wake_at IS NOT NULL AND wake_at <= ?1 ORDER BY wake_at LIMIT ?2")
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![to_millis(now), i64::from(limit)], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(db_err)?;
+    rows.map(|r| r.map(ContactId::new).map_err(db_err))
+        .collect()
+}
