@@ -89,6 +89,6 @@ pub async fn run(
         );
         let _ = out.flush();
     });
-    serve(store, rules, listen, Some(ready)).await?;
+    serve(store, rules, storage.data.clone(), listen, Some(ready)).await?;
     Ok(ExitCode::SUCCESS)
 }

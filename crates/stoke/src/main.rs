@@ -190,7 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { listen } => {
             let store = cli.storage.open()?;
             let rules = cli.storage.rules()?;
-            serve(store, rules, listen, None).await?;
+            serve(store, rules, cli.storage.data.clone(), listen, None).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -459,6 +459,7 @@ async fn import_command(
 pub(crate) async fn serve(
     store: Arc<dyn Store>,
     rules: Arc<Rules>,
+    data: PathBuf,
     listen: SocketAddr,
     ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
 ) -> anyhow::Result<()> {
@@ -470,15 +471,49 @@ pub(crate) async fn serve(
     if let Some(ready) = ready {
         ready(bound);
     }
+    let live = Arc::new(stoke_server::scheduler::LiveRules::new(rules));
     let scheduler = tokio::spawn(stoke_server::scheduler::run(
         store.clone(),
-        rules,
+        live.clone(),
         std::time::Duration::from_secs(30),
     ));
+    let watcher = tokio::spawn(watch_playbook(data, live));
     let served = stoke_server::serve(listener, store, shutdown_signal()).await;
     scheduler.abort();
+    watcher.abort();
     served?;
     Ok(())
+}
+
+/// Reloads DATA/playbook.toml when it changes (or appears, or goes), without a restart. A
+/// playbook with problems is reported and the rules in force stay.
+async fn watch_playbook(data: PathBuf, live: Arc<stoke_server::scheduler::LiveRules>) {
+    let path = data.join("playbook.toml");
+    let stamp = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut seen = stamp(&path);
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        ticker.tick().await;
+        let now = stamp(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let loaded = classify::effective_playbook(&data).and_then(|(playbook, _, source)| {
+            Rules::new(playbook)
+                .map(|r| (Arc::new(r), source))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        });
+        match loaded {
+            Ok((rules, source)) => {
+                live.replace(rules);
+                tracing::info!(%source, "playbook reloaded");
+            }
+            Err(err) => {
+                tracing::error!(error = %format!("{err:#}"), "the changed playbook was not loaded; the previous one stays")
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {
