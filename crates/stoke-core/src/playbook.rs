@@ -107,6 +107,12 @@ pub struct Lexicon {
     pub negative: Vec<String>,
     pub positive: Vec<String>,
     pub opt_out: Vec<String>,
+    /// Words that make a message a question even without a question mark (`هل`, `ли`, `does`):
+    /// a question about the product with no stronger signal is medium intent.
+    pub question: Vec<String>,
+    /// Entries that are high intent only when they end the message ("thanks, how much?",
+    /// "كم؟"): the same words open weight and size questions.
+    pub intent_high_ending: Vec<String>,
     /// Interest name (`discount`, ...) to its words.
     pub interests: BTreeMap<String, Vec<String>>,
 }
@@ -751,6 +757,12 @@ fn read_lexicons(
             continue;
         };
         let mut lexicon = Lexicon::default();
+        if s.table.contains_key("question") {
+            lexicon.question = s.strings(r, "question").unwrap_or_default();
+        }
+        if s.table.contains_key("intent_high_ending") {
+            lexicon.intent_high_ending = s.strings(r, "intent_high_ending").unwrap_or_default();
+        }
         for list in LEXICON_LISTS {
             let words = s.strings(r, list).unwrap_or_default();
             match list {

@@ -212,8 +212,15 @@ fn deletions_of(word: &[char], depth: usize, out: &mut BTreeSet<String>) {
 }
 
 impl TypoIndex {
-    fn new(words: BTreeSet<String>, one_edit_from: usize, two_edits_from: usize) -> Self {
-        let ordered: Vec<String> = words.iter().cloned().collect();
+    /// `known` words are left as they are; tokens are corrected into `targets` only.
+    fn new(
+        known: BTreeSet<String>,
+        targets: BTreeSet<String>,
+        one_edit_from: usize,
+        two_edits_from: usize,
+    ) -> Self {
+        let words = known;
+        let ordered: Vec<String> = targets.into_iter().collect();
         let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, word) in ordered.iter().enumerate() {
             let chars: Vec<char> = word.chars().collect();
@@ -270,14 +277,29 @@ impl TypoIndex {
     }
 }
 
+/// One lexicon entry in the automaton.
+#[derive(Debug)]
+struct Pattern {
+    signal: Signal,
+    /// The entry as written, for evidence.
+    entry: String,
+    tokens: usize,
+    /// For one-word opt-outs: the normalised word the message must contain as written.
+    literal: Option<String>,
+}
+
 /// One language's compiled lexicon.
 struct LanguageMatcher {
     language: String,
     stemmer: Option<Stemmer>,
     typos: TypoIndex,
     automaton: AhoCorasick,
-    /// Per automaton pattern: its signal, the entry as written, and how many tokens it has.
-    patterns: Vec<(Signal, String, usize)>,
+    /// Per automaton pattern, in pattern order.
+    patterns: Vec<Pattern>,
+    /// Message endings that are a price question ("how much?", "почём?", "كم؟").
+    ending_high: BTreeSet<String>,
+    /// Normalised words that open a question (`هل`, `ли`, `does`).
+    question_openers: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -311,6 +333,7 @@ impl LanguageMatcher {
             }
         }
         let mut vocabulary = BTreeSet::new();
+        let mut known = BTreeSet::new();
         let mut patterns = Vec::new();
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
@@ -321,7 +344,13 @@ impl LanguageMatcher {
                 if entry_tokens.is_empty() {
                     continue;
                 }
-                vocabulary.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
+                // Every entry word is known (never "corrected" into another); typos are never
+                // corrected into an opt-out: unsubscribing someone by a guess is worse than
+                // missing a misspelt "stop".
+                known.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
+                if signal != Signal::OptOut {
+                    vocabulary.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
+                }
                 let stems: Vec<String> = entry_tokens
                     .iter()
                     .map(|t| stem(stemmer.as_ref(), t))
@@ -329,7 +358,16 @@ impl LanguageMatcher {
                 let text = format!(" {} ", stems.join(" "));
                 if seen.insert((signal, text.clone())) {
                     pattern_texts.push(text);
-                    patterns.push((signal, entry.clone(), entry_tokens.len()));
+                    // A one-word opt-out must be written as such: its stem alone would make
+                    // "stopped working" an unsubscribe.
+                    let literal = (signal == Signal::OptOut && entry_tokens.len() == 1)
+                        .then(|| entry_tokens[0].to_owned());
+                    patterns.push(Pattern {
+                        signal,
+                        entry: entry.clone(),
+                        tokens: entry_tokens.len(),
+                        literal,
+                    });
                 }
             }
         }
@@ -337,35 +375,69 @@ impl LanguageMatcher {
             .match_kind(MatchKind::Standard)
             .build(&pattern_texts)?;
         let typos = TypoIndex::new(
+            known,
             vocabulary,
             playbook.text.typo_min_length,
             playbook.text.typo_two_edits_min_length,
         );
+        let question_openers = lexicon
+            .question
+            .iter()
+            .map(|w| normalise(w.trim()))
+            .collect();
+        let ending_high = lexicon
+            .intent_high_ending
+            .iter()
+            .map(|w| tokens(&normalise(w)).collect::<Vec<_>>().join(" "))
+            .filter(|w| !w.is_empty())
+            .collect();
         Ok(Self {
             language: language.to_owned(),
             stemmer,
             typos,
             automaton,
             patterns,
+            ending_high,
+            question_openers,
         })
     }
 
     /// Every lexicon entry found in the message's tokens.
     fn find(&self, message_tokens: &[&str], out: &mut Vec<Found>) {
         let mut stream = String::with_capacity(message_tokens.len() * 8 + 2);
+        let mut starts = Vec::with_capacity(message_tokens.len());
         stream.push(' ');
         for token in message_tokens {
+            starts.push(stream.len());
             let corrected = self.typos.correct(token);
             stream.push_str(&stem(self.stemmer.as_ref(), corrected));
             stream.push(' ');
         }
         for m in self.automaton.find_overlapping_iter(&stream) {
-            let (signal, entry, length) = &self.patterns[m.pattern().as_usize()];
+            let pattern = &self.patterns[m.pattern().as_usize()];
+            if let Some(literal) = &pattern.literal {
+                // The pattern starts with a space; its first token starts one byte later.
+                let index = starts.partition_point(|s| *s <= m.start());
+                if message_tokens.get(index) != Some(&literal.as_str()) {
+                    continue;
+                }
+            }
             out.push(Found {
-                signal: *signal,
-                entry: entry.clone(),
-                tokens: *length,
+                signal: pattern.signal,
+                entry: pattern.entry.clone(),
+                tokens: pattern.tokens,
             });
+        }
+        // Endings of up to four words: "thanks, how much?" ends with "how much".
+        for take in 1..=message_tokens.len().min(4) {
+            let ending = message_tokens[message_tokens.len() - take..].join(" ");
+            if self.ending_high.contains(&ending) {
+                out.push(Found {
+                    signal: Signal::IntentHigh,
+                    entry: ending,
+                    tokens: take,
+                });
+            }
         }
     }
 }
@@ -493,6 +565,13 @@ impl Analyzer {
         found.dedup_by(|a, b| a.signal == b.signal && a.entry == b.entry);
 
         let has = |signal: Signal| found.iter().any(|f| f.signal == signal);
+        // A question: a question mark, or a question word opening the message.
+        let opener = message_tokens.iter().take(2).find(|t| {
+            self.matchers
+                .iter()
+                .any(|m| m.question_openers.contains(**t))
+        });
+        let asks = text.contains(['?', '؟']) || opener.is_some();
         let opt_out = found.iter().any(|f| {
             f.signal == Signal::OptOut
                 && (f.tokens > 1 || message_tokens.len() <= SHORT_OPT_OUT_MESSAGE_TOKENS)
@@ -501,21 +580,51 @@ impl Analyzer {
         // Questions about buying outrank a refusal in the same message ("no thanks, how much is
         // the blue one?"); a refusal outranks politeness ("no thanks, not interested"); an
         // opt-out outranks everything.
+        // The order of these rules is the product's:
+        // - an opt-out outranks everything;
+        // - a refusal outranks a price word that is not asked about ("your prices are a joke,
+        //   no thanks"), but a question about buying outranks a refusal ("no thanks, how much is
+        //   the blue one?");
+        // - asking about a discount is asking about buying (SPEC 3.2: price, discount);
+        // - any other question about the product is medium: potential is polite replies only.
+        let refusal = has(Signal::Refusal);
+        let discount = has(Signal::Interest(0));
         let intent = if opt_out {
             IntentTier::None
-        } else if has(Signal::IntentHigh) {
+        } else if has(Signal::IntentHigh) && (asks || !refusal) {
             IntentTier::High
-        } else if has(Signal::IntentMedium) {
-            IntentTier::Medium
-        } else if has(Signal::Refusal) {
+        } else if refusal {
             IntentTier::None
+        } else if has(Signal::IntentMedium) && (asks || !has(Signal::Polite)) {
+            // "thanks for the info" is polite; "send me the info" or "info?" is asking.
+            IntentTier::Medium
+        } else if discount && asks {
+            IntentTier::High
+        } else if asks {
+            IntentTier::Medium
         } else {
             IntentTier::Potential
         };
+        // Function-oriented is researching the product (SPEC 3.3): a question about it that is
+        // not about price, availability or ordering. Someone buying is not researching, so a
+        // high-intent message does not carry it; a medium-intent one does unless it is about
+        // learning (education).
+        let education = has(Signal::Interest(3));
+        let function = match intent {
+            IntentTier::High => false,
+            IntentTier::Medium => !education || has(Signal::Interest(2)),
+            _ => has(Signal::Interest(2)),
+        };
+        let inferred_function = function && !has(Signal::Interest(2));
         let interests: Vec<&'static str> = INTERESTS
             .iter()
             .enumerate()
-            .filter(|(i, _)| has(Signal::Interest(*i)))
+            .filter(|(i, _)| match *i {
+                2 => function,
+                // Loyalty is said warmly; "never ordering from you again" is not it.
+                4 => has(Signal::Interest(4)) && !has(Signal::Negative),
+                _ => has(Signal::Interest(*i)),
+            })
             .map(|(_, name)| *name)
             .collect();
         let sentiment = if has(Signal::Negative) {
@@ -528,11 +637,13 @@ impl Analyzer {
         let decisive = |s: Signal| match s {
             Signal::OptOut => opt_out,
             Signal::IntentHigh => intent == IntentTier::High,
-            Signal::IntentMedium => intent == IntentTier::Medium,
+            Signal::IntentMedium => intent == IntentTier::Medium && (asks || !has(Signal::Polite)),
             Signal::Refusal => intent == IntentTier::None && !opt_out,
             Signal::Polite => intent == IntentTier::Potential,
             Signal::Negative => sentiment == Sentiment::Negative,
             Signal::Positive => sentiment == Sentiment::Positive,
+            Signal::Interest(2) => function,
+            Signal::Interest(4) => !has(Signal::Negative),
             Signal::Interest(_) => true,
         };
         let mut evidence: Vec<Evidence> = found
@@ -543,6 +654,26 @@ impl Analyzer {
                 matched: f.entry.clone(),
             })
             .collect();
+        let asked = || opener.map_or_else(|| "?".to_owned(), |w| (*w).to_owned());
+        if intent == IntentTier::Medium && !has(Signal::IntentMedium) {
+            evidence.push(Evidence {
+                rule: "intent.medium.question",
+                matched: asked(),
+            });
+        }
+        if intent == IntentTier::High && !has(Signal::IntentHigh) {
+            evidence.push(Evidence {
+                rule: "intent.high.discount_question",
+                matched: asked(),
+            });
+        }
+        if inferred_function {
+            let matched = if asks { asked() } else { String::new() };
+            evidence.push(Evidence {
+                rule: "interest.function.product_question",
+                matched,
+            });
+        }
         if emoji_only {
             evidence.push(Evidence {
                 rule: "intent.potential.emoji",

@@ -54,15 +54,20 @@ async fn spawn_app() -> App {
     }
 }
 
+/// Minutes ago: the engine evaluates tags at the real `now`, so seeded messages must be recent.
+fn recent(minutes: i64) -> Timestamp {
+    Timestamp::now() - jiff::SignedDuration::from_mins(minutes)
+}
+
 async fn seed(app: &App) {
-    let message = |id: &str, text: &str, at: &str| IncomingMessage {
+    let message = |id: &str, text: &str, at: Timestamp| IncomingMessage {
         external_id: id.into(),
         contact: ContactRef::parse("+966501234567").expect("ref"),
         account: "wa-sales-1".into(),
         channel: Channel::WhatsApp,
         direction: Direction::In,
         text: text.into(),
-        at: at.parse().expect("time"),
+        at,
         provider_id: None,
     };
     let playbook = stoke_core::playbook::Playbook::default_playbook().expect("default playbook");
@@ -70,8 +75,8 @@ async fn seed(app: &App) {
     app.store
         .ingest_messages(
             &[
-                message("m1", "السلام عليكم", "2026-11-19T09:00:00Z"),
-                message("m2", "بكم هذا؟", "2026-11-19T09:01:00Z"),
+                message("m1", "السلام عليكم", recent(2)),
+                message("m2", "بكم هذا؟", recent(1)),
             ],
             Timestamp::now(),
             &rules,

@@ -1,0 +1,271 @@
+//! The classifier on the default playbook: table-driven per language (the seeds' own example
+//! phrases and realistic variants), and measured on the independent corpus in `corpus/`.
+
+use std::sync::OnceLock;
+
+use stoke_core::playbook::Playbook;
+use stoke_core::text::{Analyzer, Classification, IntentTier, Sentiment};
+
+fn analyzer() -> &'static Analyzer {
+    static ANALYZER: OnceLock<Analyzer> = OnceLock::new();
+    ANALYZER.get_or_init(|| {
+        let playbook = Playbook::default_playbook().unwrap_or_else(|e| panic!("{e:?}"));
+        Analyzer::new(&playbook).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+fn classify(text: &str) -> Classification {
+    analyzer().classify(text, None)
+}
+
+/// (message, expected intent, interests that must be found)
+type Case = (&'static str, IntentTier, &'static [&'static str]);
+
+fn check(cases: &[Case]) {
+    let mut failures = Vec::new();
+    for (text, intent, interests) in cases {
+        let c = classify(text);
+        let missing: Vec<&&str> = interests
+            .iter()
+            .filter(|i| !c.interests.contains(i))
+            .collect();
+        if c.intent != *intent || !missing.is_empty() {
+            failures.push(format!(
+                "{text:?}: got {:?} {:?}, expected {intent:?} {interests:?} ({:?})",
+                c.intent, c.interests, c.evidence
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+use IntentTier::{High, Medium, None as Nothing, Potential};
+
+#[test]
+fn arabic() {
+    check(&[
+        ("هل المنتج متوفر؟", High, &[]),
+        ("بكم هذا؟", High, &[]),
+        ("هل هو متوفر الآن؟", High, &[]),
+        ("بكام ده", High, &[]),
+        ("كم سعرة", High, &[]),
+        ("ابي اطلب ٢ حبة", High, &[]),
+        ("شكرًا", Potential, &[]),
+        ("حسنًا", Potential, &[]),
+        ("تمام 👍", Potential, &[]),
+        ("لا أحتاج حاليًا", Nothing, &[]),
+        ("لا أحتاج حاليًا، سأتواصل عند الحاجة", Nothing, &[]),
+        ("كم وزنه؟", Medium, &["function"]),
+        ("ما هي فترة الضمان", Medium, &["function"]),
+        ("هل يوجد عرض؟", High, &["discount"]),
+        ("متى سيكون هناك خصم؟", High, &["discount"]),
+        ("هل ستصدرون منتجات جديدة؟", Medium, &["new_product"]),
+        ("لقد استخدمت منتجاتكم", Potential, &["loyal"]),
+        ("إيقاف", Nothing, &[]),
+    ]);
+    assert!(classify("إيقاف").opt_out);
+    assert_eq!(classify("بكم هذا؟").language, "ar");
+}
+
+#[test]
+fn russian() {
+    check(&[
+        ("сколько это стоит?", High, &[]),
+        ("есть ли в наличии?", High, &[]),
+        ("скока стоит", High, &[]),
+        ("почём", High, &[]),
+        ("хочу заказать две штуки", High, &[]),
+        ("сколько весит", Medium, &["function"]),
+        ("какая гарантия?", Medium, &["function"]),
+        ("спасибо", Potential, &[]),
+        ("хорошо", Potential, &[]),
+        ("пока не нужно", Nothing, &[]),
+        ("нет спасибо, не интересно", Nothing, &[]),
+        ("когда будет распродажа?", High, &["discount"]),
+        ("стоп", Nothing, &[]),
+    ]);
+    assert!(classify("стоп").opt_out);
+    assert_eq!(
+        classify("ужасно, верните деньги").sentiment,
+        Sentiment::Negative
+    );
+}
+
+#[test]
+fn english() {
+    check(&[
+        ("how much is it?", High, &[]),
+        ("pirce?", High, &[]),
+        ("is it in stock", High, &[]),
+        ("thanks, how much?", High, &[]),
+        ("how much does it weigh", Medium, &["function"]),
+        ("what's the warranty?", Medium, &["function"]),
+        ("thanks", Potential, &[]),
+        ("👍", Potential, &[]),
+        ("🙏🙏", Potential, &[]),
+        ("no thanks, not interested", Nothing, &[]),
+        (
+            "not needed now, I'll contact you when I need it",
+            Nothing,
+            &[],
+        ),
+        ("any promo code?", High, &["discount"]),
+        ("I recommended you to my friends", Potential, &["loyal"]),
+        ("STOP", Nothing, &[]),
+    ]);
+    assert!(classify("STOP").opt_out);
+    assert!(!classify("do you have a non-stop flight to Dubai on friday? how much").opt_out);
+    assert_eq!(
+        classify("this is terrible, I want a refund").sentiment,
+        Sentiment::Negative
+    );
+    assert_eq!(classify("👍").evidence[0].rule, "intent.potential.emoji");
+}
+
+#[test]
+fn mixed_language_and_evidence() {
+    let c = classify("كم price?");
+    assert_eq!(c.intent, High);
+    assert!(
+        c.evidence.iter().any(|e| e.rule == "intent.high"),
+        "{:?}",
+        c.evidence
+    );
+    let c = classify("Привет! iPhone 15 сколько стоит?");
+    assert_eq!((c.language.as_str(), c.intent), ("ru", High));
+}
+
+/// Reads one corpus file: (line number, text, intent, interests).
+fn corpus(language: &str) -> Vec<(usize, String, String, Vec<String>)> {
+    let path = format!(
+        "{}/tests/corpus/{language}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}:{}: {e}", i + 1));
+            let interests = v["interests"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                i + 1,
+                v["text"].as_str().unwrap_or_default().to_owned(),
+                v["intent"].as_str().unwrap_or_default().to_owned(),
+                interests,
+            )
+        })
+        .collect()
+}
+
+/// Intent accuracy and interest accuracy (the exact set) over a slice of the corpus.
+fn score(rows: &[(usize, String, String, Vec<String>)]) -> (f64, f64, Vec<String>) {
+    let (mut intent_ok, mut interests_ok) = (0, 0);
+    let mut misses = Vec::new();
+    for (line, text, intent, interests) in rows {
+        let c = classify(text);
+        let got: Vec<String> = c.interests.iter().map(|s| (*s).to_owned()).collect();
+        let mut want = interests.clone();
+        want.sort();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        if c.intent.as_str() == intent {
+            intent_ok += 1;
+        } else {
+            misses.push(format!(
+                "{line}: {text:?} intent {} expected {intent}",
+                c.intent.as_str()
+            ));
+        }
+        if got_sorted == want {
+            interests_ok += 1;
+        } else {
+            misses.push(format!(
+                "{line}: {text:?} interests {got:?} expected {interests:?}"
+            ));
+        }
+    }
+    let n = rows.len().max(1) as f64;
+    (
+        f64::from(intent_ok) / n,
+        f64::from(interests_ok) / n,
+        misses,
+    )
+}
+
+/// The development half (lines 1-120) of each language's corpus: the lexicons may be tuned on it.
+#[test]
+fn development_corpus_accuracy() {
+    let mut report = Vec::new();
+    let mut failed = false;
+    for language in ["ar", "ru", "en"] {
+        let rows: Vec<_> = corpus(language)
+            .into_iter()
+            .filter(|r| r.0 <= 120)
+            .collect();
+        let (intent, interests, misses) = score(&rows);
+        let misses: Vec<String> = misses;
+        report.push(format!(
+            "{language}: intent {:.1}%, interests {:.1}% over {} messages\n  {}",
+            intent * 100.0,
+            interests * 100.0,
+            rows.len(),
+            misses.join("\n  ")
+        ));
+        failed |= intent < 0.9 || interests < 0.85;
+        if std::env::var_os("STOKE_SHOW_MISSES").is_some() {
+            println!("{}", misses.join("\n"));
+        }
+    }
+    println!(
+        "{}",
+        report
+            .iter()
+            .map(|r| r.lines().next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(!failed, "{}", report.join("\n"));
+}
+
+/// The held-out half (lines 121-240): never used for tuning, only measured, and guarded against
+/// regressions at a bar below the figures measured when it was first run (intent 85-88%,
+/// interests 83-85%). `cargo test -p stoke-core --test classify held_out -- --nocapture`
+/// prints the figures.
+#[test]
+fn held_out_corpus_accuracy() {
+    let mut failed = Vec::new();
+    for language in ["ar", "ru", "en"] {
+        let rows: Vec<_> = corpus(language).into_iter().filter(|r| r.0 > 120).collect();
+        let (intent, interests, _) = score(&rows);
+        let line = format!(
+            "{language}: held-out intent {:.1}%, interests {:.1}% over {} messages",
+            intent * 100.0,
+            interests * 100.0,
+            rows.len()
+        );
+        println!("{line}");
+        if intent < 0.82 || interests < 0.78 {
+            failed.push(line);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "held-out accuracy regressed:\n{}",
+        failed.join("\n")
+    );
+}
