@@ -296,6 +296,8 @@ struct LanguageMatcher {
     automaton: AhoCorasick,
     /// Per automaton pattern, in pattern order.
     patterns: Vec<Pattern>,
+    /// The script this language's entries are written in, when it is one Stoke tells apart.
+    script: Option<Script>,
     /// Message endings that are a price question ("how much?", "почём?", "كم؟").
     ending_high: BTreeSet<String>,
     /// Normalised words that open a question (`هل`, `ли`, `does`).
@@ -391,8 +393,15 @@ impl LanguageMatcher {
             .map(|w| tokens(&normalise(w)).collect::<Vec<_>>().join(" "))
             .filter(|w| !w.is_empty())
             .collect();
+        let script = match language {
+            "ar" | "fa" | "ur" => Some(Script::Arabic),
+            "ru" | "uk" | "bg" | "sr" | "kk" => Some(Script::Cyrillic),
+            _ if stemmer.is_some() && !matches!(language, "el" | "ta") => Some(Script::Latin),
+            _ => None,
+        };
         Ok(Self {
             language: language.to_owned(),
+            script,
             stemmer,
             typos,
             automaton,
@@ -409,8 +418,19 @@ impl LanguageMatcher {
         stream.push(' ');
         for token in message_tokens {
             starts.push(stream.len());
-            let corrected = self.typos.correct(token);
-            stream.push_str(&stem(self.stemmer.as_ref(), corrected));
+            // A word in another script cannot match this language's entries: it keeps its
+            // place (so phrases do not join across it) without the cost of typo search and
+            // stemming. Other languages' matchers see it.
+            let foreign = match (self.script, token.chars().find_map(script_of)) {
+                (Some(mine), Some(theirs)) => mine != theirs,
+                _ => false,
+            };
+            if foreign {
+                stream.push('\u{1}');
+            } else {
+                let corrected = self.typos.correct(token);
+                stream.push_str(&stem(self.stemmer.as_ref(), corrected));
+            }
             stream.push(' ');
         }
         for m in self.automaton.find_overlapping_iter(&stream) {
