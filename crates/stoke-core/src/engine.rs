@@ -135,7 +135,17 @@ pub struct ContactState {
     /// The lead score as of `score_at`, before decay.
     pub score: f64,
     pub score_at: Option<Timestamp>,
+    /// Sum of the days between consecutive orders, to learn the repurchase interval.
+    pub order_gap_days: f64,
+    /// The latest negative message, kept past the end of a streak (VIP repair looks back).
+    pub last_complaint: Option<Source>,
+    /// Reply delays in minutes by the UTC hour of the business message answered: the golden
+    /// window is the hour answered fastest. Bounded per hour.
+    pub reply_delays: BTreeMap<u8, VecDeque<u32>>,
 }
+
+/// Reply delays kept per hour of the day.
+const DELAYS_KEPT_PER_HOUR: usize = 16;
 
 /// Recent inbound times kept: enough for any sane "N interactions in a window" rule.
 const RECENT_INBOUND_KEPT: usize = 32;
@@ -183,6 +193,20 @@ pub fn apply(
                 event: None,
                 detail,
             };
+            // A reply to the business's last message teaches the golden window.
+            if let Some(out_at) = state.last_outbound_at
+                && state.last_inbound.as_ref().is_none_or(|l| l.at < out_at)
+                && out_at <= *at
+            {
+                let minutes = ((at.as_second() - out_at.as_second()) / 60)
+                    .clamp(0, i64::from(u32::MAX)) as u32;
+                let hour = (out_at.as_second().rem_euclid(86_400) / 3600) as u8;
+                let delays = state.reply_delays.entry(hour).or_default();
+                delays.push_back(minutes);
+                while delays.len() > DELAYS_KEPT_PER_HOUR {
+                    delays.pop_front();
+                }
+            }
             state.last_inbound = Some(source(format!("replied {quoted}")));
             state.recent_inbound.push_back(*at);
             while state.recent_inbound.len() > RECENT_INBOUND_KEPT {
@@ -253,6 +277,7 @@ pub fn apply(
             if c.sentiment == Sentiment::Negative {
                 state.negative_streak += 1;
                 state.last_negative = Some(source(because("sentiment.negative")));
+                state.last_complaint = state.last_negative.clone();
             } else {
                 state.negative_streak = 0;
             }
@@ -261,6 +286,10 @@ pub fn apply(
             state.last_outbound_at = Some(state.last_outbound_at.map_or(*at, |l| l.max(*at)));
         }
         EngineEvent::Order { event, at } => {
+            if let Some(previous) = &state.last_order {
+                state.order_gap_days +=
+                    (at.as_second() - previous.at.as_second()).max(0) as f64 / 86_400.0;
+            }
             state.orders += 1;
             state.last_order = Some(Source {
                 at: *at,
@@ -588,6 +617,116 @@ pub fn evaluate(
         }
     }
 
+    // Replenishment (SPEC 3.5): a reminder at a share of the learned repurchase interval.
+    if state.orders >= 2
+        && let Some(order) = &state.last_order
+    {
+        let interval_days = state.order_gap_days / f64::from(state.orders - 1);
+        let share = playbook.share("lifecycle.replenish_at");
+        let due = plus(
+            order.at,
+            SignedDuration::from_secs((interval_days * share * 86_400.0) as i64),
+        );
+        if now >= due {
+            let detail = format!("buys every {interval_days:.0} days; last {}", order.detail);
+            tags.push(tag(
+                TagFamily::Lifecycle,
+                "replenish-due",
+                &colour,
+                "lifecycle.replenish_due",
+                &Source {
+                    detail,
+                    ..order.clone()
+                },
+            ));
+        } else {
+            wake.at(due);
+        }
+    }
+
+    // VIP repair (SPEC 3.5): a valuable customer who complained recently.
+    if state.orders >= 2
+        && let Some(complaint) = &state.last_complaint
+    {
+        let until = plus(
+            complaint.at,
+            playbook.duration("lifecycle.vip_repair_within"),
+        );
+        if now <= until {
+            wake.at(until + SignedDuration::from_secs(1));
+            let detail = format!(
+                "{} orders and a complaint: {}",
+                state.orders, complaint.detail
+            );
+            tags.push(tag(
+                TagFamily::Lifecycle,
+                "vip-repair",
+                &colour,
+                "lifecycle.vip_repair",
+                &Source {
+                    detail,
+                    ..complaint.clone()
+                },
+            ));
+        }
+    }
+
+    // Pipeline stage (seed 003): attraction until they show buying intent, sale while they do,
+    // account once they have bought.
+    let stage = if state.orders > 0 {
+        state
+            .last_order
+            .clone()
+            .map(|o| ("account", "stage.account", o))
+    } else {
+        match &state.intent {
+            Some((IntentTier::High | IntentTier::Medium, source)) => {
+                Some(("sale", "stage.sale", source.clone()))
+            }
+            _ => Some((
+                "attraction",
+                "stage.attraction",
+                state.last_inbound.clone().unwrap_or_else(|| never.clone()),
+            )),
+        }
+    };
+    if let Some((value, rule, source)) = stage {
+        tags.push(tag(TagFamily::Stage, value, &colour, rule, &source));
+    }
+
+    // The golden window (SPEC 3.4): the hour of day answered fastest, once enough replies say so.
+    let needed = playbook
+        .count("preferences.golden_window_min_replies")
+        .max(1) as usize;
+    let golden = state
+        .reply_delays
+        .iter()
+        .filter(|(_, d)| d.len() >= needed)
+        .map(|(hour, d)| {
+            let mut sorted: Vec<u32> = d.iter().copied().collect();
+            sorted.sort_unstable();
+            (sorted[sorted.len() / 2], *hour, d.len())
+        })
+        .min();
+    if let Some((median, hour, replies)) = golden
+        && let Some(last) = &state.last_inbound
+    {
+        let detail = format!(
+            "answers messages sent at {hour:02}:00 UTC fastest: median {median} min over {replies} replies"
+        );
+        let value = format!("golden-hour-{hour:02}utc");
+        tags.push(tag(
+            TagFamily::Preference,
+            &value,
+            &colour,
+            "preference.golden_window",
+            &Source {
+                detail,
+                ..last.clone()
+            },
+        ));
+    }
+
     // Lead temperature from the decaying score (SPEC 3.5).
     if let Some(score_at) = state.score_at {
         let score = decayed(state, now, playbook);
@@ -662,7 +801,7 @@ pub fn diff(old: &[Tag], new: &[Tag]) -> Vec<TagChange> {
             .find(|o| o.family == tag.family && o.value == tag.value)
         {
             Some(o) if o.rule == tag.rule && o.colour == tag.colour => {
-                if o.evidence != tag.evidence {
+                if o.evidence != tag.evidence || o.set_at != tag.set_at {
                     changes.push(TagChange {
                         kind: TagChangeKind::Refreshed,
                         tag: tag.clone(),
@@ -698,10 +837,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn rules() -> (Playbook, Analyzer) {
-        let playbook = Playbook::default_playbook().unwrap_or_else(|e| panic!("{e:?}"));
-        let analyzer = Analyzer::new(&playbook).unwrap_or_else(|e| panic!("{e}"));
-        (playbook, analyzer)
+    /// The default rules, compiled once for all tests.
+    fn rules() -> (&'static Playbook, &'static Analyzer) {
+        static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+        let rules = RULES.get_or_init(|| {
+            let playbook = Playbook::default_playbook().unwrap_or_else(|e| panic!("{e:?}"));
+            Rules::new(playbook).unwrap_or_else(|e| panic!("{e}"))
+        });
+        (&rules.playbook, &rules.analyzer)
     }
 
     fn t(s: &str) -> Timestamp {
@@ -734,11 +877,11 @@ mod tests {
         apply(
             &mut state,
             &inbound(1, "hello", start),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         let check = |after: SignedDuration, tier: &str| {
-            let (tags, _) = evaluate(&state, start + after, &playbook);
+            let (tags, _) = evaluate(&state, start + after, playbook);
             assert_eq!(
                 value(&tags, TagFamily::Activity).map(|v| v.0),
                 Some(tier),
@@ -751,13 +894,13 @@ mod tests {
         check(hours(72), "medium");
         check(hours(100), "low");
         check(hours(24 * 8), "dormant");
-        let (_, wake) = evaluate(&state, start + hours(1), &playbook);
+        let (_, wake) = evaluate(&state, start + hours(1), playbook);
         assert_eq!(
             wake,
             Some(start + hours(24) + SignedDuration::from_secs(1)),
             "the next look is when high ends"
         );
-        let (tags, _) = evaluate(&state, start + hours(1), &playbook);
+        let (tags, _) = evaluate(&state, start + hours(1), playbook);
         let activity = tags
             .iter()
             .find(|t| t.family == TagFamily::Activity)
@@ -775,7 +918,7 @@ mod tests {
         let (playbook, analyzer) = rules();
         let start = t("2026-11-02T10:00:00Z");
         let mut state = ContactState::default();
-        let (tags, _) = evaluate(&state, start, &playbook);
+        let (tags, _) = evaluate(&state, start, playbook);
         assert_eq!(
             value(&tags, TagFamily::Intent),
             Some(("none", "intent.none.no_reply"))
@@ -783,20 +926,20 @@ mod tests {
         apply(
             &mut state,
             &inbound(1, "thanks", start),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         assert_eq!(
-            value(&evaluate(&state, start, &playbook).0, TagFamily::Intent).map(|v| v.0),
+            value(&evaluate(&state, start, playbook).0, TagFamily::Intent).map(|v| v.0),
             Some("potential")
         );
         apply(
             &mut state,
             &inbound(2, "how much is it?", start + hours(1)),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
-        let (tags, wake) = evaluate(&state, start + hours(2), &playbook);
+        let (tags, wake) = evaluate(&state, start + hours(2), playbook);
         assert_eq!(
             value(&tags, TagFamily::Intent),
             Some(("high", "intent.high"))
@@ -816,14 +959,14 @@ mod tests {
         );
         assert_eq!(
             value(
-                &evaluate(&state, start + hours(4), &playbook).0,
+                &evaluate(&state, start + hours(4), playbook).0,
                 TagFamily::Intent
             )
             .map(|v| v.0),
             Some("high"),
             "politeness does not downgrade"
         );
-        let (tags, _) = evaluate(&state, start + hours(3 + 73), &playbook);
+        let (tags, _) = evaluate(&state, start + hours(3 + 73), playbook);
         assert_eq!(
             value(&tags, TagFamily::Intent),
             Some(("medium", "intent.high.downgrade")),
@@ -837,7 +980,7 @@ mod tests {
         );
         assert_eq!(
             value(
-                &evaluate(&state, start + hours(80), &playbook).0,
+                &evaluate(&state, start + hours(80), playbook).0,
                 TagFamily::Intent
             )
             .map(|v| v.0),
@@ -852,7 +995,7 @@ mod tests {
         assert!(state.opted_out.is_some());
         assert_eq!(
             value(
-                &evaluate(&state, start + hours(82), &playbook).0,
+                &evaluate(&state, start + hours(82), playbook).0,
                 TagFamily::Intent
             ),
             Some(("none", "opt_out"))
@@ -873,7 +1016,7 @@ mod tests {
             &analyzer,
             &playbook,
         );
-        let (tags, _) = evaluate(&state, start + hours(1), &playbook);
+        let (tags, _) = evaluate(&state, start + hours(1), playbook);
         assert!(tags.iter().any(|t| t.value == "clicked-not-converted"));
         apply(
             &mut state,
@@ -884,7 +1027,7 @@ mod tests {
             &analyzer,
             &playbook,
         );
-        let (tags, _) = evaluate(&state, start + hours(3), &playbook);
+        let (tags, _) = evaluate(&state, start + hours(3), playbook);
         assert!(
             !tags.iter().any(|t| t.value == "clicked-not-converted"),
             "the click converted"
@@ -894,12 +1037,117 @@ mod tests {
             Some("warm"),
             "8 + 25 points"
         );
-        let (tags, _) = evaluate(&state, start + hours(24 * 91), &playbook);
+        let (tags, _) = evaluate(&state, start + hours(24 * 91), playbook);
         assert!(tags.iter().any(|t| t.value == "dormant-buyer"));
         assert_eq!(
             value(&tags, TagFamily::Temperature).map(|v| v.0),
             Some("cold"),
             "the score decays"
+        );
+    }
+
+    #[test]
+    fn repeat_buyers_get_replenishment_vip_repair_and_the_account_stage() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-06-01T10:00:00Z");
+        let mut state = ContactState::default();
+        let stage = |state: &ContactState, at| {
+            value(&evaluate(state, at, playbook).0, TagFamily::Stage).map(|v| v.0.to_owned())
+        };
+        assert_eq!(stage(&state, start).as_deref(), Some("attraction"));
+        apply(
+            &mut state,
+            &inbound(1, "how much is it?", start),
+            analyzer,
+            playbook,
+        );
+        assert_eq!(stage(&state, start).as_deref(), Some("sale"));
+        apply(
+            &mut state,
+            &EngineEvent::Order {
+                event: EventId::new(1),
+                at: start + hours(1),
+            },
+            analyzer,
+            playbook,
+        );
+        apply(
+            &mut state,
+            &EngineEvent::Order {
+                event: EventId::new(2),
+                at: start + hours(1 + 24 * 35),
+            },
+            analyzer,
+            playbook,
+        );
+        assert_eq!(
+            stage(&state, start + hours(24 * 36)).as_deref(),
+            Some("account")
+        );
+        // Every 35 days: the reminder is due at 80%, day 28 after the last order.
+        let last = start + hours(1 + 24 * 35);
+        let (tags, wake) = evaluate(&state, last + hours(24 * 27), playbook);
+        assert!(!tags.iter().any(|t| t.value == "replenish-due"));
+        assert_eq!(wake, Some(last + hours(24 * 28)));
+        let (tags, _) = evaluate(&state, last + hours(24 * 28), playbook);
+        assert!(tags.iter().any(|t| t.value == "replenish-due"), "{tags:?}");
+        apply(
+            &mut state,
+            &inbound(2, "terrible, the bag arrived broken", last + hours(48)),
+            analyzer,
+            playbook,
+        );
+        let (tags, _) = evaluate(&state, last + hours(50), playbook);
+        let repair = tags
+            .iter()
+            .find(|t| t.value == "vip-repair")
+            .expect("vip repair");
+        assert_eq!(repair.evidence.message, Some(MessageId::new(2)));
+        let (tags, _) = evaluate(&state, last + hours(48 + 24 * 31), playbook);
+        assert!(
+            !tags.iter().any(|t| t.value == "vip-repair"),
+            "thirty days later it is history"
+        );
+    }
+
+    #[test]
+    fn the_golden_window_is_the_hour_answered_fastest() {
+        let (playbook, analyzer) = rules();
+        let day = t("2026-11-02T00:00:00Z");
+        let mut state = ContactState::default();
+        let mut id = 0;
+        for d in 0..4 {
+            for (hour, delay_min) in [(9, 300), (19, 8)] {
+                let sent = day + hours(24 * d + hour);
+                id += 1;
+                apply(
+                    &mut state,
+                    &EngineEvent::Outbound {
+                        message: MessageId::new(id),
+                        at: sent,
+                    },
+                    analyzer,
+                    playbook,
+                );
+                id += 1;
+                apply(
+                    &mut state,
+                    &inbound(id, "ok", sent + SignedDuration::from_mins(delay_min)),
+                    analyzer,
+                    playbook,
+                );
+            }
+        }
+        let (tags, _) = evaluate(&state, day + hours(24 * 5), playbook);
+        let golden = tags
+            .iter()
+            .find(|t| t.family == TagFamily::Preference)
+            .expect("a golden window");
+        assert_eq!(golden.value, "golden-hour-19utc");
+        assert!(
+            golden.evidence.detail.contains("median 8 min"),
+            "{}",
+            golden.evidence.detail
         );
     }
 
@@ -912,7 +1160,7 @@ mod tests {
             .iter()
             .enumerate()
         {
-            let (tags, _) = evaluate(&state, start + hours(i as i64), &playbook);
+            let (tags, _) = evaluate(&state, start + hours(i as i64), playbook);
             assert!(!tags.iter().any(|t| t.family == TagFamily::Sentiment));
             apply(
                 &mut state,
@@ -921,7 +1169,7 @@ mod tests {
                 &playbook,
             );
         }
-        let (tags, _) = evaluate(&state, start + hours(3), &playbook);
+        let (tags, _) = evaluate(&state, start + hours(3), playbook);
         assert_eq!(
             value(&tags, TagFamily::Sentiment),
             Some(("escalate", "sentiment.negative_streak"))
@@ -939,21 +1187,21 @@ mod tests {
             &analyzer,
             &playbook,
         );
-        let (first, _) = evaluate(&state, start, &playbook);
+        let (first, _) = evaluate(&state, start, playbook);
         apply(
             &mut state,
             &inbound(2, "hello again", start + hours(1)),
             &analyzer,
             &playbook,
         );
-        let (second, _) = evaluate(&state, start + hours(1), &playbook);
+        let (second, _) = evaluate(&state, start + hours(1), playbook);
         let changes = diff(&first, &second);
         assert!(
             changes.iter().all(|c| c.kind == TagChangeKind::Refreshed),
             "{changes:?}"
         );
         assert!(diff(&second, &second).is_empty());
-        let (later, _) = evaluate(&state, start + hours(30), &playbook);
+        let (later, _) = evaluate(&state, start + hours(30), playbook);
         let changes = diff(&second, &later);
         assert!(
             changes
@@ -1050,32 +1298,32 @@ mod tests {
             for event in &history {
                 // Wake-ups due before this event happen first, as the scheduler would run them.
                 while let Some(w) = wake.filter(|w| *w <= event.at()) {
-                    let (due, next) = evaluate(&state, w, &playbook);
+                    let (due, next) = evaluate(&state, w, playbook);
                     let changes = diff(&tags, &due);
                     apply_changes(&mut tags, &changes);
                     wake = next;
                 }
-                let (next_state, changes, next_wake) = step(&state, &tags, event, event.at(), &analyzer, &playbook);
+                let (next_state, changes, next_wake) = step(&state, &tags, event, event.at(), analyzer, playbook);
                 state = next_state;
                 apply_changes(&mut tags, &changes);
                 wake = next_wake;
             }
             while let Some(w) = wake.filter(|w| *w <= end) {
-                let (due, next) = evaluate(&state, w, &playbook);
+                let (due, next) = evaluate(&state, w, playbook);
                 let changes = diff(&tags, &due);
                     apply_changes(&mut tags, &changes);
                 wake = next;
             }
-            let (at_end, _) = evaluate(&state, end, &playbook);
+            let (at_end, _) = evaluate(&state, end, playbook);
             let changes = diff(&tags, &at_end);
             apply_changes(&mut tags, &changes);
 
             let mut replayed = ContactState::default();
             for event in &history {
-                apply(&mut replayed, event, &analyzer, &playbook);
+                apply(&mut replayed, event, analyzer, playbook);
             }
             prop_assert_eq!(&replayed, &state);
-            let (batch, _) = evaluate(&replayed, end, &playbook);
+            let (batch, _) = evaluate(&replayed, end, playbook);
             prop_assert_eq!(sorted(batch), tags);
         }
 
@@ -1087,16 +1335,16 @@ mod tests {
             let history = build(&spec, t("2026-01-01T00:00:00Z"));
             let mut state = ContactState::default();
             for event in &history {
-                apply(&mut state, event, &analyzer, &playbook);
+                apply(&mut state, event, analyzer, playbook);
             }
             let now = history.last().map(EngineEvent::at).unwrap_or_else(|| t("2026-01-01T00:00:00Z"));
-            let (tags, wake) = evaluate(&state, now, &playbook);
-            prop_assert_eq!(&evaluate(&state, now, &playbook).0, &tags);
+            let (tags, wake) = evaluate(&state, now, playbook);
+            prop_assert_eq!(&evaluate(&state, now, playbook).0, &tags);
             let key = |tags: &[Tag]| tags.iter().map(|t| (t.family, t.value.clone(), t.rule.clone())).collect::<Vec<_>>();
             let horizon = wake.unwrap_or(now + hours(24 * 400));
             let span = (horizon.as_second() - now.as_second() - 1).max(0) as f64;
             let inside = now + SignedDuration::from_secs((span * probe) as i64);
-            prop_assert_eq!(key(&evaluate(&state, inside, &playbook).0), key(&tags));
+            prop_assert_eq!(key(&evaluate(&state, inside, playbook).0), key(&tags));
         }
     }
 }

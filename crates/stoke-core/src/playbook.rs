@@ -241,6 +241,7 @@ impl Playbook {
 enum Kind {
     Duration,
     Count,
+    Share,
     Text,
 }
 
@@ -249,6 +250,7 @@ impl Kind {
         match self {
             Kind::Duration => "a duration like \"12h\"",
             Kind::Count => "a whole number",
+            Kind::Share => "a share between 0.0 and 1.0",
             Kind::Text => "a colour or a window",
         }
     }
@@ -263,6 +265,9 @@ const REQUIRED: &[(&str, Kind)] = &[
     ("lifecycle.cleanup_after", Kind::Duration),
     ("lifecycle.clicked_followup_within", Kind::Duration),
     ("lifecycle.new_subscriber_for", Kind::Duration),
+    ("lifecycle.vip_repair_within", Kind::Duration),
+    ("lifecycle.replenish_at", Kind::Share),
+    ("preferences.golden_window_min_replies", Kind::Count),
     ("temperature.hot_colour", Kind::Text),
     ("temperature.warm_colour", Kind::Text),
     ("temperature.cold_colour", Kind::Text),
@@ -889,6 +894,7 @@ fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
             (settings.get(*path), kind),
             (Some(Setting::Duration(_)), Kind::Duration)
                 | (Some(Setting::Count(_)), Kind::Count)
+                | (Some(Setting::Share(_)), Kind::Share)
                 | (Some(Setting::Text(_)), Kind::Text)
         );
         if !ok && r.errors.iter().all(|e| e.path != *path) {

@@ -27,12 +27,14 @@ pub enum TagFamily {
     Temperature,
     /// Conversation sentiment alerts.
     Sentiment,
+    /// Pipeline stage (seed 003): attraction, sale, account.
+    Stage,
     /// Set by people or imports: region, wholesale, vip.
     Static,
 }
 
 impl TagFamily {
-    pub const ALL: [TagFamily; 8] = [
+    pub const ALL: [TagFamily; 9] = [
         TagFamily::Activity,
         TagFamily::Intent,
         TagFamily::Interest,
@@ -40,6 +42,7 @@ impl TagFamily {
         TagFamily::Lifecycle,
         TagFamily::Temperature,
         TagFamily::Sentiment,
+        TagFamily::Stage,
         TagFamily::Static,
     ];
 
@@ -52,6 +55,7 @@ impl TagFamily {
             TagFamily::Lifecycle => "lifecycle",
             TagFamily::Temperature => "temperature",
             TagFamily::Sentiment => "sentiment",
+            TagFamily::Stage => "stage",
             TagFamily::Static => "static",
         }
     }
@@ -60,7 +64,7 @@ impl TagFamily {
     pub fn is_exclusive(self) -> bool {
         matches!(
             self,
-            TagFamily::Activity | TagFamily::Intent | TagFamily::Temperature
+            TagFamily::Activity | TagFamily::Intent | TagFamily::Temperature | TagFamily::Stage
         )
     }
 }

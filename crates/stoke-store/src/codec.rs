@@ -434,6 +434,9 @@ pub struct StateDoc {
     last_click: Option<SourceDoc>,
     score: f64,
     score_at: Option<Timestamp>,
+    order_gap_days: f64,
+    last_complaint: Option<SourceDoc>,
+    reply_delays: BTreeMap<u8, Vec<u32>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -502,6 +505,13 @@ impl StateDoc {
             last_click: state.last_click.as_ref().map(Into::into),
             score: state.score,
             score_at: state.score_at,
+            order_gap_days: state.order_gap_days,
+            last_complaint: state.last_complaint.as_ref().map(Into::into),
+            reply_delays: state
+                .reply_delays
+                .iter()
+                .map(|(h, d)| (*h, d.iter().copied().collect()))
+                .collect(),
         };
         serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
     }
@@ -531,6 +541,13 @@ impl StateDoc {
             last_click: d.last_click.map(Into::into),
             score: d.score,
             score_at: d.score_at,
+            order_gap_days: d.order_gap_days,
+            last_complaint: d.last_complaint.map(Into::into),
+            reply_delays: d
+                .reply_delays
+                .into_iter()
+                .map(|(h, v)| (h, v.into_iter().collect()))
+                .collect(),
         })
     }
 }
