@@ -954,8 +954,8 @@ mod tests {
         apply(
             &mut state,
             &inbound(3, "thanks", start + hours(3)),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         assert_eq!(
             value(
@@ -975,8 +975,8 @@ mod tests {
         apply(
             &mut state,
             &inbound(4, "no thanks, not interested", start + hours(80)),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         assert_eq!(
             value(
@@ -989,8 +989,8 @@ mod tests {
         apply(
             &mut state,
             &inbound(5, "STOP", start + hours(81)),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         assert!(state.opted_out.is_some());
         assert_eq!(
@@ -1013,8 +1013,8 @@ mod tests {
                 event: EventId::new(1),
                 at: start,
             },
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         let (tags, _) = evaluate(&state, start + hours(1), playbook);
         assert!(tags.iter().any(|t| t.value == "clicked-not-converted"));
@@ -1024,8 +1024,8 @@ mod tests {
                 event: EventId::new(2),
                 at: start + hours(2),
             },
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         let (tags, _) = evaluate(&state, start + hours(3), playbook);
         assert!(
@@ -1165,8 +1165,8 @@ mod tests {
             apply(
                 &mut state,
                 &inbound(i as i64, text, start + hours(i as i64)),
-                &analyzer,
-                &playbook,
+                analyzer,
+                playbook,
             );
         }
         let (tags, _) = evaluate(&state, start + hours(3), playbook);
@@ -1184,15 +1184,15 @@ mod tests {
         apply(
             &mut state,
             &inbound(1, "hello", start),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         let (first, _) = evaluate(&state, start, playbook);
         apply(
             &mut state,
             &inbound(2, "hello again", start + hours(1)),
-            &analyzer,
-            &playbook,
+            analyzer,
+            playbook,
         );
         let (second, _) = evaluate(&state, start + hours(1), playbook);
         let changes = diff(&first, &second);
