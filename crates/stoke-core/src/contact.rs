@@ -136,10 +136,31 @@ impl ContactWindow {
 
 const WEEKDAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
+/// Russian day names by their first two letters (пн, вт, ... and the full names alike).
+const WEEKDAY_NAMES_RU: [&str; 7] = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"];
+const WEEKDAY_NAMES_RU_FULL: [&str; 7] = ["пон", "вто", "сре", "чет", "пят", "суб", "вос"];
+/// Arabic day names, normalised (alef variants to ا, ة to ه), with or without the article.
+const WEEKDAY_NAMES_AR: [&str; 7] = ["اثنين", "ثلاثاء", "اربعاء", "خميس", "جمعه", "سبت", "احد"];
+
 fn weekday_index(name: &str) -> Option<usize> {
-    let lower = name.trim().to_ascii_lowercase();
-    let key = lower.get(..3)?;
-    WEEKDAY_NAMES.iter().position(|d| *d == key)
+    let lower = crate::text::normalise(name.trim());
+    if let Some(i) = lower
+        .get(..3)
+        .and_then(|key| WEEKDAY_NAMES.iter().position(|d| *d == key))
+    {
+        return Some(i);
+    }
+    let mut chars = lower.chars();
+    let two: String = chars.by_ref().take(2).collect();
+    let three: String = lower.chars().take(3).collect();
+    if let Some(i) = WEEKDAY_NAMES_RU.iter().position(|d| *d == two) {
+        return Some(i);
+    }
+    if let Some(i) = WEEKDAY_NAMES_RU_FULL.iter().position(|d| *d == three) {
+        return Some(i);
+    }
+    let bare = lower.strip_prefix("ال").unwrap_or(&lower);
+    WEEKDAY_NAMES_AR.iter().position(|d| *d == bare)
 }
 
 impl fmt::Display for ContactWindow {
@@ -765,6 +786,10 @@ mod tests {
         assert!(w.includes_day(Weekday::Monday));
         assert!(!w.includes_day(Weekday::Sunday));
         let w = ContactWindow::parse("Sun-Thu 9:00-18:00").expect("ok");
+        assert_eq!(w.days, [true, true, true, true, false, false, true]);
+        let w = ContactWindow::parse("Пн-Пт 10:00-14:00").expect("ok");
+        assert_eq!(w.days, [true, true, true, true, true, false, false]);
+        let w = ContactWindow::parse("الأحد-الخميس 10:00-14:00").expect("ok");
         assert_eq!(w.days, [true, true, true, true, false, false, true]);
         let w = ContactWindow::parse("10:00-14:00").expect("ok");
         assert_eq!(w.to_string(), "daily 10:00-14:00");

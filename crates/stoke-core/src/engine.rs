@@ -874,12 +874,7 @@ mod tests {
         let (playbook, analyzer) = rules();
         let start = t("2026-11-02T10:00:00Z");
         let mut state = ContactState::default();
-        apply(
-            &mut state,
-            &inbound(1, "hello", start),
-            analyzer,
-            playbook,
-        );
+        apply(&mut state, &inbound(1, "hello", start), analyzer, playbook);
         let check = |after: SignedDuration, tier: &str| {
             let (tags, _) = evaluate(&state, start + after, playbook);
             assert_eq!(
@@ -923,12 +918,7 @@ mod tests {
             value(&tags, TagFamily::Intent),
             Some(("none", "intent.none.no_reply"))
         );
-        apply(
-            &mut state,
-            &inbound(1, "thanks", start),
-            analyzer,
-            playbook,
-        );
+        apply(&mut state, &inbound(1, "thanks", start), analyzer, playbook);
         assert_eq!(
             value(&evaluate(&state, start, playbook).0, TagFamily::Intent).map(|v| v.0),
             Some("potential")
@@ -1181,12 +1171,7 @@ mod tests {
         let (playbook, analyzer) = rules();
         let start = t("2026-11-02T10:00:00Z");
         let mut state = ContactState::default();
-        apply(
-            &mut state,
-            &inbound(1, "hello", start),
-            analyzer,
-            playbook,
-        );
+        apply(&mut state, &inbound(1, "hello", start), analyzer, playbook);
         let (first, _) = evaluate(&state, start, playbook);
         apply(
             &mut state,

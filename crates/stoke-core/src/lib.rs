@@ -17,6 +17,7 @@ pub mod event;
 pub mod id;
 pub mod money;
 pub mod note;
+pub mod note_form;
 pub mod playbook;
 pub mod tag;
 pub mod text;

@@ -207,6 +207,19 @@ pub fn draft_from_cells<'a>(
             }
         }
     }
+    // Notes in the seed's form declare preferences; explicit columns win over them.
+    for note in &draft.notes {
+        let declared = stoke_core::note_form::parse_note(note);
+        if declared.is_empty() {
+            continue;
+        }
+        draft.reach.format = draft.reach.format.or(declared.format);
+        draft.reach.max_per_week = draft.reach.max_per_week.or(declared.max_per_week);
+        if draft.reach.window.is_none() {
+            draft.reach.window = declared.window;
+        }
+        draft.reach.passive |= declared.passive;
+    }
     if draft.name.is_none() {
         let joined = [first, last]
             .into_iter()
@@ -286,6 +299,27 @@ mod tests {
         .expect_err("bad");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["phone", "email", "timezone"]);
+    }
+
+    #[test]
+    fn notes_in_the_seed_form_fill_preferences() {
+        let d = row(&[
+            ("email", "wang@example.com"),
+            (
+                "notes",
+                "Mr Wang | prefers text | Mon-Fri 9:00-18:00 | max 2 per week",
+            ),
+            ("max per week", "3"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            d.reach.max_per_week,
+            Some(3),
+            "the column wins over the note"
+        );
+        assert_eq!(d.reach.format, Some(stoke_core::MessageFormat::Text));
+        assert!(d.reach.window.is_some());
+        assert_eq!(d.notes.len(), 1, "the note itself is kept");
     }
 
     #[test]
