@@ -360,3 +360,192 @@ async fn demo_serves_its_data() {
     child.kill().expect("stop demo");
     let _ = child.wait();
 }
+
+fn stoke_stdin(data: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stoke"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run stoke");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn classify_reads_json_lines_and_explains_itself() {
+    let dir = tempfile::tempdir().expect("dir");
+    let input = concat!(
+        r#"{"id": "1", "text": "بكم هذا؟"}"#,
+        "\n",
+        r#"{"id": "2", "text": "сколько весит?", "lang": "ru"}"#,
+        "\n",
+        r#"{"id": "3", "text": "no thanks, not interested 🙏"}"#,
+        "\n",
+        r#"{"id": "4", "text": "STOP"}"#,
+        "\n",
+        "not json\n",
+    );
+    let out = stoke_stdin(dir.path(), &["classify"], input);
+    assert!(!out.status.success(), "a bad line fails the run");
+    assert!(
+        text(&out.stderr).contains("stdin: line 5"),
+        "{}",
+        text(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 4, "every good line is answered");
+    assert_eq!(
+        (
+            lines[0]["id"].as_str(),
+            lines[0]["lang"].as_str(),
+            lines[0]["intent"].as_str()
+        ),
+        (Some("1"), Some("ar"), Some("high"))
+    );
+    assert_eq!(lines[0]["evidence"][0]["rule"], "intent.high");
+    assert_eq!(
+        (
+            lines[1]["intent"].as_str(),
+            lines[1]["interests"][0].as_str()
+        ),
+        (Some("medium"), Some("function"))
+    );
+    assert_eq!(lines[2]["intent"], "none");
+    assert_eq!(
+        (lines[3]["intent"].as_str(), lines[3]["opt_out"].as_bool()),
+        (Some("none"), Some(true))
+    );
+    let one = stoke(dir.path(), &["classify", "--text", "any promo code?"]);
+    let v: serde_json::Value = serde_json::from_str(text(&one.stdout).trim()).expect("json");
+    assert_eq!(v["interests"][0], "discount");
+}
+
+#[test]
+fn the_playbook_is_shown_checked_and_used() {
+    let dir = tempfile::tempdir().expect("dir");
+    let shown = stoke(dir.path(), &["playbook", "show"]);
+    assert!(shown.status.success());
+    let playbook = text(&shown.stdout);
+    assert!(playbook.contains("[intent.high]") && playbook.contains("[lexicon.ar]"));
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        playbook
+            .replace(
+                "downgrade_after = \"3d\"",
+                "downgrade_after = \"three days\"",
+            )
+            .replace("per_minute = 12", "per_minute = 12\nper_minut = 12"),
+    )
+    .expect("write");
+    let checked = stoke(
+        dir.path(),
+        &["playbook", "check", file.to_str().expect("p")],
+    );
+    assert!(!checked.status.success());
+    let errors = text(&checked.stderr);
+    assert!(
+        errors.contains(
+            "intent.downgrade_after: expected a duration like \"12h\", found \"three days\""
+        ),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("pacing.per_minut: is not a playbook setting"),
+        "{errors}"
+    );
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        playbook.lines().skip(1).collect::<Vec<_>>().join("\n"),
+    )
+    .expect("write");
+    assert!(
+        stoke(
+            dir.path(),
+            &["playbook", "check", good.to_str().expect("p")]
+        )
+        .status
+        .success()
+    );
+    // A workspace playbook is the one in force, and a broken one stops commands that need it.
+    std::fs::write(dir.path().join("playbook.toml"), "version = 1\n").expect("write");
+    let broken = stoke(dir.path(), &["classify", "--text", "hi"]);
+    assert!(!broken.status.success());
+    assert!(
+        text(&broken.stderr).contains("playbook.toml is not valid"),
+        "{}",
+        text(&broken.stderr)
+    );
+}
+
+#[test]
+fn tags_explain_themselves_and_reclassify_agrees() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let file = dir.path().join("messages.jsonl");
+    let recent = |minutes: i64| {
+        (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes)).to_string()
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"id": "a1", "contact": "+966501234567", "direction": "out", "channel": "whatsapp", "text": "New collection is here", "at": recent(30)}),
+            serde_json::json!({"id": "a2", "contact": "+966501234567", "direction": "in", "channel": "whatsapp", "text": "كم السعر؟", "at": recent(10)}),
+        ),
+    )
+    .expect("write");
+    assert!(
+        stoke(&data, &["import", "messages", file.to_str().expect("p")])
+            .status
+            .success()
+    );
+    let shown = text(&stoke(&data, &["contact", "show", "+966501234567"]).stdout);
+    assert!(
+        shown.contains("intent:high (red) by rule intent.high"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("activity:high (green) by rule activity.high"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("[message 2]"),
+        "the evidence names the message: {shown}"
+    );
+    let out = stoke(&data, &["reclassify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("reclassified 1 contacts"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = text(&stoke(&data, &["contact", "show", "+966501234567"]).stdout);
+    let tags = |s: &str| {
+        s.lines()
+            .skip_while(|l| *l != "tags:")
+            .take_while(|l| *l != "history:")
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tags(&again),
+        tags(&shown),
+        "reclassify gives the tags incremental processing gave"
+    );
+    assert!(!stoke(&data, &["contact", "show", "999"]).status.success());
+}
