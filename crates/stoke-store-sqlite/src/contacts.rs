@@ -232,13 +232,7 @@ pub(crate) fn list(conn: &Connection, page: PageRequest) -> StoreResult<Page<Con
     while let Some(row) = rows.next().map_err(db_err)? {
         items.push(contact_from_row(row)?);
     }
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|c| c.id.get())
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(Page::from_overfetch(items, limit, |c| c.id.get()))
 }
 
 pub(crate) fn ids(conn: &Connection, page: PageRequest) -> StoreResult<Page<ContactId>> {
@@ -246,7 +240,7 @@ pub(crate) fn ids(conn: &Connection, page: PageRequest) -> StoreResult<Page<Cont
     let mut stmt = conn
         .prepare_cached("SELECT id FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2")
         .map_err(db_err)?;
-    let mut items: Vec<ContactId> = stmt
+    let items: Vec<ContactId> = stmt
         .query_map(
             params![page.after.unwrap_or(i64::MIN), i64::from(limit) + 1],
             |r| r.get::<_, i64>(0),
@@ -254,13 +248,7 @@ pub(crate) fn ids(conn: &Connection, page: PageRequest) -> StoreResult<Page<Cont
         .map_err(db_err)?
         .map(|r| r.map(ContactId::new).map_err(db_err))
         .collect::<StoreResult<_>>()?;
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|c| c.get())
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(Page::from_overfetch(items, limit, |c| c.get()))
 }
 
 /// Folds `absorb` into `keep` and everything that pointed at `absorb` with it.

@@ -388,13 +388,7 @@ fn page_of<T>(
     while let Some(row) = rows.next().map_err(db_err)? {
         items.push(decode(row)?);
     }
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(&id_of)
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(Page::from_overfetch(items, limit, id_of))
 }
 
 pub(crate) fn list_messages(

@@ -84,6 +84,20 @@ pub struct Page<T> {
     pub next: Option<i64>,
 }
 
+impl<T> Page<T> {
+    /// Builds a page from a query that fetched one row more than `limit`: that extra row tells
+    /// there is a next page, whose cursor is the id of the last row kept.
+    pub fn from_overfetch(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> i64) -> Self {
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(id_of)
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
 /// What importing a batch of contacts did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ContactImportOutcome {

@@ -22,7 +22,7 @@ use anyhow::Context;
 use jiff::Timestamp;
 use stoke_core::engine::Rules;
 use stoke_core::{ContactDraft, CustomFieldDef};
-use stoke_store::{ContactImportOutcome, IngestOutcome, Store};
+use stoke_store::{ContactImportOutcome, IncomingEvent, IncomingMessage, IngestOutcome, Store};
 
 use columns::{Column, FieldError, draft_from_cells};
 
@@ -412,8 +412,50 @@ fn unknown_contacts(outcome: &mut IngestOutcome, lines: &[u64]) -> Vec<RowProble
         .collect()
 }
 
-/// `stoke import messages FILE.jsonl`.
-pub async fn messages(
+/// A kind of JSON line the store ingests in batches: messages or events.
+trait IngestLine: Send + Sized + 'static {
+    fn parse(line: &str) -> Result<Self, Vec<FieldError>>;
+
+    fn ingest<'a>(
+        store: &'a dyn Store,
+        rows: &'a [Self],
+        now: Timestamp,
+        rules: &'a Arc<Rules>,
+    ) -> impl std::future::Future<Output = stoke_store::StoreResult<IngestOutcome>> + 'a;
+}
+
+impl IngestLine for IncomingMessage {
+    fn parse(line: &str) -> Result<Self, Vec<FieldError>> {
+        lines::parse_message(line)
+    }
+
+    fn ingest<'a>(
+        store: &'a dyn Store,
+        rows: &'a [Self],
+        now: Timestamp,
+        rules: &'a Arc<Rules>,
+    ) -> impl std::future::Future<Output = stoke_store::StoreResult<IngestOutcome>> + 'a {
+        store.ingest_messages(rows, now, rules)
+    }
+}
+
+impl IngestLine for IncomingEvent {
+    fn parse(line: &str) -> Result<Self, Vec<FieldError>> {
+        lines::parse_event(line)
+    }
+
+    fn ingest<'a>(
+        store: &'a dyn Store,
+        rows: &'a [Self],
+        now: Timestamp,
+        rules: &'a Arc<Rules>,
+    ) -> impl std::future::Future<Output = stoke_store::StoreResult<IngestOutcome>> + 'a {
+        store.ingest_events(rows, now, rules)
+    }
+}
+
+/// Imports a JSON-lines file of messages or events through the engine.
+async fn ingest_file<T: IngestLine>(
     store: &dyn Store,
     path: &Path,
     skip_invalid: bool,
@@ -424,17 +466,28 @@ pub async fn messages(
         path,
         skip_invalid,
         10_000,
-        |p: &Path| jsonl_rows(p, lines::parse_message),
+        |p: &Path| jsonl_rows(p, T::parse),
         |batch| {
-            let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
+            let (numbers, rows): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
             async move {
-                let mut outcome = store.ingest_messages(&rows, now, rules).await?;
+                let mut outcome = T::ingest(store, &rows, now, rules).await?;
                 let problems = unknown_contacts(&mut outcome, &numbers);
                 Ok((outcome, problems))
             }
         },
     )
     .await
+}
+
+/// `stoke import messages FILE.jsonl`.
+pub async fn messages(
+    store: &dyn Store,
+    path: &Path,
+    skip_invalid: bool,
+    now: Timestamp,
+    rules: &Arc<Rules>,
+) -> anyhow::Result<ImportReport<IngestOutcome>> {
+    ingest_file::<IncomingMessage>(store, path, skip_invalid, now, rules).await
 }
 
 /// `stoke import events FILE.jsonl`.
@@ -445,19 +498,5 @@ pub async fn events(
     now: Timestamp,
     rules: &Arc<Rules>,
 ) -> anyhow::Result<ImportReport<IngestOutcome>> {
-    two_pass(
-        path,
-        skip_invalid,
-        10_000,
-        |p: &Path| jsonl_rows(p, lines::parse_event),
-        |batch| {
-            let (numbers, rows): (Vec<u64>, Vec<_>) = batch.into_iter().unzip();
-            async move {
-                let mut outcome = store.ingest_events(&rows, now, rules).await?;
-                let problems = unknown_contacts(&mut outcome, &numbers);
-                Ok((outcome, problems))
-            }
-        },
-    )
-    .await
+    ingest_file::<IncomingEvent>(store, path, skip_invalid, now, rules).await
 }
