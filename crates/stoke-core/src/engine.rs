@@ -457,14 +457,22 @@ pub fn evaluate(
         ));
     }
 
-    // Interests (SPEC 3.3).
+    // Interests (SPEC 3.3). One not shown again for `stale_after` is flagged stale (tag
+    // hygiene, SPEC 3.5): it stays, under a rule that says so, until reviewed or reinforced.
     for (name, source) in &state.interests {
         if let Some(interest) = playbook.interest(name) {
+            let stale_at = plus(source.at, playbook.stale_after);
+            let rule = if now >= stale_at {
+                format!("interest.{name}.stale")
+            } else {
+                wake.at(stale_at);
+                format!("interest.{name}")
+            };
             tags.push(tag(
                 TagFamily::Interest,
                 name,
                 &interest.colour,
-                &format!("interest.{name}"),
+                &rule,
                 source,
             ));
         }
@@ -765,7 +773,28 @@ pub fn evaluate(
             &source,
         ));
     }
+    keep_the_most_useful(&mut tags, playbook.max_tags as usize);
     (tags, wake.at)
+}
+
+/// Tag hygiene (SPEC 3.5): at most `max` engine tags. What a rep acts on comes first (activity,
+/// intent, stage, temperature, sentiment), then fresh interests, lifecycle groups, preferences,
+/// and stale interests last.
+fn keep_the_most_useful(tags: &mut Vec<Tag>, max: usize) {
+    if max == 0 || tags.len() <= max {
+        return;
+    }
+    let rank = |t: &Tag| match t.family {
+        TagFamily::Activity | TagFamily::Intent | TagFamily::Stage => 0,
+        TagFamily::Temperature | TagFamily::Sentiment => 1,
+        TagFamily::Interest if !t.rule.ends_with(".stale") => 2,
+        TagFamily::Lifecycle => 3,
+        TagFamily::Preference => 4,
+        _ => 5,
+    };
+    // Stable: within a rank the engine's order (newest evidence is not assumed) stays.
+    tags.sort_by_key(rank);
+    tags.truncate(max);
 }
 
 /// A duration in the playbook's words: "3d", "24h".
@@ -1138,6 +1167,45 @@ mod tests {
             golden.evidence.detail.contains("median 8 min"),
             "{}",
             golden.evidence.detail
+        );
+    }
+
+    #[test]
+    fn interests_go_stale_and_tags_are_capped() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-01-01T10:00:00Z");
+        let mut state = ContactState::default();
+        apply(
+            &mut state,
+            &inbound(1, "any promo code?", start),
+            analyzer,
+            playbook,
+        );
+        let rule = |at| {
+            evaluate(&state, at, playbook)
+                .0
+                .into_iter()
+                .find(|t| t.family == TagFamily::Interest)
+                .map(|t| t.rule)
+        };
+        assert_eq!(
+            rule(start + hours(24)).as_deref(),
+            Some("interest.discount")
+        );
+        assert_eq!(
+            rule(start + hours(24 * 181)).as_deref(),
+            Some("interest.discount.stale")
+        );
+        let mut capped = playbook.clone();
+        capped.max_tags = 3;
+        let (tags, _) = evaluate(&state, start + hours(1), &capped);
+        assert_eq!(tags.len(), 3);
+        assert!(
+            tags.iter().all(|t| matches!(
+                t.family,
+                TagFamily::Activity | TagFamily::Intent | TagFamily::Stage
+            )),
+            "{tags:?}"
         );
     }
 
