@@ -77,6 +77,11 @@ pub enum EngineEvent {
         message: MessageId,
         at: Timestamp,
     },
+    /// The customer read a business message (a read receipt).
+    Read {
+        message: MessageId,
+        at: Timestamp,
+    },
 }
 
 impl EngineEvent {
@@ -87,7 +92,8 @@ impl EngineEvent {
             | EngineEvent::Order { at, .. }
             | EngineEvent::Click { at, .. }
             | EngineEvent::Open { at, .. }
-            | EngineEvent::Delivered { at, .. } => *at,
+            | EngineEvent::Delivered { at, .. }
+            | EngineEvent::Read { at, .. } => *at,
         }
     }
 }
@@ -139,6 +145,8 @@ pub struct ContactState {
     pub order_gap_days: f64,
     /// The latest negative message, kept past the end of a streak (VIP repair looks back).
     pub last_complaint: Option<Source>,
+    /// The latest read receipt of a business message.
+    pub last_read: Option<Source>,
     /// Reply delays in minutes by the UTC hour of the business message answered: the golden
     /// window is the hour answered fastest. Bounded per hour.
     pub reply_delays: BTreeMap<u8, VecDeque<u32>>,
@@ -313,6 +321,14 @@ pub fn apply(
         }
         EngineEvent::Delivered { at, .. } => {
             add_points(state, *at, points(playbook, "delivered"), playbook)
+        }
+        EngineEvent::Read { message, at } => {
+            state.last_read = Some(Source {
+                at: *at,
+                message: Some(*message),
+                event: None,
+                detail: "read the message".into(),
+            });
         }
     }
 }
@@ -675,6 +691,27 @@ pub fn evaluate(
                     detail,
                     ..complaint.clone()
                 },
+            ));
+        }
+    }
+
+    // Read, no reply (SPEC 3.5): a business message read and not answered; the group lasts as
+    // long as a second follow-up is worth sending.
+    if let Some(read) = &state.last_read
+        && state.last_inbound.as_ref().is_none_or(|i| i.at < read.at)
+    {
+        let until = plus(
+            read.at,
+            playbook.duration("lifecycle.read_no_reply_followup_within"),
+        );
+        if now <= until {
+            wake.at(until + SignedDuration::from_secs(1));
+            tags.push(tag(
+                TagFamily::Lifecycle,
+                "read-no-reply",
+                &colour,
+                "lifecycle.read_no_reply",
+                read,
             ));
         }
     }
@@ -1210,6 +1247,56 @@ mod tests {
     }
 
     #[test]
+    fn a_read_message_without_a_reply_is_followed_up_within_48_hours() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-11-02T10:00:00Z");
+        let mut state = ContactState::default();
+        apply(
+            &mut state,
+            &EngineEvent::Outbound {
+                message: MessageId::new(1),
+                at: start,
+            },
+            analyzer,
+            playbook,
+        );
+        apply(
+            &mut state,
+            &EngineEvent::Read {
+                message: MessageId::new(1),
+                at: start + hours(1),
+            },
+            analyzer,
+            playbook,
+        );
+        let (tags, wake) = evaluate(&state, start + hours(2), playbook);
+        let read = tags
+            .iter()
+            .find(|t| t.value == "read-no-reply")
+            .expect("read, no reply");
+        assert_eq!(read.evidence.message, Some(MessageId::new(1)));
+        assert_eq!(wake, Some(start + hours(49) + SignedDuration::from_secs(1)));
+        assert!(
+            !evaluate(&state, start + hours(50), playbook)
+                .0
+                .iter()
+                .any(|t| t.value == "read-no-reply")
+        );
+        apply(
+            &mut state,
+            &inbound(2, "ok", start + hours(3)),
+            analyzer,
+            playbook,
+        );
+        assert!(
+            !evaluate(&state, start + hours(4), playbook)
+                .0
+                .iter()
+                .any(|t| t.value == "read-no-reply")
+        );
+    }
+
+    #[test]
     fn three_negative_messages_in_a_row_escalate() {
         let (playbook, analyzer) = rules();
         let start = t("2026-11-02T10:00:00Z");
@@ -1281,7 +1368,7 @@ mod tests {
 
     fn events() -> impl Strategy<Value = Vec<(u8, u32, u8)>> {
         // (kind, minutes after the previous event, text index)
-        prop::collection::vec((0u8..5, 1u32..6000, 0u8..8), 1..25)
+        prop::collection::vec((0u8..6, 1u32..6000, 0u8..8), 1..25)
     }
 
     fn build(spec: &[(u8, u32, u8)], start: Timestamp) -> Vec<EngineEvent> {
@@ -1294,6 +1381,10 @@ mod tests {
                 match kind {
                     0 | 1 => inbound(id, TEXTS[*text as usize], at),
                     2 => EngineEvent::Outbound {
+                        message: MessageId::new(id),
+                        at,
+                    },
+                    5 => EngineEvent::Read {
                         message: MessageId::new(id),
                         at,
                     },

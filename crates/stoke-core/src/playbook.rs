@@ -266,6 +266,7 @@ const REQUIRED: &[(&str, Kind)] = &[
     ("lifecycle.clicked_followup_within", Kind::Duration),
     ("lifecycle.new_subscriber_for", Kind::Duration),
     ("lifecycle.vip_repair_within", Kind::Duration),
+    ("lifecycle.read_no_reply_followup_within", Kind::Duration),
     ("lifecycle.replenish_at", Kind::Share),
     ("preferences.golden_window_min_replies", Kind::Count),
     ("temperature.hot_colour", Kind::Text),

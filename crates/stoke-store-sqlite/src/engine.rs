@@ -132,8 +132,8 @@ pub(crate) fn write_evaluation(
     save_state(conn, contact, state, wake)
 }
 
-/// A contact's whole history as engine events, in the order the engine applies them: by time,
-/// messages before events at the same time, each by id.
+/// A contact's whole history as engine events, in the order the engine applies them: by time;
+/// at the same time messages, then events, then receipts; each by id.
 pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<EngineEvent>> {
     let mut out: Vec<(i64, u8, i64, EngineEvent)> = Vec::new();
     let mut stmt = conn
@@ -159,6 +159,23 @@ pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<
         };
         out.push((at_ms, 0, id, event));
     }
+    // Delivery and read receipts of the business's messages.
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT s.id, s.status, s.at, s.message_id FROM message_statuses s JOIN messages m ON m.id = s.message_id
+             WHERE m.contact_id = ?1 AND m.direction = 'out' AND s.status IN ('delivered', 'read')",
+        )
+        .map_err(db_err)?;
+    let mut rows = stmt.query([contact.get()]).map_err(db_err)?;
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let id: i64 = row.get(0).map_err(db_err)?;
+        let status: String = row.get(1).map_err(db_err)?;
+        let at_ms: i64 = row.get(2).map_err(db_err)?;
+        let message = MessageId::new(row.get(3).map_err(db_err)?);
+        if let Some(event) = status_event(&status, message, from_millis(at_ms)?) {
+            out.push((at_ms, 2, id, event));
+        }
+    }
     let mut stmt = conn
         .prepare_cached("SELECT id, kind, at FROM events WHERE contact_id = ?1")
         .map_err(db_err)?;
@@ -173,6 +190,15 @@ pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<
     }
     out.sort_by_key(|(at, source, id, _)| (*at, *source, *id));
     Ok(out.into_iter().map(|(_, _, _, e)| e).collect())
+}
+
+/// The engine's view of a receipt for a business message.
+pub(crate) fn status_event(status: &str, message: MessageId, at: Timestamp) -> Option<EngineEvent> {
+    match status {
+        "delivered" => Some(EngineEvent::Delivered { message, at }),
+        "read" => Some(EngineEvent::Read { message, at }),
+        _ => None,
+    }
 }
 
 /// The engine's view of a stored event kind; custom events do not move tags (yet).

@@ -251,9 +251,15 @@ impl Store for SqliteStore {
         self.read(move |c| messages::get_message(c, id)).await
     }
 
-    async fn add_message_status(&self, id: MessageId, change: &StatusChange) -> StoreResult<()> {
+    async fn add_message_status(
+        &self,
+        id: MessageId,
+        change: &StatusChange,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<()> {
         let change = change.clone();
-        self.write(move |tx| messages::add_status(tx, id, &change))
+        let rules = rules.clone();
+        self.write(move |tx| messages::add_status(tx, id, &change, &rules))
             .await
     }
 

@@ -324,14 +324,18 @@ pub(crate) fn add_status(
     conn: &Connection,
     id: MessageId,
     change: &StatusChange,
+    rules: &Rules,
 ) -> StoreResult<()> {
-    let exists = conn
-        .prepare_cached("SELECT 1 FROM messages WHERE id = ?1")
-        .and_then(|mut s| s.exists([id.get()]))
+    let found: Option<(i64, String)> = conn
+        .prepare_cached("SELECT contact_id, direction FROM messages WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([id.get()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
         .map_err(db_err)?;
-    if !exists {
+    let Some((contact, direction)) = found else {
         return Err(StoreError::not_found("message", id));
-    }
+    };
     conn.prepare_cached(
         "INSERT INTO message_statuses (message_id, status, at, detail) VALUES (?1, ?2, ?3, ?4)",
     )
@@ -344,6 +348,15 @@ pub(crate) fn add_status(
         ])
     })
     .map_err(db_err)?;
+    if direction == "out"
+        && let Some(event) = engine::status_event(change.status.as_str(), id, change.at)
+    {
+        let mut batch = engine::Batch::default();
+        batch.add(conn, ContactId::new(contact), &event, rules)?;
+        // Receipts arrive as they happen: the moment of the receipt is the one to evaluate at;
+        // a late one makes its due changes at the scheduler's next round.
+        batch.finish(conn, change.at, rules)?;
+    }
     Ok(())
 }
 

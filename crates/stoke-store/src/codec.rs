@@ -437,6 +437,7 @@ pub struct StateDoc {
     order_gap_days: f64,
     last_complaint: Option<SourceDoc>,
     reply_delays: BTreeMap<u8, Vec<u32>>,
+    last_read: Option<SourceDoc>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -512,6 +513,7 @@ impl StateDoc {
                 .iter()
                 .map(|(h, d)| (*h, d.iter().copied().collect()))
                 .collect(),
+            last_read: state.last_read.as_ref().map(Into::into),
         };
         serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
     }
@@ -548,6 +550,61 @@ impl StateDoc {
                 .into_iter()
                 .map(|(h, v)| (h, v.into_iter().collect()))
                 .collect(),
+            last_read: d.last_read.map(Into::into),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stoke_core::engine::{EngineEvent, Rules};
+    use stoke_core::playbook::Playbook;
+
+    #[test]
+    fn engine_state_survives_storage() {
+        let rules = Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules");
+        let at = |m: i64| Timestamp::from_second(1_790_000_000 + m * 60).expect("time");
+        let history = [
+            EngineEvent::Outbound {
+                message: MessageId::new(1),
+                at: at(0),
+            },
+            EngineEvent::Read {
+                message: MessageId::new(1),
+                at: at(5),
+            },
+            EngineEvent::Inbound {
+                message: MessageId::new(2),
+                text: "how much? any promo code".into(),
+                at: at(9),
+            },
+            EngineEvent::Inbound {
+                message: MessageId::new(3),
+                text: "terrible, broken".into(),
+                at: at(20),
+            },
+            EngineEvent::Order {
+                event: EventId::new(1),
+                at: at(30),
+            },
+            EngineEvent::Click {
+                event: EventId::new(2),
+                at: at(40),
+            },
+            EngineEvent::Order {
+                event: EventId::new(3),
+                at: at(50_000),
+            },
+        ];
+        let state = rules.replay(&history);
+        assert_eq!(
+            StateDoc::decode(&StateDoc::encode(&state)).expect("decode"),
+            state
+        );
+        assert!(
+            StateDoc::decode("{\"surprise\": 1}").is_err(),
+            "unknown fields are refused"
+        );
     }
 }

@@ -767,10 +767,30 @@ pub async fn message_status_timeline(store: &dyn Store) {
                     at: ts(at),
                     detail,
                 },
+                &rules(),
             )
             .await
             .expect("status");
+        if status == MessageStatus::Read {
+            // A read business message with no reply: the contact is in the read-no-reply group.
+            let tags = store.list_tags(c.id).await.expect("tags");
+            let read = tags
+                .iter()
+                .find(|t| t.value == "read-no-reply")
+                .expect("read, no reply");
+            assert_eq!(read.evidence.message, Some(id));
+        }
     }
+    let before = visible_tags(store, c.id).await;
+    store
+        .reclassify(&[c.id], ts("2026-11-19T09:20:00Z"), &rules())
+        .await
+        .expect("reclassify");
+    assert_eq!(
+        visible_tags(store, c.id).await,
+        before,
+        "receipts are part of the history"
+    );
     let m = store.get_message(id).await.expect("get");
     let timeline: Vec<MessageStatus> = m.statuses.iter().map(|s| s.status).collect();
     assert_eq!(
@@ -794,6 +814,7 @@ pub async fn message_status_timeline(store: &dyn Store) {
                 at: now(),
                 detail: None,
             },
+            &rules(),
         )
         .await
         .expect_err("unknown message");

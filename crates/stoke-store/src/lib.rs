@@ -254,8 +254,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Message>;
 
-    /// Appends a step to a message's status timeline.
-    async fn add_message_status(&self, id: MessageId, change: &StatusChange) -> StoreResult<()>;
+    /// Appends a step to a message's status timeline; a delivery or read receipt of a business
+    /// message goes through the engine (lead score, read-no-reply) in the same transaction.
+    async fn add_message_status(
+        &self,
+        id: MessageId,
+        change: &StatusChange,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<()>;
 
     /// A contact's messages, oldest first.
     async fn list_messages(
