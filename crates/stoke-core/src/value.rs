@@ -73,6 +73,20 @@ impl Phone {
         Ok(Self(number.format().mode(Mode::E164).to_string()))
     }
 
+    /// Re-reads a number this program validated and stored, checking only its E.164 shape: the
+    /// full numbering-plan check costs far more than reading the row, and was done on the way in.
+    pub fn from_stored(raw: &str) -> Result<Self, ValueError> {
+        let digits = raw.strip_prefix('+').unwrap_or_default();
+        if (7..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValueError::PhoneSyntax(raw.to_owned()))
+        }
+    }
+
     /// The E.164 form, `+` and digits.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -123,6 +137,20 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Re-reads an address this program validated and stored, checking only its shape.
+    pub fn from_stored(raw: &str) -> Result<Self, ValueError> {
+        match raw.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty()
+                    && domain.contains('.')
+                    && !raw.contains(char::is_whitespace) =>
+            {
+                Ok(Self(raw.to_owned()))
+            }
+            _ => Err(ValueError::Email(raw.to_owned())),
+        }
     }
 
     /// The key contacts are de-duplicated by: the whole address lower-cased.
@@ -290,6 +318,22 @@ mod tests {
             Err(ValueError::PhoneInvalid(_))
         ));
         assert!(Phone::parse("", None).is_err());
+    }
+
+    #[test]
+    fn stored_values_are_read_back_by_shape() {
+        assert!(Phone::from_stored("+966501234567").is_ok());
+        for bad in [
+            "966501234567",
+            "+0123456789",
+            "+12",
+            "+9665012345678901",
+            "+96650abc4567",
+        ] {
+            assert!(Phone::from_stored(bad).is_err(), "{bad}");
+        }
+        assert!(Email::from_stored("ann@example.com").is_ok());
+        assert!(Email::from_stored("ann@localhost").is_err());
     }
 
     #[test]

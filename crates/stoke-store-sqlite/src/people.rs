@@ -397,7 +397,7 @@ const USER_COLUMNS: &str = "id, email, name, role, team_id, created_at";
 fn user_from_row(row: &Row<'_>) -> StoreResult<User> {
     Ok(User {
         id: UserId::new(row.get(0).map_err(db_err)?),
-        email: Email::parse(&row.get::<_, String>(1).map_err(db_err)?)
+        email: Email::from_stored(&row.get::<_, String>(1).map_err(db_err)?)
             .map_err(|e| StoreError::Backend(format!("stored user e-mail is unreadable: {e}")))?,
         name: row.get(2).map_err(db_err)?,
         role: parse_column("role", &row.get::<_, String>(3).map_err(db_err)?)?,

@@ -203,12 +203,12 @@ impl ProfileDoc {
                     role: p.role,
                     phone: p
                         .phone
-                        .map(|x| Phone::parse(&x, None))
+                        .map(|x| Phone::from_stored(&x))
                         .transpose()
                         .map_err(|e| corrupt("person", e))?,
                     email: p
                         .email
-                        .map(|x| Email::parse(&x))
+                        .map(|x| Email::from_stored(&x))
                         .transpose()
                         .map_err(|e| corrupt("person", e))?,
                     schedule: p.schedule,
@@ -219,12 +219,12 @@ impl ProfileDoc {
         contact.phones = doc
             .phones
             .iter()
-            .map(|p| Phone::parse(p, None).map_err(|e| corrupt("phone", e)))
+            .map(|p| Phone::from_stored(p).map_err(|e| corrupt("phone", e)))
             .collect::<Result<_, _>>()?;
         contact.emails = doc
             .emails
             .iter()
-            .map(|e| Email::parse(e).map_err(|err| corrupt("e-mail", err)))
+            .map(|e| Email::from_stored(e).map_err(|err| corrupt("e-mail", err)))
             .collect::<Result<_, _>>()?;
         contact.whatsapp_id = doc.whatsapp_id;
         contact.other_handles = doc.other_handles;
