@@ -138,11 +138,12 @@ pub struct ContactState {
     pub orders: u32,
     pub last_order: Option<Source>,
     pub last_click: Option<Source>,
-    /// The lead score as of `score_at`, before decay.
+    /// The lead score: every engagement's points decayed to `score_at`, unclamped (it is shown
+    /// clamped to 0-1000).
     pub score: f64,
     pub score_at: Option<Timestamp>,
-    /// Sum of the days between consecutive orders, to learn the repurchase interval.
-    pub order_gap_days: f64,
+    /// The first order, to learn the repurchase interval from the first and the latest.
+    pub first_order_at: Option<Timestamp>,
     /// The latest negative message, kept past the end of a streak (VIP repair looks back).
     pub last_complaint: Option<Source>,
     /// The latest read receipt of a business message.
@@ -168,17 +169,51 @@ fn decayed(state: &ContactState, at: Timestamp, playbook: &Playbook) -> f64 {
         return 0.0;
     };
     let half_life = playbook.duration("temperature.half_life").as_secs_f64();
-    let elapsed = (at.as_second() - since.as_second()).max(0) as f64;
     if half_life <= 0.0 {
         return state.score;
     }
+    let elapsed = (at.as_second() - since.as_second()) as f64;
     state.score * 0.5f64.powf(elapsed / half_life)
 }
 
+/// Adds points to the decayed sum. Each event's points decay from its own time, so the sum does
+/// not depend on the order events arrive in: a late click or receipt needs no replay.
 fn add_points(state: &mut ContactState, at: Timestamp, amount: f64, playbook: &Playbook) {
-    let current = decayed(state, at, playbook);
-    state.score = (current + amount).clamp(0.0, 1000.0);
-    state.score_at = Some(at);
+    match state.score_at {
+        Some(since) if at < since => {
+            let late = ContactState {
+                score: amount,
+                score_at: Some(at),
+                ..ContactState::default()
+            };
+            state.score += decayed(&late, since, playbook);
+        }
+        _ => {
+            state.score = decayed(state, at, playbook) + amount;
+            state.score_at = Some(at);
+        }
+    }
+}
+
+/// Keeps the later of two facts of one kind (the latest click, the latest order).
+fn keep_latest(slot: &mut Option<Source>, candidate: Source) {
+    if slot.as_ref().is_none_or(|s| {
+        (s.at, s.event, s.message) <= (candidate.at, candidate.event, candidate.message)
+    }) {
+        *slot = Some(candidate);
+    }
+}
+
+impl EngineEvent {
+    /// Whether folding this event commutes with the other events of a history: orders, clicks,
+    /// opens and receipts do (counts, latest-of, decaying sums); messages do not (intent and
+    /// streaks follow the conversation's order), so a late message replays the history.
+    pub fn commutes(&self) -> bool {
+        !matches!(
+            self,
+            EngineEvent::Inbound { .. } | EngineEvent::Outbound { .. }
+        )
+    }
 }
 
 /// Folds one event into the state.
@@ -294,26 +329,29 @@ pub fn apply(
             state.last_outbound_at = Some(state.last_outbound_at.map_or(*at, |l| l.max(*at)));
         }
         EngineEvent::Order { event, at } => {
-            if let Some(previous) = &state.last_order {
-                state.order_gap_days +=
-                    (at.as_second() - previous.at.as_second()).max(0) as f64 / 86_400.0;
-            }
             state.orders += 1;
-            state.last_order = Some(Source {
-                at: *at,
-                message: None,
-                event: Some(*event),
-                detail: format!("order number {}", state.orders),
-            });
+            state.first_order_at = Some(state.first_order_at.map_or(*at, |f| f.min(*at)));
+            keep_latest(
+                &mut state.last_order,
+                Source {
+                    at: *at,
+                    message: None,
+                    event: Some(*event),
+                    detail: "ordered".into(),
+                },
+            );
             add_points(state, *at, points(playbook, "converted"), playbook);
         }
         EngineEvent::Click { event, at } => {
-            state.last_click = Some(Source {
-                at: *at,
-                message: None,
-                event: Some(*event),
-                detail: "clicked a link".into(),
-            });
+            keep_latest(
+                &mut state.last_click,
+                Source {
+                    at: *at,
+                    message: None,
+                    event: Some(*event),
+                    detail: "clicked a link".into(),
+                },
+            );
             add_points(state, *at, points(playbook, "clicked"), playbook);
         }
         EngineEvent::Open { at, .. } => {
@@ -323,12 +361,15 @@ pub fn apply(
             add_points(state, *at, points(playbook, "delivered"), playbook)
         }
         EngineEvent::Read { message, at } => {
-            state.last_read = Some(Source {
-                at: *at,
-                message: Some(*message),
-                event: None,
-                detail: "read the message".into(),
-            });
+            keep_latest(
+                &mut state.last_read,
+                Source {
+                    at: *at,
+                    message: Some(*message),
+                    event: None,
+                    detail: "read the message".into(),
+                },
+            );
         }
     }
 }
@@ -643,16 +684,20 @@ pub fn evaluate(
 
     // Replenishment (SPEC 3.5): a reminder at a share of the learned repurchase interval.
     if state.orders >= 2
-        && let Some(order) = &state.last_order
+        && let (Some(order), Some(first)) = (&state.last_order, state.first_order_at)
     {
-        let interval_days = state.order_gap_days / f64::from(state.orders - 1);
+        let span_days = (order.at.as_second() - first.as_second()).max(0) as f64 / 86_400.0;
+        let interval_days = span_days / f64::from(state.orders - 1);
         let share = playbook.share("lifecycle.replenish_at");
         let due = plus(
             order.at,
             SignedDuration::from_secs((interval_days * share * 86_400.0) as i64),
         );
         if now >= due {
-            let detail = format!("buys every {interval_days:.0} days; last {}", order.detail);
+            let detail = format!(
+                "{} orders, one every {interval_days:.0} days; the last {}",
+                state.orders, order.at
+            );
             tags.push(tag(
                 TagFamily::Lifecycle,
                 "replenish-due",
@@ -774,7 +819,7 @@ pub fn evaluate(
 
     // Lead temperature from the decaying score (SPEC 3.5).
     if let Some(score_at) = state.score_at {
-        let score = decayed(state, now, playbook);
+        let score = decayed(state, now, playbook).clamp(0.0, 1000.0);
         let hot = f64::from(playbook.count("temperature.hot_score"));
         let warm = f64::from(playbook.count("temperature.warm_score"));
         let (value, colour_key) = if score >= hot {
@@ -1469,6 +1514,32 @@ mod tests {
             prop_assert_eq!(&replayed, &state);
             let (batch, _) = evaluate(&replayed, end, playbook);
             prop_assert_eq!(sorted(batch), tags);
+        }
+
+        /// Orders, clicks, opens and receipts may arrive after later messages (an events file
+        /// imported after the messages): folding them late gives the state of the time order.
+        #[test]
+        fn late_commuting_events_need_no_replay(spec in events()) {
+            let (playbook, analyzer) = rules();
+            let history = build(&spec, t("2026-01-01T00:00:00Z"));
+            let mut in_order = ContactState::default();
+            for event in &history {
+                apply(&mut in_order, event, analyzer, playbook);
+            }
+            let mut late = ContactState::default();
+            for event in history.iter().filter(|e| !e.commutes()) {
+                apply(&mut late, event, analyzer, playbook);
+            }
+            for event in history.iter().rev().filter(|e| e.commutes()) {
+                apply(&mut late, event, analyzer, playbook);
+            }
+            let now = history.last().map(EngineEvent::at).unwrap_or_else(|| t("2026-01-01T00:00:00Z"));
+            // The decaying sum is the same up to floating-point rounding.
+            let (a, b) = (decayed(&in_order, now, playbook), decayed(&late, now, playbook));
+            prop_assert!((a - b).abs() < 1e-6 * a.abs().max(1.0), "{a} != {b}");
+            late.score = in_order.score;
+            late.score_at = in_order.score_at;
+            prop_assert_eq!(late, in_order);
         }
 
         /// Nothing changes between now and the wake-up the engine asked for: the due-time index

@@ -86,7 +86,7 @@ impl Batch {
         if t.replay {
             return Ok(());
         }
-        if t.state.last_event_at.is_some_and(|last| event.at() <= last) {
+        if !event.commutes() && t.state.last_event_at.is_some_and(|last| event.at() <= last) {
             t.replay = true;
         } else {
             apply(&mut t.state, event, &rules.analyzer, &rules.playbook);

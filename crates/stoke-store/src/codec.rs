@@ -434,7 +434,7 @@ pub struct StateDoc {
     last_click: Option<SourceDoc>,
     score: f64,
     score_at: Option<Timestamp>,
-    order_gap_days: f64,
+    first_order_at: Option<Timestamp>,
     last_complaint: Option<SourceDoc>,
     reply_delays: BTreeMap<u8, Vec<u32>>,
     last_read: Option<SourceDoc>,
@@ -506,7 +506,7 @@ impl StateDoc {
             last_click: state.last_click.as_ref().map(Into::into),
             score: state.score,
             score_at: state.score_at,
-            order_gap_days: state.order_gap_days,
+            first_order_at: state.first_order_at,
             last_complaint: state.last_complaint.as_ref().map(Into::into),
             reply_delays: state
                 .reply_delays
@@ -543,7 +543,7 @@ impl StateDoc {
             last_click: d.last_click.map(Into::into),
             score: d.score,
             score_at: d.score_at,
-            order_gap_days: d.order_gap_days,
+            first_order_at: d.first_order_at,
             last_complaint: d.last_complaint.map(Into::into),
             reply_delays: d
                 .reply_delays
