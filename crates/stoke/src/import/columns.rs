@@ -343,3 +343,28 @@ mod tests {
         assert!(d.custom.contains_key("customer_since"));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any header and any cell give a draft or named errors, never a panic.
+        #[test]
+        fn any_row_is_answered(cells in prop::collection::vec((any::<String>(), any::<String>()), 0..12)) {
+            let columns: Vec<(Column, String, String)> =
+                cells.into_iter().map(|(h, v)| (Column::from_header(&h), h, v)).collect();
+            let result = draft_from_cells(columns.iter().map(|(c, h, v)| (c, h.as_str(), v.as_str())), &BTreeMap::new());
+            if let Err(errors) = result {
+                prop_assert!(!errors.is_empty());
+                prop_assert!(errors.iter().all(|e| !e.reason.is_empty()));
+            }
+        }
+    }
+}

@@ -336,3 +336,31 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Arbitrary lines, and real lines with a field mangled, get an error, never a panic.
+        #[test]
+        fn any_line_is_answered(line in any::<String>(), field in 0usize..7, junk in any::<String>()) {
+            let _ = parse_message(&line);
+            let _ = parse_event(&line);
+            let keys = ["id", "contact", "direction", "channel", "account", "text", "at"];
+            let mut value = serde_json::json!({"id": "m1", "contact": "+966501234567", "direction": "in",
+                "channel": "whatsapp", "account": "wa", "text": "hi", "at": "2026-11-20T10:15:00Z"});
+            value[keys[field]] = serde_json::Value::String(junk.clone());
+            let _ = parse_message(&value.to_string());
+            let mut order = serde_json::json!({"id": "e1", "contact": "+966501234567", "type": "order",
+                "at": "2026-11-20T10:15:00Z", "order_id": "A", "amount": "1.00", "currency": "SAR",
+                "lines": [{"sku": "X", "quantity": 1, "unit_price": "1.00"}]});
+            order["amount"] = serde_json::Value::String(junk);
+            let _ = parse_event(&order.to_string());
+        }
+    }
+}
