@@ -116,13 +116,24 @@ fn check_handles_free(
     Ok(())
 }
 
-fn insert_row(conn: &Connection, contact: &Contact) -> StoreResult<ContactId> {
+/// Writes a contact's row: a new one when `id` is `None`, else the row with that id (callers
+/// have loaded it first, so the upsert never creates a contact by accident).
+fn write_row(
+    conn: &Connection,
+    id: Option<ContactId>,
+    contact: &Contact,
+) -> StoreResult<ContactId> {
     conn.prepare_cached(
-        "INSERT INTO contacts (kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO contacts (id, kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, country = excluded.country,
+           city = excluded.city, language = excluded.language, time_zone = excluded.time_zone,
+           owner_id = excluded.owner_id, team_id = excluded.team_id, profile = excluded.profile,
+           created_at = excluded.created_at, updated_at = excluded.updated_at",
     )
     .and_then(|mut s| {
         s.execute(params![
+            id.map(ContactId::get),
             contact.kind.as_str(),
             contact.name,
             contact.country.map(|c| c.to_string()),
@@ -137,7 +148,7 @@ fn insert_row(conn: &Connection, contact: &Contact) -> StoreResult<ContactId> {
         ])
     })
     .map_err(db_err)?;
-    Ok(ContactId::new(conn.last_insert_rowid()))
+    Ok(id.unwrap_or_else(|| ContactId::new(conn.last_insert_rowid())))
 }
 
 fn insert_handles(conn: &Connection, id: ContactId, handles: &[Handle]) -> StoreResult<()> {
@@ -157,7 +168,7 @@ fn insert_handles(conn: &Connection, id: ContactId, handles: &[Handle]) -> Store
 fn insert(conn: &Connection, contact: &Contact) -> StoreResult<ContactId> {
     let handles = contact.handles();
     check_handles_free(conn, None, &handles)?;
-    let id = insert_row(conn, contact)?;
+    let id = write_row(conn, None, contact)?;
     insert_handles(conn, id, &handles)?;
     Ok(id)
 }
@@ -184,31 +195,7 @@ pub(crate) fn create(
 pub(crate) fn save(conn: &Connection, contact: &Contact) -> StoreResult<()> {
     let handles = contact.handles();
     check_handles_free(conn, Some(contact.id), &handles)?;
-    let changed = conn
-        .prepare_cached(
-            "UPDATE contacts SET kind = ?2, name = ?3, country = ?4, city = ?5, language = ?6, time_zone = ?7,
-             owner_id = ?8, team_id = ?9, profile = ?10, created_at = ?11, updated_at = ?12 WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                contact.id.get(),
-                contact.kind.as_str(),
-                contact.name,
-                contact.country.map(|c| c.to_string()),
-                contact.city,
-                contact.language.as_ref().map(|l| l.as_str()),
-                contact.time_zone.as_ref().map(|z| z.as_str()),
-                contact.owner.map(|u| u.get()),
-                contact.team.map(|t| t.get()),
-                ProfileDoc::encode(contact),
-                to_millis(contact.created_at),
-                to_millis(contact.updated_at),
-            ])
-        })
-        .map_err(db_err)?;
-    if changed == 0 {
-        return Err(StoreError::not_found("contact", contact.id));
-    }
+    write_row(conn, Some(contact.id), contact)?;
     conn.prepare_cached("DELETE FROM contact_handles WHERE contact_id = ?1")
         .and_then(|mut s| s.execute([contact.id.get()]))
         .map_err(db_err)?;
