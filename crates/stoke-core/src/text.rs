@@ -533,9 +533,9 @@ pub struct Classification {
     pub evidence: Vec<Evidence>,
 }
 
-/// A single-word opt-out ("stop") counts only in a message this short, so that "non-stop
-/// flight" or "stop by the shop" is not an unsubscribe; longer entries ("remove me from your
-/// list") count anywhere.
+/// A single-word opt-out ("stop") or refusal ("no") counts only in a message this short, so
+/// that "non-stop flight" or "does it not leak?" is neither; longer entries ("remove me from
+/// your list", "not interested") count anywhere.
 const SHORT_OPT_OUT_MESSAGE_TOKENS: usize = 3;
 
 /// The playbook's lexicons compiled for matching. Build once per playbook; cheap to share.
@@ -607,7 +607,16 @@ impl Analyzer {
         //   the blue one?");
         // - asking about a discount is asking about buying (SPEC 3.2: price, discount);
         // - any other question about the product is medium: potential is polite replies only.
-        let refusal = has(Signal::Refusal);
+        // A one-word refusal ("no", "нет", "لا", "pass") is a refusal only as a short reply of
+        // its own: inside a sentence it is grammar ("does it not leak?", "I'll pass by"), and
+        // in a polite phrase it is politeness ("no problem", "нет проблем").
+        let polite_phrase = found
+            .iter()
+            .any(|f| f.signal == Signal::Polite && f.tokens > 1);
+        let short = message_tokens.len() <= SHORT_OPT_OUT_MESSAGE_TOKENS;
+        let counts_as_refusal =
+            |f: &Found| f.signal == Signal::Refusal && (f.tokens > 1 || (short && !polite_phrase));
+        let refusal = found.iter().any(counts_as_refusal);
         let discount = has(Signal::Interest(0));
         let intent = if opt_out {
             IntentTier::None
@@ -658,7 +667,7 @@ impl Analyzer {
             Signal::OptOut => opt_out,
             Signal::IntentHigh => intent == IntentTier::High,
             Signal::IntentMedium => intent == IntentTier::Medium && (asks || !has(Signal::Polite)),
-            Signal::Refusal => intent == IntentTier::None && !opt_out,
+            Signal::Refusal => intent == IntentTier::None && !opt_out && refusal,
             Signal::Polite => intent == IntentTier::Potential,
             Signal::Negative => sentiment == Sentiment::Negative,
             Signal::Positive => sentiment == Sentiment::Positive,
