@@ -61,9 +61,12 @@ pub enum EngineEvent {
         message: MessageId,
         at: Timestamp,
     },
+    /// An order, with the products (SKUs) its lines name; an order without lines counts as one
+    /// purchase of `ANY_PRODUCT`.
     Order {
         event: EventId,
         at: Timestamp,
+        products: Vec<String>,
     },
     Click {
         event: EventId,
@@ -142,8 +145,8 @@ pub struct ContactState {
     /// clamped to 0-1000).
     pub score: f64,
     pub score_at: Option<Timestamp>,
-    /// The first order, to learn the repurchase interval from the first and the latest.
-    pub first_order_at: Option<Timestamp>,
+    /// Per product: how often, first and latest purchase, to learn its repurchase interval.
+    pub purchases: BTreeMap<String, Purchases>,
     /// The latest negative message, kept past the end of a streak (VIP repair looks back).
     pub last_complaint: Option<Source>,
     /// The latest read receipt of a business message.
@@ -152,6 +155,18 @@ pub struct ContactState {
     /// window is the hour answered fastest. Bounded per hour.
     pub reply_delays: BTreeMap<u8, VecDeque<u32>>,
 }
+
+/// The purchases of one product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchases {
+    pub count: u32,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub last_event: EventId,
+}
+
+/// The product an order without lines counts as.
+pub const ANY_PRODUCT: &str = "(any order)";
 
 /// Reply delays kept per hour of the day.
 const DELAYS_KEPT_PER_HOUR: usize = 16;
@@ -328,9 +343,37 @@ pub fn apply(
         EngineEvent::Outbound { at, .. } => {
             state.last_outbound_at = Some(state.last_outbound_at.map_or(*at, |l| l.max(*at)));
         }
-        EngineEvent::Order { event, at } => {
+        EngineEvent::Order {
+            event,
+            at,
+            products,
+        } => {
             state.orders += 1;
-            state.first_order_at = Some(state.first_order_at.map_or(*at, |f| f.min(*at)));
+            let any = [ANY_PRODUCT.to_owned()];
+            let products = if products.is_empty() {
+                &any[..]
+            } else {
+                &products[..]
+            };
+            for product in products {
+                state
+                    .purchases
+                    .entry(product.clone())
+                    .and_modify(|p| {
+                        p.count += 1;
+                        p.first = p.first.min(*at);
+                        if (p.last, p.last_event) < (*at, *event) {
+                            p.last = *at;
+                            p.last_event = *event;
+                        }
+                    })
+                    .or_insert(Purchases {
+                        count: 1,
+                        first: *at,
+                        last: *at,
+                        last_event: *event,
+                    });
+            }
             keep_latest(
                 &mut state.last_order,
                 Source {
@@ -682,35 +725,46 @@ pub fn evaluate(
         }
     }
 
-    // Replenishment (SPEC 3.5): a reminder at a share of the learned repurchase interval.
-    if state.orders >= 2
-        && let (Some(order), Some(first)) = (&state.last_order, state.first_order_at)
-    {
-        let span_days = (order.at.as_second() - first.as_second()).max(0) as f64 / 86_400.0;
-        let interval_days = span_days / f64::from(state.orders - 1);
-        let share = playbook.share("lifecycle.replenish_at");
+    // Replenishment (SPEC 3.5): per product, a reminder at a share of its learned repurchase
+    // interval (cat food every 35 days: day 28). The most overdue product is the evidence.
+    let share = playbook.share("lifecycle.replenish_at");
+    let mut overdue: Option<(Timestamp, &String, &Purchases, f64)> = None;
+    for (product, p) in &state.purchases {
+        if p.count < 2 || p.last <= p.first {
+            continue;
+        }
+        let interval_days =
+            (p.last.as_second() - p.first.as_second()) as f64 / 86_400.0 / f64::from(p.count - 1);
         let due = plus(
-            order.at,
+            p.last,
             SignedDuration::from_secs((interval_days * share * 86_400.0) as i64),
         );
         if now >= due {
-            let detail = format!(
-                "{} orders, one every {interval_days:.0} days; the last {}",
-                state.orders, order.at
-            );
-            tags.push(tag(
-                TagFamily::Lifecycle,
-                "replenish-due",
-                &colour,
-                "lifecycle.replenish_due",
-                &Source {
-                    detail,
-                    ..order.clone()
-                },
-            ));
+            if overdue.is_none_or(|(d, ..)| due < d) {
+                overdue = Some((due, product, p, interval_days));
+            }
         } else {
             wake.at(due);
         }
+    }
+    if let Some((due, product, p, interval_days)) = overdue {
+        let detail = format!(
+            "{product}: bought {} times, every {interval_days:.0} days; due since {due}",
+            p.count
+        );
+        let source = Source {
+            at: p.last,
+            message: None,
+            event: Some(p.last_event),
+            detail,
+        };
+        tags.push(tag(
+            TagFamily::Lifecycle,
+            "replenish-due",
+            &colour,
+            "lifecycle.replenish_due",
+            &source,
+        ));
     }
 
     // VIP repair (SPEC 3.5): a valuable customer who complained recently.
@@ -1124,6 +1178,7 @@ mod tests {
             &EngineEvent::Order {
                 event: EventId::new(2),
                 at: start + hours(2),
+                products: vec![],
             },
             analyzer,
             playbook,
@@ -1168,6 +1223,7 @@ mod tests {
             &EngineEvent::Order {
                 event: EventId::new(1),
                 at: start + hours(1),
+                products: vec![],
             },
             analyzer,
             playbook,
@@ -1177,6 +1233,7 @@ mod tests {
             &EngineEvent::Order {
                 event: EventId::new(2),
                 at: start + hours(1 + 24 * 35),
+                products: vec![],
             },
             analyzer,
             playbook,
@@ -1209,6 +1266,42 @@ mod tests {
             !tags.iter().any(|t| t.value == "vip-repair"),
             "thirty days later it is history"
         );
+    }
+
+    #[test]
+    fn replenishment_is_learned_per_product() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-01-01T10:00:00Z");
+        let mut state = ContactState::default();
+        let order = |id: i64, day: i64, products: &[&str]| EngineEvent::Order {
+            event: EventId::new(id),
+            at: start + hours(24 * day),
+            products: products.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        // Cat food every 35 days; a bed bought once; litter every 10 days.
+        for (id, day, products) in [
+            (1, 0, &["CAT-FOOD", "BED"][..]),
+            (2, 35, &["CAT-FOOD"][..]),
+            (3, 40, &["LITTER"][..]),
+            (4, 50, &["LITTER"][..]),
+        ] {
+            apply(&mut state, &order(id, day, products), analyzer, playbook);
+        }
+        // Litter: due at day 50 + 8; cat food: due at day 35 + 28 = 63.
+        let (tags, wake) = evaluate(&state, start + hours(24 * 52), playbook);
+        assert!(!tags.iter().any(|t| t.value == "replenish-due"));
+        assert_eq!(wake.map(|w| w <= start + hours(24 * 58)), Some(true));
+        let (tags, _) = evaluate(&state, start + hours(24 * 59), playbook);
+        let due = tags
+            .iter()
+            .find(|t| t.value == "replenish-due")
+            .expect("litter is due");
+        assert!(
+            due.evidence.detail.starts_with("LITTER"),
+            "{}",
+            due.evidence.detail
+        );
+        assert_eq!(due.evidence.event, Some(EventId::new(4)));
     }
 
     #[test]
@@ -1436,6 +1529,7 @@ mod tests {
                     3 => EngineEvent::Order {
                         event: EventId::new(id),
                         at,
+                        products: vec![["CAT-FOOD", "LITTER"][(*text % 2) as usize].to_owned()],
                     },
                     _ => EngineEvent::Click {
                         event: EventId::new(id),

@@ -8,9 +8,9 @@ use std::collections::btree_map::Entry;
 use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
 use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
-use stoke_core::{ContactId, EventId, MessageId, TagFamily};
+use stoke_core::{ContactId, EventId, EventKind, MessageId, TagFamily};
 use stoke_store::StoreResult;
-use stoke_store::codec::{StateDoc, from_millis, to_millis};
+use stoke_store::codec::{StateDoc, from_millis, order_products, to_millis};
 
 use crate::{db_err, people};
 
@@ -177,15 +177,29 @@ pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<
         }
     }
     let mut stmt = conn
-        .prepare_cached("SELECT id, kind, at FROM events WHERE contact_id = ?1")
+        .prepare_cached("SELECT id, kind, at, payload FROM events WHERE contact_id = ?1")
         .map_err(db_err)?;
     let mut rows = stmt.query([contact.get()]).map_err(db_err)?;
     while let Some(row) = rows.next().map_err(db_err)? {
-        let id: i64 = row.get(0).map_err(db_err)?;
+        let id = EventId::new(row.get(0).map_err(db_err)?);
         let kind: String = row.get(1).map_err(db_err)?;
         let at_ms: i64 = row.get(2).map_err(db_err)?;
-        if let Some(event) = event_of(&kind, EventId::new(id), from_millis(at_ms)?) {
-            out.push((at_ms, 1, id, event));
+        let at = from_millis(at_ms)?;
+        let event = match kind.as_str() {
+            "order" => {
+                let products = order_products(&row.get::<_, String>(3).map_err(db_err)?)?;
+                Some(EngineEvent::Order {
+                    event: id,
+                    at,
+                    products,
+                })
+            }
+            "click" => Some(EngineEvent::Click { event: id, at }),
+            "open" => Some(EngineEvent::Open { event: id, at }),
+            _ => None,
+        };
+        if let Some(event) = event {
+            out.push((at_ms, 1, id.get(), event));
         }
     }
     out.sort_by_key(|(at, source, id, _)| (*at, *source, *id));
@@ -201,13 +215,17 @@ pub(crate) fn status_event(status: &str, message: MessageId, at: Timestamp) -> O
     }
 }
 
-/// The engine's view of a stored event kind; custom events do not move tags (yet).
-pub(crate) fn event_of(kind: &str, event: EventId, at: Timestamp) -> Option<EngineEvent> {
+/// The engine's view of an event; custom events do not move tags (yet).
+pub(crate) fn event_of(kind: &EventKind, event: EventId, at: Timestamp) -> Option<EngineEvent> {
     match kind {
-        "order" => Some(EngineEvent::Order { event, at }),
-        "click" => Some(EngineEvent::Click { event, at }),
-        "open" => Some(EngineEvent::Open { event, at }),
-        _ => None,
+        EventKind::Order { lines, .. } => Some(EngineEvent::Order {
+            event,
+            at,
+            products: lines.iter().map(|l| l.sku.clone()).collect(),
+        }),
+        EventKind::Click { .. } => Some(EngineEvent::Click { event, at }),
+        EventKind::Open { .. } => Some(EngineEvent::Open { event, at }),
+        EventKind::Custom { .. } => None,
     }
 }
 

@@ -501,7 +501,7 @@ pub(crate) fn ingest_events(
             continue;
         }
         let id = EventId::new(conn.last_insert_rowid());
-        if let Some(event) = engine::event_of(e.kind.as_str(), id, e.at) {
+        if let Some(event) = engine::event_of(&e.kind, id, e.at) {
             engine.add(conn, contact, &event, rules)?;
         }
         outcome.inserted += 1;

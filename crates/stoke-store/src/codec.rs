@@ -17,7 +17,7 @@ use stoke_core::{
     ReachPreferences,
 };
 
-use stoke_core::engine::{ContactState, Source};
+use stoke_core::engine::{ContactState, Purchases, Source};
 use stoke_core::text::IntentTier;
 use stoke_core::{EventId, MessageId};
 
@@ -371,6 +371,14 @@ pub fn encode_event(kind: &EventKind) -> (String, Option<Money>) {
     )
 }
 
+/// The products (SKUs) of a stored order's lines, for the engine; empty for other events.
+pub fn order_products(json: &str) -> Result<Vec<String>, StoreError> {
+    match serde_json::from_str::<EventDoc>(json).map_err(|e| corrupt("event", e))? {
+        EventDoc::Order { lines, .. } => Ok(lines.into_iter().map(|l| l.sku).collect()),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// Decodes an event's payload with its amount columns.
 pub fn decode_event(json: &str, amount: Option<Money>) -> Result<EventKind, StoreError> {
     let doc: EventDoc = serde_json::from_str(json).map_err(|e| corrupt("event", e))?;
@@ -434,10 +442,19 @@ pub struct StateDoc {
     last_click: Option<SourceDoc>,
     score: f64,
     score_at: Option<Timestamp>,
-    first_order_at: Option<Timestamp>,
+    purchases: BTreeMap<String, PurchaseDoc>,
     last_complaint: Option<SourceDoc>,
     reply_delays: BTreeMap<u8, Vec<u32>>,
     last_read: Option<SourceDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurchaseDoc {
+    count: u32,
+    first: Timestamp,
+    last: Timestamp,
+    last_event: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -506,7 +523,19 @@ impl StateDoc {
             last_click: state.last_click.as_ref().map(Into::into),
             score: state.score,
             score_at: state.score_at,
-            first_order_at: state.first_order_at,
+            purchases: state
+                .purchases
+                .iter()
+                .map(|(k, p)| {
+                    let doc = PurchaseDoc {
+                        count: p.count,
+                        first: p.first,
+                        last: p.last,
+                        last_event: p.last_event.get(),
+                    };
+                    (k.clone(), doc)
+                })
+                .collect(),
             last_complaint: state.last_complaint.as_ref().map(Into::into),
             reply_delays: state
                 .reply_delays
@@ -543,7 +572,19 @@ impl StateDoc {
             last_click: d.last_click.map(Into::into),
             score: d.score,
             score_at: d.score_at,
-            first_order_at: d.first_order_at,
+            purchases: d
+                .purchases
+                .into_iter()
+                .map(|(k, p)| {
+                    let purchases = Purchases {
+                        count: p.count,
+                        first: p.first,
+                        last: p.last,
+                        last_event: EventId::new(p.last_event),
+                    };
+                    (k, purchases)
+                })
+                .collect(),
             last_complaint: d.last_complaint.map(Into::into),
             reply_delays: d
                 .reply_delays
@@ -587,6 +628,7 @@ mod tests {
             EngineEvent::Order {
                 event: EventId::new(1),
                 at: at(30),
+                products: vec!["CAT".into()],
             },
             EngineEvent::Click {
                 event: EventId::new(2),
@@ -595,6 +637,7 @@ mod tests {
             EngineEvent::Order {
                 event: EventId::new(3),
                 at: at(50_000),
+                products: vec!["CAT".into(), "LITTER".into()],
             },
         ];
         let state = rules.replay(&history);

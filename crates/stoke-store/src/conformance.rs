@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             a_late_message_replays_the_history,
             due_contacts_are_refreshed_from_the_index,
             contact_ids_page_in_order,
+            orders_teach_replenishment_per_product,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(
@@ -1416,4 +1417,53 @@ pub async fn contact_ids_page_in_order(store: &dyn Store) {
             .windows(2)
             .all(|w| w[0] < w[1])
     );
+}
+
+pub async fn orders_teach_replenishment_per_product(store: &dyn Store) {
+    let sar = Currency::parse("SAR").expect("currency");
+    let order = |id: &str, at: &str, sku: &str| {
+        let price = Money::parse("50.00", sar).expect("money");
+        let line = OrderLine {
+            sku: sku.into(),
+            name: sku.into(),
+            quantity: 1,
+            unit_price: price,
+        };
+        IncomingEvent {
+            external_id: id.into(),
+            contact: ContactRef::parse("+966501234567").expect("ref"),
+            at: ts(at),
+            kind: EventKind::order(format!("O-{id}"), price, vec![line]).expect("order"),
+        }
+    };
+    // Cat food on day 0 and day 35: the next one is due at 80% of 35 days after the second.
+    let events = [
+        order("o1", "2026-09-01T10:00:00Z", "CAT-FOOD"),
+        order("o2", "2026-10-06T10:00:00Z", "CAT-FOOD"),
+    ];
+    let not_yet = ts("2026-10-30T10:00:00Z");
+    store
+        .ingest_events(&events, not_yet, &rules())
+        .await
+        .expect("ingest");
+    let c = contact_of(store, "+966501234567").await;
+    let due = |tags: Vec<(TagFamily, String, String, Evidence)>| {
+        tags.into_iter().find(|t| t.1 == "replenish-due")
+    };
+    assert!(
+        due(visible_tags(store, c).await).is_none(),
+        "day 24 of 35: not yet"
+    );
+    store
+        .refresh_due(ts("2026-11-04T10:00:00Z"), &rules(), 100)
+        .await
+        .expect("due");
+    let tag = due(visible_tags(store, c).await).expect("due on day 28");
+    assert!(tag.3.detail.starts_with("CAT-FOOD"), "{}", tag.3.detail);
+    let before = visible_tags(store, c).await;
+    store
+        .reclassify(&[c], ts("2026-11-04T10:00:00Z"), &rules())
+        .await
+        .expect("reclassify");
+    assert_eq!(visible_tags(store, c).await, before);
 }
