@@ -86,6 +86,15 @@ pub(crate) fn list_accounts(conn: &Connection) -> StoreResult<Vec<Account>> {
     Ok(out)
 }
 
+/// Whether a row with this idempotency key is stored. Checked before resolving the contact, so
+/// that a duplicate line never creates a contact; the insert's `ON CONFLICT` still guards against
+/// the same key twice within one batch.
+fn already_stored(conn: &Connection, table: &str, external_id: &str) -> StoreResult<bool> {
+    conn.prepare_cached(&format!("SELECT 1 FROM {table} WHERE external_id = ?1"))
+        .and_then(|mut s| s.exists([external_id]))
+        .map_err(db_err)
+}
+
 /// Resolves contact references within one batch, remembering what it found: imports name the
 /// same contact on consecutive lines, so most look-ups never reach the database.
 struct ContactResolver {
@@ -156,11 +165,7 @@ pub(crate) fn ingest_messages(
         )
         .map_err(db_err)?;
     for (index, m) in batch.iter().enumerate() {
-        let exists = conn
-            .prepare_cached("SELECT 1 FROM messages WHERE external_id = ?1")
-            .and_then(|mut s| s.exists([&m.external_id]))
-            .map_err(db_err)?;
-        if exists {
+        if already_stored(conn, "messages", &m.external_id)? {
             outcome.duplicates += 1;
             continue;
         }
@@ -472,11 +477,7 @@ pub(crate) fn ingest_events(
         )
         .map_err(db_err)?;
     for (index, e) in batch.iter().enumerate() {
-        let exists = conn
-            .prepare_cached("SELECT 1 FROM events WHERE external_id = ?1")
-            .and_then(|mut s| s.exists([&e.external_id]))
-            .map_err(db_err)?;
-        if exists {
+        if already_stored(conn, "events", &e.external_id)? {
             outcome.duplicates += 1;
             continue;
         }
