@@ -549,3 +549,50 @@ fn tags_explain_themselves_and_reclassify_agrees() {
     );
     assert!(!stoke(&data, &["contact", "show", "999"]).status.success());
 }
+
+#[test]
+fn contacts_import_from_json_lines() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let file = dir.path().join("contacts.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"Full Name": "Olga Petrova", "phone": ["+79161234567", "8 916 765-43-21"], "country": "RU", "tags": ["vip", "wholesale"], "loyalty points": 120}"#, "\n",
+            "\n",
+            r#"{"name": "Ahmed", "e-mail": "ahmed@example.com", "address": {"city": "Riyadh"}}"#, "\n",
+            r#"{"name": "Mona", "mobile": "+201012345678", "notes": "Mona | prefers voice | max 2 per week"}"#, "\n",
+        ),
+    )
+    .expect("write");
+    let path = file.to_str().expect("p");
+    let out = stoke(&data, &["import", "contacts", path]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("line 3: address: nested objects are not supported"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = stoke(&data, &["import", "contacts", path, "--skip-invalid"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2 created"),
+        "{}",
+        text(&out.stdout)
+    );
+    let exported = text(&stoke(&data, &["export", "contacts", "--format", "jsonl"]).stdout);
+    assert!(
+        exported.contains("+79167654321"),
+        "both phones of a list are kept: {exported}"
+    );
+    assert!(
+        exported.contains("\"loyalty_points\":\"120\""),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("\"tags\":[\"vip\",\"wholesale\"]"),
+        "{exported}"
+    );
+    let mona = text(&stoke(&data, &["contact", "show", "+201012345678"]).stdout);
+    assert!(mona.contains("Mona"), "{mona}");
+}

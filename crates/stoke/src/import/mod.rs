@@ -184,7 +184,7 @@ fn csv_contact_rows(
 /// Reads the non-blank lines of a JSON-lines file through `parse`.
 fn jsonl_rows<T: Send + 'static>(
     path: &Path,
-    parse: fn(&str) -> Result<T, Vec<FieldError>>,
+    parse: impl Fn(&str) -> Result<T, Vec<FieldError>> + Send + 'static,
 ) -> anyhow::Result<Box<dyn Iterator<Item = Row<T>> + Send>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let display = path.display().to_string();
@@ -273,29 +273,7 @@ fn contact_rows(
     match contact_format(path)? {
         ContactFormat::Csv => csv_contact_rows(path, custom),
         ContactFormat::JsonLines => {
-            let file =
-                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            let rows = BufReader::with_capacity(1 << 20, file)
-                .lines()
-                .enumerate()
-                .filter_map(move |(i, line)| {
-                    let number = i as u64 + 1;
-                    match line {
-                        Ok(text) if text.trim().is_empty() => None,
-                        Ok(text) => Some((
-                            number,
-                            parse_contact_object(text.trim_start_matches('\u{feff}'), &custom),
-                        )),
-                        Err(err) => Some((
-                            number,
-                            Err(vec![FieldError {
-                                field: "line".into(),
-                                reason: err.to_string(),
-                            }]),
-                        )),
-                    }
-                });
-            Ok(Box::new(rows))
+            jsonl_rows(path, move |line| parse_contact_object(line, &custom))
         }
     }
 }
