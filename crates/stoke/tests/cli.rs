@@ -596,3 +596,56 @@ fn contacts_import_from_json_lines() {
     let mona = text(&stoke(&data, &["contact", "show", "+201012345678"]).stdout);
     assert!(mona.contains("Mona"), "{mona}");
 }
+
+/// `serve` picks up a changed DATA/playbook.toml without a restart, and keeps the rules in
+/// force when the new file is invalid.
+#[test]
+fn serve_reloads_a_changed_playbook() {
+    let dir = tempfile::tempdir().expect("dir");
+    let default = text(&stoke(dir.path(), &["playbook", "show"]).stdout);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stoke"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("STOKE_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match receive.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    };
+    assert!(wait_for("serving"), "the server started");
+    let playbook = dir.path().join("playbook.toml");
+    std::fs::write(
+        &playbook,
+        default.replace(
+            "colour = \"green\"\nfirst_touch_within",
+            "colour = \"teal\"\nfirst_touch_within",
+        ),
+    )
+    .expect("write");
+    let reloaded = wait_for("playbook reloaded");
+    std::fs::write(&playbook, "version = 1\n").expect("write");
+    let refused = wait_for("was not loaded");
+    child.kill().expect("stop serve");
+    let _ = child.wait();
+    assert!(reloaded, "a valid change is loaded");
+    assert!(refused, "an invalid change is reported and not loaded");
+}
