@@ -463,6 +463,8 @@ pub(crate) async fn serve(
     listen: SocketAddr,
     ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
 ) -> anyhow::Result<()> {
+    // Taken before the server announces itself, so a change made after that is never missed.
+    let loaded = playbook_stamp(&data);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -477,7 +479,7 @@ pub(crate) async fn serve(
         live.clone(),
         std::time::Duration::from_secs(30),
     ));
-    let watcher = tokio::spawn(watch_playbook(data, live));
+    let watcher = tokio::spawn(watch_playbook(data, live, loaded));
     let served = stoke_server::serve(listener, store, shutdown_signal()).await;
     scheduler.abort();
     watcher.abort();
@@ -485,16 +487,25 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// When DATA/playbook.toml was last written, if it exists.
+fn playbook_stamp(data: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(data.join("playbook.toml"))
+        .and_then(|m| m.modified())
+        .ok()
+}
+
 /// Reloads DATA/playbook.toml when it changes (or appears, or goes), without a restart. A
 /// playbook with problems is reported and the rules in force stay.
-async fn watch_playbook(data: PathBuf, live: Arc<stoke_server::scheduler::LiveRules>) {
-    let path = data.join("playbook.toml");
-    let stamp = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let mut seen = stamp(&path);
+/// `seen` is the stamp of the playbook the rules in force were read from.
+async fn watch_playbook(
+    data: PathBuf,
+    live: Arc<stoke_server::scheduler::LiveRules>,
+    mut seen: Option<std::time::SystemTime>,
+) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         ticker.tick().await;
-        let now = stamp(&path);
+        let now = playbook_stamp(&data);
         if now == seen {
             continue;
         }
