@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, Row, params};
 use stoke_core::{
-    Contact, ContactDraft, ContactId, ContactKind, Country, Evidence, Handle, Language, Tag,
-    TagChange, TagChangeKind, TagFamily, TimeZoneName,
+    Contact, ContactDraft, ContactId, ContactKind, Country, CustomValue, Evidence, Handle,
+    Language, Tag, TagChange, TagChangeKind, TagFamily, TimeZoneName,
 };
 use stoke_store::codec::{ProfileDoc, from_millis, to_millis};
 use stoke_store::{ContactImportOutcome, Page, PageRequest, StoreError, StoreResult};
@@ -116,6 +116,28 @@ fn check_handles_free(
     Ok(())
 }
 
+/// Defines the custom fields a contact uses that the workspace has not defined yet (an import's
+/// unknown column), typed by the value; existing definitions stay as they are.
+fn define_used_custom_fields(conn: &Connection, contact: &Contact) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO custom_fields (name, field_type, choices) VALUES (?1, ?2, '')",
+        )
+        .map_err(db_err)?;
+    for (name, value) in &contact.custom {
+        let field_type = match value {
+            CustomValue::Text(_) => "text",
+            CustomValue::Number(_) => "number",
+            CustomValue::Date(_) => "date",
+            // A choice value only exists for a defined choice field; text keeps the value usable.
+            CustomValue::Choice(_) => "text",
+            CustomValue::YesNo(_) => "yes/no",
+        };
+        stmt.execute(params![name, field_type]).map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Writes a contact's row: a new one when `id` is `None`, else the row with that id (callers
 /// have loaded it first, so the upsert never creates a contact by accident).
 fn write_row(
@@ -148,7 +170,9 @@ fn write_row(
         ])
     })
     .map_err(db_err)?;
-    Ok(id.unwrap_or_else(|| ContactId::new(conn.last_insert_rowid())))
+    let id = id.unwrap_or_else(|| ContactId::new(conn.last_insert_rowid()));
+    define_used_custom_fields(conn, contact)?;
+    Ok(id)
 }
 
 fn insert_handles(conn: &Connection, id: ContactId, handles: &[Handle]) -> StoreResult<()> {

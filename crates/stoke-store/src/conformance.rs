@@ -145,6 +145,15 @@ pub async fn create_and_get_contact(store: &dyn Store) {
         "what is read back equals what was written, every field"
     );
     assert_eq!(read.created_at, now());
+    // A custom value the workspace had not defined defines its field, typed by the value.
+    let defs = store.list_custom_fields().await.expect("fields");
+    assert_eq!(
+        defs,
+        vec![CustomFieldDef {
+            name: "customer_since".into(),
+            field_type: CustomFieldType::Text
+        }]
+    );
     assert_eq!(read.reach.max_per_week, Some(2));
     assert_eq!(
         read.time_zone.as_ref().map(|z| z.as_str()),

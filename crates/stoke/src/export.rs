@@ -1,7 +1,7 @@
 //! `stoke export contacts|messages`: the workspace out again, in the formats `stoke import`
 //! reads, so that an export re-imported changes nothing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::Context;
@@ -207,27 +207,16 @@ impl<W: Write> AsyncVisit for JsonContacts<'_, W> {
     }
 }
 
-/// Collects every custom field key in use, so the CSV header can name them all.
-struct CustomKeys(BTreeSet<String>);
-
-impl AsyncVisit for CustomKeys {
-    async fn visit(&mut self, c: Contact) -> anyhow::Result<()> {
-        self.0.extend(c.custom.into_keys());
-        Ok(())
-    }
-}
-
 pub async fn contacts(store: &dyn Store, format: Format, out: impl Write) -> anyhow::Result<()> {
     match format {
         Format::Csv => {
-            let mut keys = CustomKeys(BTreeSet::new());
-            for def in store.list_custom_fields().await? {
-                keys.0.insert(def.name);
-            }
-            each_contact(store, &mut keys).await?;
-            let custom_keys: Vec<String> = keys
-                .0
+            // Every custom value's field is defined in the workspace (the store defines the
+            // ones an import brings), so the definitions are the header: one pass over contacts.
+            let custom_keys: Vec<String> = store
+                .list_custom_fields()
+                .await?
                 .into_iter()
+                .map(|d| d.name)
                 .filter(|k| !CONTACT_HEADER.contains(&k.as_str()))
                 .collect();
             let mut writer = csv::Writer::from_writer(out);
