@@ -419,7 +419,8 @@ async fn import_command(
                 "{} created, {} updated, {} unchanged, {} merged",
                 o.created, o.updated, o.unchanged, o.merged
             );
-            (r.rows, r.problems.clone(), r.bad_rows(), r.written, summary)
+            let bad_rows = r.bad_rows();
+            (r.rows, r.problems, bad_rows, r.written, summary)
         }
         ImportCommand::Messages(a) | ImportCommand::Events(a) => {
             let r = if matches!(command, ImportCommand::Messages(_)) {
@@ -432,7 +433,8 @@ async fn import_command(
                 "{} stored, {} already there, {} new contacts",
                 o.inserted, o.duplicates, o.contacts_created
             );
-            (r.rows, r.problems.clone(), r.bad_rows(), r.written, summary)
+            let bad_rows = r.bad_rows();
+            (r.rows, r.problems, bad_rows, r.written, summary)
         }
     };
     let stderr = std::io::stderr();
