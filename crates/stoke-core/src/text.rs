@@ -153,6 +153,13 @@ fn stemmer_for(language: &str) -> Option<Stemmer> {
     Some(Stemmer::create(algorithm))
 }
 
+// Positions in `INTERESTS`.
+const DISCOUNT: usize = 0;
+const NEW_PRODUCT: usize = 1;
+const FUNCTION: usize = 2;
+const EDUCATION: usize = 3;
+const LOYAL: usize = 4;
+
 /// Which list a lexicon entry belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Signal {
@@ -177,10 +184,10 @@ impl Signal {
             Signal::Negative => "sentiment.negative",
             Signal::Positive => "sentiment.positive",
             Signal::OptOut => "opt_out",
-            Signal::Interest(0) => "interest.discount",
-            Signal::Interest(1) => "interest.new_product",
-            Signal::Interest(2) => "interest.function",
-            Signal::Interest(3) => "interest.education",
+            Signal::Interest(DISCOUNT) => "interest.discount",
+            Signal::Interest(NEW_PRODUCT) => "interest.new_product",
+            Signal::Interest(FUNCTION) => "interest.function",
+            Signal::Interest(EDUCATION) => "interest.education",
             Signal::Interest(_) => "interest.loyal",
         }
     }
@@ -536,7 +543,7 @@ pub struct Classification {
 /// A single-word opt-out ("stop") or refusal ("no") counts only in a message this short, so
 /// that "non-stop flight" or "does it not leak?" is neither; longer entries ("remove me from
 /// your list", "not interested") count anywhere.
-const SHORT_OPT_OUT_MESSAGE_TOKENS: usize = 3;
+const SHORT_REPLY_TOKENS: usize = 3;
 
 /// The playbook's lexicons compiled for matching. Build once per playbook; cheap to share.
 #[derive(Debug)]
@@ -592,14 +599,13 @@ impl Analyzer {
                 .any(|m| m.question_openers.contains(**t))
         });
         let asks = text.contains(['?', '؟']) || opener.is_some();
-        let opt_out = found.iter().any(|f| {
-            f.signal == Signal::OptOut
-                && (f.tokens > 1 || message_tokens.len() <= SHORT_OPT_OUT_MESSAGE_TOKENS)
-        });
+        // A one-word opt-out or refusal counts only as a short reply of its own (see
+        // SHORT_REPLY_TOKENS).
+        let short = message_tokens.len() <= SHORT_REPLY_TOKENS;
+        let opt_out = found
+            .iter()
+            .any(|f| f.signal == Signal::OptOut && (f.tokens > 1 || short));
         let emoji_only = message_tokens.is_empty() && is_emoji_only(text);
-        // Questions about buying outrank a refusal in the same message ("no thanks, how much is
-        // the blue one?"); a refusal outranks politeness ("no thanks, not interested"); an
-        // opt-out outranks everything.
         // The order of these rules is the product's:
         // - an opt-out outranks everything;
         // - a refusal outranks a price word that is not asked about ("your prices are a joke,
@@ -613,11 +619,10 @@ impl Analyzer {
         let polite_phrase = found
             .iter()
             .any(|f| f.signal == Signal::Polite && f.tokens > 1);
-        let short = message_tokens.len() <= SHORT_OPT_OUT_MESSAGE_TOKENS;
         let counts_as_refusal =
             |f: &Found| f.signal == Signal::Refusal && (f.tokens > 1 || (short && !polite_phrase));
         let refusal = found.iter().any(counts_as_refusal);
-        let discount = has(Signal::Interest(0));
+        let discount = has(Signal::Interest(DISCOUNT));
         let intent = if opt_out {
             IntentTier::None
         } else if has(Signal::IntentHigh) && (asks || !refusal) {
@@ -638,20 +643,20 @@ impl Analyzer {
         // not about price, availability or ordering. Someone buying is not researching, so a
         // high-intent message does not carry it; a medium-intent one does unless it is about
         // learning (education).
-        let education = has(Signal::Interest(3));
+        let education = has(Signal::Interest(EDUCATION));
         let function = match intent {
             IntentTier::High => false,
-            IntentTier::Medium => !education || has(Signal::Interest(2)),
-            _ => has(Signal::Interest(2)),
+            IntentTier::Medium => !education || has(Signal::Interest(FUNCTION)),
+            _ => has(Signal::Interest(FUNCTION)),
         };
-        let inferred_function = function && !has(Signal::Interest(2));
+        let inferred_function = function && !has(Signal::Interest(FUNCTION));
         let interests: Vec<&'static str> = INTERESTS
             .iter()
             .enumerate()
             .filter(|(i, _)| match *i {
-                2 => function,
+                FUNCTION => function,
                 // Loyalty is said warmly; "never ordering from you again" is not it.
-                4 => has(Signal::Interest(4)) && !has(Signal::Negative),
+                LOYAL => has(Signal::Interest(LOYAL)) && !has(Signal::Negative),
                 _ => has(Signal::Interest(*i)),
             })
             .map(|(_, name)| *name)
@@ -666,13 +671,13 @@ impl Analyzer {
         let decisive = |s: Signal| match s {
             Signal::OptOut => opt_out,
             Signal::IntentHigh => intent == IntentTier::High,
-            Signal::IntentMedium => intent == IntentTier::Medium && (asks || !has(Signal::Polite)),
+            Signal::IntentMedium => intent == IntentTier::Medium,
             Signal::Refusal => intent == IntentTier::None && !opt_out && refusal,
             Signal::Polite => intent == IntentTier::Potential,
             Signal::Negative => sentiment == Sentiment::Negative,
             Signal::Positive => sentiment == Sentiment::Positive,
-            Signal::Interest(2) => function,
-            Signal::Interest(4) => !has(Signal::Negative),
+            Signal::Interest(FUNCTION) => function,
+            Signal::Interest(LOYAL) => !has(Signal::Negative),
             Signal::Interest(_) => true,
         };
         let mut evidence: Vec<Evidence> = found
@@ -722,5 +727,33 @@ impl Analyzer {
             opt_out,
             evidence,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interest_positions_match_the_playbook_names() {
+        assert_eq!(
+            [
+                INTERESTS[DISCOUNT],
+                INTERESTS[NEW_PRODUCT],
+                INTERESTS[FUNCTION],
+                INTERESTS[EDUCATION],
+                INTERESTS[LOYAL]
+            ],
+            ["discount", "new_product", "function", "education", "loyal"]
+        );
+    }
+
+    #[test]
+    fn normalisation_unifies_letter_variants() {
+        assert_eq!(normalise("أَحْمَــد"), "احمد");
+        assert_eq!(normalise("إلى مكتبة"), "الي مكتبه");
+        assert_eq!(normalise("Ёлка"), "елка");
+        assert!(is_emoji_only("👍🙏 !"));
+        assert!(!is_emoji_only("ok 👍"));
     }
 }
