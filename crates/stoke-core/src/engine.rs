@@ -138,6 +138,9 @@ pub struct ContactState {
     pub opted_out: Option<Source>,
     /// Times of recent inbound messages, newest last, for "active buyer" counts.
     pub recent_inbound: VecDeque<Timestamp>,
+    /// Times of recent business messages (touches, by anyone), oldest first: the planner's
+    /// cadences and weekly caps count them.
+    pub recent_outbound: VecDeque<Timestamp>,
     pub orders: u32,
     pub last_order: Option<Source>,
     pub last_click: Option<Source>,
@@ -171,8 +174,8 @@ pub const ANY_PRODUCT: &str = "(any order)";
 /// Reply delays kept per hour of the day.
 const DELAYS_KEPT_PER_HOUR: usize = 16;
 
-/// Recent inbound times kept: enough for any sane "N interactions in a window" rule.
-const RECENT_INBOUND_KEPT: usize = 32;
+/// Recent inbound and outbound times kept: enough for any sane "N interactions in a window" rule.
+const RECENT_KEPT: usize = 32;
 
 fn points(playbook: &Playbook, key: &str) -> f64 {
     f64::from(playbook.count(&format!("temperature.points.{key}")))
@@ -267,7 +270,7 @@ pub fn apply(
             }
             state.last_inbound = Some(source(format!("replied {quoted}")));
             state.recent_inbound.push_back(*at);
-            while state.recent_inbound.len() > RECENT_INBOUND_KEPT {
+            while state.recent_inbound.len() > RECENT_KEPT {
                 state.recent_inbound.pop_front();
             }
             add_points(state, *at, points(playbook, "replied"), playbook);
@@ -342,6 +345,10 @@ pub fn apply(
         }
         EngineEvent::Outbound { at, .. } => {
             state.last_outbound_at = Some(state.last_outbound_at.map_or(*at, |l| l.max(*at)));
+            state.recent_outbound.push_back(*at);
+            while state.recent_outbound.len() > RECENT_KEPT {
+                state.recent_outbound.pop_front();
+            }
         }
         EngineEvent::Order {
             event,

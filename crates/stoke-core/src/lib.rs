@@ -12,12 +12,14 @@
 pub mod account;
 pub mod contact;
 pub mod conversation;
+mod country_zones;
 pub mod engine;
 pub mod event;
 pub mod id;
 pub mod money;
 pub mod note;
 pub mod note_form;
+pub mod planner;
 pub mod playbook;
 pub mod tag;
 pub mod text;

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use jiff::SignedDuration;
-use jiff::civil::Time;
+use jiff::civil::{Date, Time};
 
 use crate::contact::ContactWindow;
+use crate::value::TimeZoneName;
 
 /// The default playbook's text: settings first, then the lexicons.
 pub const DEFAULT_TOML: &str = concat!(
@@ -76,6 +77,8 @@ pub struct Intent {
     pub medium_colour: String,
     pub medium_followup_every: SignedDuration,
     pub medium_followups: u32,
+    /// The spec sheet or guide goes out this soon after a medium-intent question.
+    pub medium_guide_within: SignedDuration,
     pub decision_cycle: SignedDuration,
     pub potential_colour: String,
     pub potential_content_every: SignedDuration,
@@ -95,6 +98,40 @@ pub struct Interest {
     /// the planner reads the ones it needs.
     pub durations: BTreeMap<String, SignedDuration>,
     pub counts: BTreeMap<String, u32>,
+    /// Local windows (keys ending in `_at`, like `content_at = "Thu 14:00-18:00"`).
+    pub windows: BTreeMap<String, ContactWindow>,
+}
+
+/// A holiday that calls for a greeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holiday {
+    pub name: String,
+    pub when: HolidayDate,
+    /// ISO 3166 codes; with `languages`, who is greeted (neither: everyone).
+    pub countries: Vec<String>,
+    pub languages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HolidayDate {
+    /// The same month and day every year.
+    Yearly { month: i8, day: i8 },
+    /// Listed dates (lunar holidays move every year).
+    Dates(Vec<Date>),
+}
+
+/// The planner's settings (SPEC 4) that are more than a number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannerSettings {
+    /// Local hours inside which anything may be sent or planned.
+    pub quiet_hours_allowed: (Time, Time),
+    /// The queue lists what is due within this long of its moment.
+    pub horizon: SignedDuration,
+    /// Greetings are planned for this local time.
+    pub greeting_at: Time,
+    pub holidays: Vec<Holiday>,
+    /// Country code to the zone assumed for contacts of that country with no zone of their own.
+    pub country_time_zones: BTreeMap<String, TimeZoneName>,
 }
 
 /// The word lists of one language. Entries are as written; the text module compiles them.
@@ -154,7 +191,7 @@ pub struct Playbook {
     pub sentiment_colour: String,
     pub max_tags: u32,
     pub stale_after: SignedDuration,
-    pub quiet_hours_allowed: (Time, Time),
+    pub planner: PlannerSettings,
     pub text: TextSettings,
     pub lexicons: BTreeMap<String, Lexicon>,
     /// Every other setting, by key path, checked for type: durations, counts, shares.
@@ -280,6 +317,19 @@ const REQUIRED: &[(&str, Kind)] = &[
     ("temperature.points.clicked", Kind::Count),
     ("temperature.points.replied", Kind::Count),
     ("temperature.points.converted", Kind::Count),
+    ("planner.value.intent_high", Kind::Count),
+    ("planner.value.intent_medium", Kind::Count),
+    ("planner.value.intent_potential", Kind::Count),
+    ("planner.value.intent_none", Kind::Count),
+    ("planner.value.activity_high", Kind::Count),
+    ("planner.value.activity_medium", Kind::Count),
+    ("planner.value.activity_low", Kind::Count),
+    ("planner.value.activity_dormant", Kind::Count),
+    ("planner.value.hot", Kind::Count),
+    ("planner.value.warm", Kind::Count),
+    ("planner.value.repeat_buyer", Kind::Count),
+    ("planner.value.vip_repair", Kind::Count),
+    ("planner.value.escalate", Kind::Count),
 ];
 
 /// Sections read generically, by the type of each value.
@@ -672,6 +722,7 @@ fn read_intent(r: &mut Reader, root: &mut Section<'_>) -> Option<Intent> {
     let medium_colour = medium.colour(r, "colour");
     let medium_every = medium.duration(r, "followup_every");
     let medium_followups = medium.count(r, "followups");
+    let medium_guide_within = medium.duration(r, "guide_within");
     let decision_cycle = medium.duration(r, "decision_cycle");
     medium.finish(r);
     let mut potential = i.section(r, "potential")?;
@@ -692,6 +743,7 @@ fn read_intent(r: &mut Reader, root: &mut Section<'_>) -> Option<Intent> {
         medium_colour: medium_colour?,
         medium_followup_every: medium_every?,
         medium_followups: medium_followups?,
+        medium_guide_within: medium_guide_within?,
         decision_cycle: decision_cycle?,
         potential_colour: potential_colour?,
         potential_content_every: content_every?,
@@ -711,12 +763,21 @@ fn read_interests(r: &mut Reader, root: &mut Section<'_>) -> Option<Vec<Interest
         let colour = s.colour(r, "colour");
         let mut durations = BTreeMap::new();
         let mut counts = BTreeMap::new();
+        let mut windows = BTreeMap::new();
         for (key, value) in s.table {
             if key == "colour" {
                 continue;
             }
             let path = join(&s.path, key);
             match value {
+                toml::Value::String(raw) if key.ends_with("_at") => {
+                    match ContactWindow::parse(raw) {
+                        Ok(w) => {
+                            windows.insert(key.clone(), w);
+                        }
+                        Err(e) => r.fail(path, e.to_string()),
+                    }
+                }
                 toml::Value::Integer(_) => {
                     if let Some(n) = r.count_value(&path, value) {
                         counts.insert(key.clone(), n);
@@ -735,6 +796,7 @@ fn read_interests(r: &mut Reader, root: &mut Section<'_>) -> Option<Vec<Interest
                 colour,
                 durations,
                 counts,
+                windows,
             });
         }
     }
@@ -796,6 +858,158 @@ fn read_lexicons(
     out
 }
 
+/// Reads `[planner]`: its hours, holidays and zones by hand, its value points generically.
+fn read_planner(
+    r: &mut Reader,
+    p: &mut Section<'_>,
+    settings: &mut BTreeMap<String, Setting>,
+) -> Option<PlannerSettings> {
+    let local_time = |r: &mut Reader, path: &str, raw: &str| -> Option<Time> {
+        match raw.trim().parse::<Time>() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                r.fail(
+                    path,
+                    format!("expected a local time like \"10:00\", found {raw:?}"),
+                );
+                None
+            }
+        }
+    };
+    let quiet = {
+        let path = join(&p.path, "quiet_hours_allowed");
+        let raw = p.text(r, "quiet_hours_allowed");
+        raw.and_then(|raw| match ContactWindow::parse(&raw) {
+            Ok(w) if w.days == [true; 7] => Some((w.from, w.to)),
+            _ => {
+                r.fail(
+                    path,
+                    format!("expected local hours like \"08:00-22:00\", found {raw:?}"),
+                );
+                None
+            }
+        })
+    };
+    let horizon = p.duration(r, "horizon");
+    let greeting_at = {
+        let path = join(&p.path, "greeting_at");
+        p.text(r, "greeting_at")
+            .and_then(|raw| local_time(r, &path, &raw))
+    };
+    let mut holidays = Vec::new();
+    if p.table.contains_key("holidays") {
+        let path = join(&p.path, "holidays");
+        match p.get(r, "holidays") {
+            Some(toml::Value::Array(items)) => {
+                for (n, item) in items.iter().enumerate() {
+                    let here = format!("{path}[{n}]");
+                    match item {
+                        toml::Value::Table(t) => {
+                            if let Some(h) = read_holiday(r, Section::new(here, t)) {
+                                holidays.push(h);
+                            }
+                        }
+                        _ => r.fail(here, "expected { name = \"New Year\", date = \"01-01\" }"),
+                    }
+                }
+            }
+            _ => r.fail(path, "expected a list of [[planner.holidays]] tables"),
+        }
+    }
+    let mut country_time_zones = BTreeMap::new();
+    if p.table.contains_key("country_time_zones")
+        && let Some(zones) = p.section(r, "country_time_zones")
+    {
+        for (code, zone) in zones.table {
+            let here = join(&zones.path, code);
+            let country_ok = code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase());
+            match zone {
+                toml::Value::String(z) if country_ok => match TimeZoneName::parse(z) {
+                    Ok(tz) => {
+                        country_time_zones.insert(code.clone(), tz);
+                    }
+                    Err(e) => r.fail(here, e.to_string()),
+                },
+                _ if !country_ok => r.fail(here, "expected a country code like \"RU\""),
+                _ => r.fail(here, "expected a time zone like \"Asia/Yekaterinburg\""),
+            }
+        }
+    }
+    r.generic(p, settings);
+    Some(PlannerSettings {
+        quiet_hours_allowed: quiet?,
+        horizon: horizon?,
+        greeting_at: greeting_at?,
+        holidays,
+        country_time_zones,
+    })
+}
+
+fn read_holiday(r: &mut Reader, mut h: Section<'_>) -> Option<Holiday> {
+    let name = h.text(r, "name");
+    let when = match (h.table.contains_key("date"), h.table.contains_key("dates")) {
+        (true, false) => {
+            let path = join(&h.path, "date");
+            let raw = h.text(r, "date")?;
+            let parsed = raw.split_once('-').and_then(|(m, d)| {
+                let (month, day) = (m.parse::<i8>().ok()?, d.parse::<i8>().ok()?);
+                // A leap year, so that 02-29 is accepted (greeted on the 28th otherwise).
+                Date::new(2024, month, day).ok().map(|_| (month, day))
+            });
+            match parsed {
+                Some((month, day)) => Some(HolidayDate::Yearly { month, day }),
+                None => {
+                    r.fail(
+                        path,
+                        format!("expected a month-day like \"12-31\", found {raw:?}"),
+                    );
+                    None
+                }
+            }
+        }
+        (false, true) => {
+            let path = join(&h.path, "dates");
+            let raw = h.strings(r, "dates")?;
+            let mut dates = Vec::new();
+            for (i, d) in raw.iter().enumerate() {
+                match d.parse::<Date>() {
+                    Ok(date) => dates.push(date),
+                    Err(_) => r.fail(
+                        format!("{path}[{i}]"),
+                        format!("expected a date like \"2026-03-20\", found {d:?}"),
+                    ),
+                }
+            }
+            dates.sort();
+            Some(HolidayDate::Dates(dates))
+        }
+        _ => {
+            r.fail(
+                h.path.clone(),
+                "give either `date` (\"12-31\") or `dates` ([\"2026-03-20\"])",
+            );
+            None
+        }
+    };
+    let countries = if h.table.contains_key("countries") {
+        h.strings(r, "countries").unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let languages = if h.table.contains_key("languages") {
+        h.strings(r, "languages").unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    h.finish(r);
+    Some(Holiday {
+        name: name?,
+        when: when?,
+        countries,
+        languages,
+    })
+}
+
 fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
     let mut top = Section::new("", root);
     match top.get(r, "version") {
@@ -849,24 +1063,9 @@ fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
     if let Some(h) = hygiene {
         h.finish(r);
     }
-    let mut planner = top.section(r, "planner");
-    let quiet = planner.as_mut().and_then(|p| {
-        let path = join(&p.path, "quiet_hours_allowed");
-        let raw = p.text(r, "quiet_hours_allowed")?;
-        match ContactWindow::parse(&raw) {
-            Ok(w) if w.days == [true; 7] => Some((w.from, w.to)),
-            _ => {
-                r.fail(
-                    path,
-                    format!("expected local hours like \"08:00-22:00\", found {raw:?}"),
-                );
-                None
-            }
-        }
-    });
-    if let Some(mut p) = planner {
-        r.generic(&mut p, &mut settings);
-    }
+    let planner = top
+        .section(r, "planner")
+        .and_then(|mut p| read_planner(r, &mut p, &mut settings));
     let mut text = top.section(r, "text");
     let typo_min = text.as_mut().and_then(|t| t.count(r, "typo_min_length"));
     let typo_two = text
@@ -916,7 +1115,7 @@ fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
         sentiment_colour: sentiment_colour?,
         max_tags: max_tags?,
         stale_after: stale_after?,
-        quiet_hours_allowed: quiet?,
+        planner: planner?,
         text: TextSettings {
             typo_min_length: typo_min? as usize,
             typo_two_edits_min_length: typo_two? as usize,
@@ -957,6 +1156,43 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn planner_settings_are_checked_with_their_paths() {
+        let errors =
+            errors_of(|t| {
+                t.replace("greeting_at = \"10:00\"", "greeting_at = \"10 am\"")
+                .replace("date = \"01-01\"", "date = \"13-01\"")
+                .replace("\"2027-03-10\"", "\"2027-13-10\"")
+                .replace(
+                    "# [planner.country_time_zones]\n# RU = \"Asia/Yekaterinburg\"",
+                    "[planner.country_time_zones]\nRU = \"Mars/Olympus\"\nru = \"Europe/Moscow\"",
+                )
+                .replace("content_at = \"Thu 14:00-18:00\"", "content_at = \"Thursday\"")
+            });
+        let expected = [
+            "planner.greeting_at: expected a local time like \"10:00\", found \"10 am\"",
+            "planner.holidays[0].date: expected a month-day like \"12-31\", found \"13-01\"",
+            "planner.holidays[6].dates[1]: expected a date like \"2026-03-20\", found \"2027-13-10\"",
+            "planner.country_time_zones.ru: expected a country code like \"RU\"",
+            "interests.education.content_at",
+        ];
+        for e in expected {
+            assert!(
+                errors.iter().any(|x| x.starts_with(e)),
+                "{e} not in {errors:#?}"
+            );
+        }
+        assert!(
+            errors
+                .iter()
+                .any(|x| x.starts_with("planner.country_time_zones.RU")),
+            "{errors:#?}"
+        );
+        let p = Playbook::default_playbook().unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(p.planner.holidays.len(), 12);
+        assert_eq!(p.planner.horizon, SignedDuration::from_hours(24));
     }
 
     #[test]
