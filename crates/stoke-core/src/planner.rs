@@ -337,11 +337,26 @@ fn cadences(state: &ContactState, tags: &[Tag], playbook: &Playbook, out: &mut V
     let a = &playbook.activity;
     let last_touch = state.last_outbound_at;
 
+    // A customer whose last message is unanswered is waiting for a reply (`activity.unanswered`),
+    // not for the next follow-up of a sequence.
+    let waiting = state
+        .last_inbound
+        .as_ref()
+        .is_some_and(|l| last_touch.is_none_or(|t| t < l.at));
     if let Some(intent) = find(TagFamily::Intent) {
         let since = intent.set_at;
-        let after = touches_after(state, since);
         let evidence = &intent.evidence.detail;
+        let asked_and_unanswered = touches_after(state, since).is_empty();
+        // Follow-ups count from the customer's last word: touches after they last wrote.
+        let after = touches_after(
+            state,
+            state
+                .last_inbound
+                .as_ref()
+                .map_or(since, |l| l.at.max(since)),
+        );
         match (intent.value.as_str(), intent.rule.as_str()) {
+            ("high", _) if waiting && !asked_and_unanswered => {}
             ("high", _) => match after.len() {
                 0 => out.push(Candidate::new(
                     ActionKind::Quote,
@@ -380,8 +395,10 @@ fn cadences(state: &ContactState, tags: &[Tag], playbook: &Playbook, out: &mut V
                     Cap::Declared,
                 )),
             },
+            ("medium", rule) if waiting && !(rule == "intent.medium" && asked_and_unanswered) => {
+            }
             ("medium", rule) => {
-                let guide_pending = rule == "intent.medium" && after.is_empty();
+                let guide_pending = rule == "intent.medium" && asked_and_unanswered;
                 if guide_pending {
                     out.push(Candidate::new(
                         ActionKind::Content,

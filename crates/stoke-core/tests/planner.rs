@@ -588,3 +588,26 @@ fn a_touch_by_anyone_resets_the_cadence() {
     assert_eq!(due(&before), replied + hours(1) + hours(48));
     assert_eq!(due(&after), replied + hours(28) + hours(48));
 }
+
+#[test]
+fn a_customer_who_wrote_again_is_answered_before_any_old_sequence() {
+    let c = contact("+201001234567");
+    let asked = local(CAIRO, "2026-10-12T10:00");
+    let quoted = local(CAIRO, "2026-10-12T10:30");
+    let wrote = local(CAIRO, "2026-11-22T08:00");
+    let history = [
+        ("in", "how much is it?", asked),
+        ("out", "", quoted),
+        ("in", "ok 👍", wrote),
+    ];
+    let a = plan(&c, &history, wrote + hours(1));
+    assert_eq!(a.rule, "activity.unanswered", "{a:?}");
+    assert_eq!(due(&a), wrote + hours(12));
+    // Answered: the high-intent follow-ups count from their last word.
+    let answered = wrote + hours(1);
+    let mut history = history.to_vec();
+    history.push(("out", "", answered));
+    let a = plan(&c, &history, answered);
+    assert_eq!(a.rule, "intent.high.followup", "{a:?}");
+    assert_eq!(due(&a), answered + hours(12));
+}
