@@ -6,9 +6,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
-use stoke_core::MessageId;
 use stoke_core::engine::{ContactState, EngineEvent, Rules, evaluate, step};
+use stoke_core::planner::next_action;
 use stoke_core::playbook::Playbook;
+use stoke_core::{Contact, ContactId, Country, MessageId, Phone};
 
 /// Realistic customer messages: the evaluation corpus's texts, all three languages.
 fn texts() -> Vec<String> {
@@ -84,7 +85,18 @@ fn main() {
     let mut state = ContactState::default();
     let mut tags = Vec::new();
     let mut durations = Vec::with_capacity(20_000);
+    let mut snapshots = Vec::new();
     for i in 0..20_000i64 {
+        if i % 10 == 0 {
+            snapshots.push(state.clone());
+        }
+        if i % 7 == 3 {
+            let touch = EngineEvent::Outbound {
+                message: MessageId::new(1_000_000 + i),
+                at: now + SignedDuration::from_mins(i) - SignedDuration::from_secs(30),
+            };
+            stoke_core::engine::apply(&mut state, &touch, &rules.analyzer, &rules.playbook);
+        }
         let at = now + SignedDuration::from_mins(i);
         let event = EngineEvent::Inbound {
             message: MessageId::new(i),
@@ -104,4 +116,28 @@ fn main() {
     println!(
         "engine step (classify + fold + evaluate + diff): median {median:.1} µs, p99 {p99:.1} µs"
     );
+
+    // The planner: one contact's next action at now (tiers, cadences, constraints), for a
+    // contact whose country is known and one whose zone comes from the phone number.
+    let mut known = Contact::new(ContactId::new(1), now);
+    known.country = Country::parse("SA").ok();
+    let mut from_phone = Contact::new(ContactId::new(2), now);
+    from_phone
+        .phones
+        .extend(Phone::parse("+74951234567", None).ok());
+    for (label, contact) in [("country known", &known), ("zone from phone", &from_phone)] {
+        let mut durations = Vec::with_capacity(snapshots.len());
+        for (i, s) in snapshots.iter().enumerate() {
+            let at = now + SignedDuration::from_mins(i as i64 * 10 + 5);
+            let t0 = Instant::now();
+            black_box(next_action(contact, s, at, &rules.playbook));
+            durations.push(t0.elapsed().as_nanos() as f64 / 1e3);
+        }
+        durations.sort_by(f64::total_cmp);
+        println!(
+            "planner next action ({label}): median {:.1} µs, p99 {:.1} µs",
+            durations[durations.len() / 2],
+            durations[durations.len() * 99 / 100]
+        );
+    }
 }

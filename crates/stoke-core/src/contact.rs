@@ -667,6 +667,10 @@ pub struct ContactDraft {
     pub tags: Vec<String>,
     /// Notes to add; one identical to an existing note is not added again.
     pub notes: Vec<String>,
+    /// The e-mail of the user the contact is assigned to; `None` leaves the owner as it is.
+    /// Only the store can turn it into a `UserId` (inside its transaction, refusing an e-mail no
+    /// user has), so `apply` leaves it alone.
+    pub owner: Option<Email>,
 }
 
 impl ContactDraft {

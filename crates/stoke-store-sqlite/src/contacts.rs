@@ -6,16 +6,16 @@ use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, Row, params};
 use stoke_core::{
     Contact, ContactDraft, ContactId, ContactKind, Country, CustomValue, Evidence, Handle,
-    Language, Tag, TagChange, TagChangeKind, TagFamily, TimeZoneName,
+    Language, Tag, TagChange, TagChangeKind, TagFamily, TimeZoneName, UserId,
 };
 use stoke_store::codec::{ProfileDoc, from_millis, to_millis};
 use stoke_store::{ContactImportOutcome, Page, PageRequest, StoreError, StoreResult};
 
 use crate::{db_err, people};
 
-const CONTACT_COLUMNS: &str = "id, kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at";
+pub(crate) const CONTACT_COLUMNS: &str = "id, kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at";
 
-fn contact_from_row(row: &Row<'_>) -> StoreResult<Contact> {
+pub(crate) fn contact_from_row(row: &Row<'_>) -> StoreResult<Contact> {
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::Backend(format!("stored contact {what} is unreadable: {e}"))
     };
@@ -208,11 +208,48 @@ pub(crate) fn create(
             reason: "a contact needs a name, a phone or an e-mail".into(),
         });
     }
+    let owners = owners_of(conn, std::slice::from_ref(draft))?;
     let mut contact = Contact::new(ContactId::new(0), now);
-    draft.apply(&mut contact);
+    apply_draft(draft, &owners, &mut contact);
     let id = insert(conn, &contact)?;
     add_draft_extras(conn, id, draft, now)?;
     load(conn, id)
+}
+
+/// The users the drafts assign contacts to, by e-mail key. An e-mail no user has fails the
+/// whole call before anything is written: an assignment is never silently dropped.
+fn owners_of(conn: &Connection, drafts: &[ContactDraft]) -> StoreResult<BTreeMap<String, UserId>> {
+    let mut owners = BTreeMap::new();
+    for email in drafts.iter().filter_map(|d| d.owner.as_ref()) {
+        let key = email.dedup_key();
+        if owners.contains_key(&key) {
+            continue;
+        }
+        match people::find_user_by_email(conn, &key)? {
+            Some(user) => {
+                owners.insert(key, user.id);
+            }
+            None => {
+                return Err(StoreError::Invalid {
+                    field: "owner",
+                    reason: format!("no user has the e-mail {email}"),
+                });
+            }
+        }
+    }
+    Ok(owners)
+}
+
+/// `ContactDraft::apply`, plus the owner the draft names, resolved by `owners_of`.
+fn apply_draft(draft: &ContactDraft, owners: &BTreeMap<String, UserId>, contact: &mut Contact) {
+    draft.apply(contact);
+    if let Some(id) = draft
+        .owner
+        .as_ref()
+        .and_then(|e| owners.get(&e.dedup_key()))
+    {
+        contact.owner = Some(*id);
+    }
 }
 
 /// Writes a contact's columns and re-indexes its handles.
@@ -439,6 +476,7 @@ pub(crate) fn import(
     // contact id -> (as stored, as the batch leaves it, whether tags or notes were added)
     let mut touched: BTreeMap<ContactId, (Contact, Contact, bool)> = BTreeMap::new();
     let mut created: BTreeSet<ContactId> = BTreeSet::new();
+    let owners = owners_of(conn, drafts)?;
     for draft in drafts {
         let handles = draft.handles();
         if handles.is_empty() {
@@ -456,7 +494,7 @@ pub(crate) fn import(
         let mut ids = matches.into_iter();
         let Some(keep) = ids.next() else {
             let mut contact = Contact::new(ContactId::new(0), now);
-            draft.apply(&mut contact);
+            apply_draft(draft, &owners, &mut contact);
             let id = insert(conn, &contact)?;
             add_draft_extras(conn, id, draft, now)?;
             created.insert(id);
@@ -485,7 +523,7 @@ pub(crate) fn import(
         };
         // Handles the draft adds must be indexed before the next row looks them up.
         let before = entry.1.handles();
-        draft.apply(&mut entry.1);
+        apply_draft(draft, &owners, &mut entry.1);
         let new_handles: Vec<Handle> = entry
             .1
             .handles()

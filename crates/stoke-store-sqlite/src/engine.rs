@@ -8,10 +8,11 @@ use std::collections::btree_map::Entry;
 use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
 use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
-use stoke_core::{ContactId, EventId, EventKind, MessageId, TagFamily};
-use stoke_store::StoreResult;
+use stoke_core::{Contact, ContactId, EventId, EventKind, MessageId, TagFamily, UserId};
 use stoke_store::codec::{StateDoc, from_millis, order_products, to_millis};
+use stoke_store::{Page, PageRequest, StoreResult};
 
+use crate::contacts::{CONTACT_COLUMNS, contact_from_row};
 use crate::{db_err, people};
 
 /// What a batch did to one contact so far.
@@ -25,6 +26,41 @@ pub(crate) struct Touched {
 #[derive(Default)]
 pub(crate) struct Batch {
     touched: BTreeMap<ContactId, Touched>,
+}
+
+/// Contacts with their state, in id order, optionally one owner's: the planner's input.
+pub(crate) fn planning_page(
+    conn: &Connection,
+    owner: Option<UserId>,
+    page: PageRequest,
+) -> StoreResult<Page<(Contact, ContactState)>> {
+    let limit = page.effective_limit();
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS}, s.state FROM contacts
+             LEFT JOIN contact_states s ON s.contact_id = contacts.id
+             WHERE contacts.id > ?1 AND (?3 IS NULL OR owner_id = ?3)
+             ORDER BY contacts.id LIMIT ?2"
+        ))
+        .map_err(db_err)?;
+    let mut rows = stmt
+        .query(params![
+            page.after.unwrap_or(i64::MIN),
+            i64::from(limit) + 1,
+            owner.map(UserId::get)
+        ])
+        .map_err(db_err)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let contact = contact_from_row(row)?;
+        let state: Option<String> = row.get(12).map_err(db_err)?;
+        let state = state
+            .map(|j| StateDoc::decode(&j))
+            .transpose()?
+            .unwrap_or_default();
+        items.push((contact, state));
+    }
+    Ok(Page::from_overfetch(items, limit, |(c, _)| c.id.get()))
 }
 
 pub(crate) fn load_state(

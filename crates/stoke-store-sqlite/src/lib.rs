@@ -24,7 +24,7 @@ use jiff::Timestamp;
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::{self, Connection, Transaction, TransactionBehavior};
-use stoke_core::engine::Rules;
+use stoke_core::engine::{ContactState, Rules};
 use stoke_core::{
     Account, AccountDraft, Consent, Contact, ContactDraft, ContactId, Conversation, CustomFieldDef,
     Event, Handle, Message, MessageId, Note, Role, StatusChange, Tag, TagChange, Task, TaskDraft,
@@ -306,6 +306,15 @@ impl Store for SqliteStore {
             Ok(due.len() as u64)
         })
         .await
+    }
+
+    async fn planning_page(
+        &self,
+        owner: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<(Contact, ContactState)>> {
+        self.read(move |c| engine::planning_page(c, owner, page))
+            .await
     }
 
     async fn reclassify(

@@ -13,6 +13,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_engine_state",
         include_str!("../migrations/0002_engine_state.sql"),
     ),
+    (
+        "0003_contact_owner",
+        include_str!("../migrations/0003_contact_owner.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen, each in its own transaction. Refuses a

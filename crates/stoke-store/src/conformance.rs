@@ -42,6 +42,7 @@ macro_rules! conformance_suite {
             list_contacts_pages_in_id_order,
             import_contacts_dedups_and_is_idempotent,
             import_contacts_merges_rows_that_join_two_contacts,
+            import_contacts_assigns_owners_by_email,
             merge_moves_history_and_redirects_id,
             consent_and_custom_fields,
             accounts_are_ensured_by_name,
@@ -61,6 +62,7 @@ macro_rules! conformance_suite {
             due_contacts_are_refreshed_from_the_index,
             contact_ids_page_in_order,
             orders_teach_replenishment_per_product,
+            planning_page_reads_state_and_filters_by_owner,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(
@@ -332,6 +334,116 @@ pub async fn import_contacts_dedups_and_is_idempotent(store: &dyn Store) {
     assert_eq!(store.list_tags(olga.id).await.expect("tags").len(), 1);
     assert_eq!(store.list_notes(olga.id).await.expect("notes").len(), 1);
     assert_eq!(store.tag_history(olga.id).await.expect("history").len(), 1);
+}
+
+pub async fn import_contacts_assigns_owners_by_email(store: &dyn Store) {
+    let team = store.create_team("Gulf desk").await.expect("team");
+    let mut users = Vec::new();
+    for address in ["ann@example.com", "bob@example.com"] {
+        let user = store
+            .create_user(
+                &UserDraft {
+                    email: email(address),
+                    name: address.into(),
+                    role: Role::Agent,
+                    team: Some(team.id),
+                    password_hash: None,
+                },
+                now(),
+            )
+            .await
+            .expect("user");
+        users.push(user.id);
+    }
+    let (ann, bob) = (users[0], users[1]);
+    let owned = |mut d: ContactDraft, owner: &str| {
+        d.owner = Some(email(owner));
+        d
+    };
+    let rows = vec![
+        // The owner's e-mail is matched case-insensitively, like a login.
+        owned(draft("A", &["+966501234567"], &[]), "ANN@Example.com"),
+        owned(draft("B", &["+966501234568"], &[]), "bob@example.com"),
+        draft("C", &["+966501234569"], &[]),
+    ];
+    let first = store.import_contacts(&rows, now()).await.expect("import");
+    assert_eq!(first.created, 3);
+    let find = |p: &'static str| async move {
+        store
+            .find_contact(&Handle::Phone(phone(p)))
+            .await
+            .expect("find")
+            .expect("contact")
+    };
+    let a = find("+966501234567").await;
+    assert_eq!(a.owner, Some(ann));
+    assert_eq!(find("+966501234568").await.owner, Some(bob));
+    assert_eq!(find("+966501234569").await.owner, None);
+
+    let later = ts("2026-11-21T10:00:00Z");
+    let again = store.import_contacts(&rows, later).await.expect("again");
+    assert_eq!(
+        (again.created, again.updated, again.unchanged),
+        (0, 0, 3),
+        "{again:?}"
+    );
+    // A row naming no owner leaves the owner as it is.
+    let unowned = store
+        .import_contacts(&[draft("A", &["+966501234567"], &[])], later)
+        .await
+        .expect("no owner");
+    assert_eq!(unowned.unchanged, 1, "{unowned:?}");
+    assert_eq!(find("+966501234567").await, a, "not even updated_at moves");
+    // Naming another owner reassigns.
+    let moved = store
+        .import_contacts(
+            &[owned(
+                draft("A", &["+966501234567"], &[]),
+                "bob@example.com",
+            )],
+            later,
+        )
+        .await
+        .expect("reassign");
+    assert_eq!(moved.updated, 1, "{moved:?}");
+    let a = find("+966501234567").await;
+    assert_eq!((a.owner, a.updated_at), (Some(bob), later));
+
+    // An owner no user has fails the batch, and nothing of it is written.
+    let err = store
+        .import_contacts(
+            &[
+                draft("D", &["+966501234570"], &[]),
+                owned(draft("E", &["+966501234571"], &[]), "nobody@example.com"),
+            ],
+            later,
+        )
+        .await
+        .expect_err("unknown owner");
+    assert!(
+        matches!(err, StoreError::Invalid { field: "owner", .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.counts().await.expect("counts").contacts, 3);
+    let err = store
+        .create_contact(
+            &owned(draft("F", &["+966501234572"], &[]), "nobody@example.com"),
+            now(),
+        )
+        .await
+        .expect_err("unknown owner");
+    assert!(
+        matches!(err, StoreError::Invalid { field: "owner", .. }),
+        "{err:?}"
+    );
+    let created = store
+        .create_contact(
+            &owned(draft("G", &["+966501234573"], &[]), "ann@example.com"),
+            now(),
+        )
+        .await
+        .expect("create");
+    assert_eq!(created.owner, Some(ann));
 }
 
 pub async fn import_contacts_merges_rows_that_join_two_contacts(store: &dyn Store) {
@@ -1475,4 +1587,79 @@ pub async fn orders_teach_replenishment_per_product(store: &dyn Store) {
         .await
         .expect("reclassify");
     assert_eq!(visible_tags(store, c).await, before);
+}
+
+pub async fn planning_page_reads_state_and_filters_by_owner(store: &dyn Store) {
+    let rep = store
+        .create_user(
+            &UserDraft {
+                email: email("planner-rep@example.com"),
+                name: "Rep".into(),
+                role: Role::Agent,
+                team: None,
+                password_hash: None,
+            },
+            now(),
+        )
+        .await
+        .expect("user");
+    store
+        .ingest_messages(
+            &[message(
+                "p1",
+                "+966501234567",
+                Direction::In,
+                "how much is it?",
+                "2026-11-20T09:00:00Z",
+            )],
+            now(),
+            &rules(),
+        )
+        .await
+        .expect("ingest");
+    let mut quiet = store
+        .create_contact(&draft("Quiet", &["+966501234568"], &[]), now())
+        .await
+        .expect("contact");
+    quiet.owner = Some(rep.id);
+    store.update_contact(&quiet, now()).await.expect("update");
+
+    let all = store
+        .planning_page(None, PageRequest::first(10))
+        .await
+        .expect("page");
+    assert_eq!(all.items.len(), 2);
+    assert!(all.items[0].0.id < all.items[1].0.id);
+    let (asked, state) = &all.items[0];
+    assert_eq!(asked.phones[0].as_str(), "+966501234567");
+    assert_eq!(
+        state.last_inbound.as_ref().map(|s| s.at),
+        Some(ts("2026-11-20T09:00:00Z"))
+    );
+    assert_eq!(all.items[1].1, stoke_core::engine::ContactState::default());
+
+    let mine = store
+        .planning_page(Some(rep.id), PageRequest::first(10))
+        .await
+        .expect("page");
+    let ids: Vec<ContactId> = mine.items.iter().map(|(c, _)| c.id).collect();
+    assert_eq!(ids, [quiet.id]);
+
+    let first = store
+        .planning_page(None, PageRequest::first(1))
+        .await
+        .expect("page");
+    assert_eq!(first.items.len(), 1);
+    let rest = store
+        .planning_page(
+            None,
+            PageRequest {
+                after: first.next,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("page");
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.next, None);
 }

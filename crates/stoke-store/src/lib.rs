@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use stoke_core::engine::Rules;
+use stoke_core::engine::{ContactState, Rules};
 use stoke_core::{
     Account, AccountDraft, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
     Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message, MessageId, Note,
@@ -189,7 +189,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // Contacts.
 
     /// Creates a contact from a draft. Fails with `Conflict` when one of its handles already
-    /// belongs to a contact, and with `Invalid` when it has no handle and no name.
+    /// belongs to a contact, and with `Invalid` when it has no handle and no name, or names an
+    /// owner e-mail no user has (field `owner`).
     async fn create_contact(&self, draft: &ContactDraft, now: Timestamp) -> StoreResult<Contact>;
 
     /// Reads a contact; an id that was merged away resolves to the contact it was merged into.
@@ -217,7 +218,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Upserts a batch of drafts in one transaction, de-duplicating by handle: a draft matching
     /// no contact creates one; matching one updates it (only if something changed); matching
-    /// several merges them into the oldest first. Static tags and notes are added once.
+    /// several merges them into the oldest first. Static tags and notes are added once. A
+    /// draft's `owner` e-mail assigns the contact to that user (found case-insensitively, in the
+    /// same transaction); one no user has fails the batch with `Invalid` (field `owner`) and
+    /// nothing of it is written.
     async fn import_contacts(
         &self,
         drafts: &[ContactDraft],
@@ -299,6 +303,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: Timestamp,
         rules: &Arc<Rules>,
     ) -> StoreResult<u64>;
+
+    /// Contacts with the engine's state (empty for a contact with no history), in id order, a
+    /// page at a time: what the planner reads. `owner` keeps one user's contacts only.
+    async fn planning_page(
+        &self,
+        owner: Option<UserId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<(Contact, ContactState)>>;
 
     /// Contact ids in order, a page at a time (cheaper than `list_contacts` for bulk work).
     async fn contact_ids(&self, page: PageRequest) -> StoreResult<Page<ContactId>>;

@@ -31,6 +31,7 @@ pub async fn run(
             seed,
             now: Timestamp::now(),
             out: dir.clone(),
+            agents: 0,
         };
         let summary = tokio::task::spawn_blocking(move || generator::generate(&options)).await??;
         let now = Timestamp::now();

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use serde::Serialize;
-use stoke_core::{Contact, CustomValue, TagFamily};
+use stoke_core::{Contact, CustomValue, TagFamily, UserId};
 use stoke_store::{PageRequest, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,7 +44,7 @@ fn custom_text(value: &CustomValue) -> String {
     }
 }
 
-const CONTACT_HEADER: [&str; 16] = [
+const CONTACT_HEADER: [&str; 17] = [
     "id",
     "kind",
     "name",
@@ -60,6 +60,7 @@ const CONTACT_HEADER: [&str; 16] = [
     "preferred_channel",
     "contact_window",
     "max_per_week",
+    "owner",
     "tags",
 ];
 
@@ -67,6 +68,38 @@ struct CsvContacts<'a, W: Write> {
     store: &'a dyn Store,
     out: csv::Writer<W>,
     custom_keys: Vec<String>,
+    owners: Owners,
+}
+
+/// Users' e-mails by id: an owner is exported as the e-mail `stoke import` resolves again.
+struct Owners(HashMap<UserId, String>);
+
+impl Owners {
+    async fn load(store: &dyn Store) -> anyhow::Result<Self> {
+        let users = store.list_users().await?;
+        Ok(Self(
+            users
+                .into_iter()
+                .map(|u| (u.id, u.email.to_string()))
+                .collect(),
+        ))
+    }
+
+    /// The owner's e-mail; `None` for a contact without one. A stored owner id always names a
+    /// user (a foreign key), so a miss is a broken database, not a value to skip.
+    fn email(&self, contact: &Contact) -> anyhow::Result<Option<&str>> {
+        contact
+            .owner
+            .map(|id| {
+                self.0.get(&id).map(String::as_str).with_context(|| {
+                    format!(
+                        "contact {}: its owner, user {id}, does not exist",
+                        contact.id
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 impl<W: Write> AsyncVisit for CsvContacts<'_, W> {
@@ -113,6 +146,7 @@ impl<W: Write> AsyncVisit for CsvContacts<'_, W> {
                 .max_per_week
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
+            self.owners.email(&c)?.unwrap_or_default().to_owned(),
             join(static_tags),
         ];
         row.extend(
@@ -154,6 +188,8 @@ struct ContactLine {
     timezone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     birthday: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
     #[serde(flatten)]
     custom: std::collections::BTreeMap<String, String>,
     auto_tags: Vec<TagLine>,
@@ -163,6 +199,7 @@ struct ContactLine {
 struct JsonContacts<'a, W: Write> {
     store: &'a dyn Store,
     out: W,
+    owners: Owners,
 }
 
 impl<W: Write> AsyncVisit for JsonContacts<'_, W> {
@@ -171,6 +208,7 @@ impl<W: Write> AsyncVisit for JsonContacts<'_, W> {
         let (static_tags, auto): (Vec<_>, Vec<_>) = tags
             .into_iter()
             .partition(|t| t.family == TagFamily::Static);
+        let owner = self.owners.email(&c)?.map(str::to_owned);
         let line = ContactLine {
             id: c.id.get(),
             kind: c.kind.as_str(),
@@ -183,6 +221,7 @@ impl<W: Write> AsyncVisit for JsonContacts<'_, W> {
             language: c.language.map(|l| l.to_string()),
             timezone: c.time_zone.map(|z| z.to_string()),
             birthday: c.relationship.birthday.map(|d| d.to_string()),
+            owner,
             custom: c
                 .custom
                 .iter()
@@ -227,12 +266,17 @@ pub async fn contacts(store: &dyn Store, format: Format, out: impl Write) -> any
                 store,
                 out: writer,
                 custom_keys,
+                owners: Owners::load(store).await?,
             };
             each_contact(store, &mut visit).await?;
             visit.out.flush().context("while writing the export")?;
         }
         Format::Jsonl => {
-            let mut visit = JsonContacts { store, out };
+            let mut visit = JsonContacts {
+                store,
+                out,
+                owners: Owners::load(store).await?,
+            };
             each_contact(store, &mut visit).await?;
             visit.out.flush().context("while writing the export")?;
         }

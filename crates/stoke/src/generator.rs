@@ -14,6 +14,12 @@
 //!   `contact` is the E.164 phone for WhatsApp and the e-mail address for e-mail messages.
 //! - `events.jsonl`: `order` (amount = sum of quantity x unit price, in the currency's own number
 //!   of decimals), `click` and `open` events; `contact` is always the E.164 phone.
+//! - With `agents` above zero, `agents.csv` (`email,name,role,team`, the format of `stoke import
+//!   users`): that many agents, ten to a desk, desks by language in proportion to the base; and
+//!   `contacts.csv` gains an `owner` column with an agent's e-mail. About 5% of contacts have no
+//!   owner, 90% of the rest belong to a desk speaking their language, and shares are uneven (a
+//!   senior rep holds several times a new hire's book). With no agents the files are exactly what
+//!   they were before agents existed.
 //!
 //! Row `i` of `contacts.csv` (0-based, header excluded) is contact index `i`; message ids are
 //! `m<i>-<n>` and event ids `e<i>-<n>` with `n` counting from 1 in time order for that contact.
@@ -56,6 +62,8 @@ pub struct GenOptions {
     pub now: jiff::Timestamp,
     /// Output directory, created if missing.
     pub out: PathBuf,
+    /// Agents in `agents.csv` who own the contacts; 0 writes neither it nor the owner column.
+    pub agents: u64,
 }
 
 /// How many rows were written to each file.
@@ -64,9 +72,11 @@ pub struct GenSummary {
     pub contacts: u64,
     pub messages: u64,
     pub events: u64,
+    pub agents: u64,
+    pub teams: u64,
 }
 
-/// Writes `contacts.csv`, `messages.jsonl` and `events.jsonl` into `opts.out`.
+/// Writes `contacts.csv`, `messages.jsonl`, `events.jsonl` (and `agents.csv`) into `opts.out`.
 pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
     let now = opts.now.as_second();
     // The hand-written date formatting below writes four-digit years; refuse anything else rather
@@ -82,6 +92,13 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
         );
     }
 
+    if opts.agents > MAX_AGENTS {
+        bail!(
+            "--agents {}: at most {MAX_AGENTS} agents are generated",
+            opts.agents
+        );
+    }
+
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating output directory {}", opts.out.display()))?;
     let create = |name: &str| -> Result<BufWriter<File>> {
@@ -93,16 +110,36 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
     let mut messages_out = create("messages.jsonl")?;
     let mut events_out = create("events.jsonl")?;
 
-    contacts_out.write_record(CSV_HEADER)?;
+    let staff = (opts.agents > 0).then(|| Staff::new(opts.seed, opts.agents));
+    match &staff {
+        Some(staff) => {
+            let mut agents_out = csv::Writer::from_writer(create("agents.csv")?);
+            staff.write(&mut agents_out)?;
+            agents_out.flush().context("writing agents.csv")?;
+            contacts_out.write_record(CSV_HEADER.iter().chain(&["owner"]))?;
+        }
+        None => {
+            // A stale agents.csv beside contacts without owners would be imported by mistake.
+            match fs::remove_file(opts.out.join("agents.csv")) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).context("removing the agents.csv of an earlier run");
+                }
+                _ => {}
+            }
+            contacts_out.write_record(CSV_HEADER)?;
+        }
+    }
     let mut g = Generator::new(opts.seed, now, opts.contacts);
     let mut summary = GenSummary {
         contacts: 0,
         messages: 0,
         events: 0,
+        agents: opts.agents,
+        teams: staff.as_ref().map_or(0, |s| s.teams.len() as u64),
     };
     for index in 0..opts.contacts {
         g.build(index)?;
-        g.write_contact(&mut contacts_out)?;
+        g.write_contact(&mut contacts_out, staff.as_ref(), index)?;
         summary.messages += g.write_messages(index, &mut messages_out)?;
         summary.events += g.write_events(index, &mut events_out)?;
         summary.contacts += 1;
@@ -857,12 +894,17 @@ impl Generator {
 
     // -- writers -------------------------------------------------------------------------------
 
-    fn write_contact<W: Write>(&self, out: &mut csv::Writer<W>) -> Result<()> {
+    fn write_contact<W: Write>(
+        &self,
+        out: &mut csv::Writer<W>,
+        staff: Option<&Staff>,
+        index: u64,
+    ) -> Result<()> {
         let r = &self.row;
         let Some(p) = &self.profile else {
             bail!("no contact built")
         };
-        out.write_record([
+        let fields = [
             r.name.as_str(),
             &r.phone_csv,
             &r.email,
@@ -874,7 +916,15 @@ impl Generator {
             &r.tags,
             &r.notes,
             &r.customer_since,
-        ])?;
+        ];
+        match staff {
+            Some(staff) => out.write_record(
+                fields
+                    .into_iter()
+                    .chain([staff.owner(self.seed, index, p.lang)]),
+            )?,
+            None => out.write_record(fields)?,
+        }
         Ok(())
     }
 
@@ -2060,6 +2110,208 @@ fn push_latin_slug(out: &mut String, name: &str, drop_legal: bool) {
 const LEGAL_FORMS: &[&str] = &[
     "llc", "co", "ltd", "inc", "est", "ooo", "ip", "ao", "sae", "s", "a", "e",
 ];
+
+// ---------------------------------------------------------------------------------------------
+// Agents and who owns which contact (`--agents N`)
+// ---------------------------------------------------------------------------------------------
+
+/// More agents than any sales floor has; the bound keeps a typo from exhausting memory.
+const MAX_AGENTS: u64 = 100_000;
+/// Agents per team in `agents.csv`; the last team may be smaller.
+const AGENTS_PER_TEAM: u64 = 10;
+/// Per mille of contacts left without an owner: leads nobody has picked up yet.
+const UNASSIGNED_PER_MILLE: u32 = 50;
+/// Percent of assigned contacts owned outside their language's desks (a referral, a rep's own
+/// network, a desk that speaks no language of theirs).
+const CROSS_DESK_PCT: u32 = 10;
+/// Where agents' addresses live; `.example` is reserved (RFC 2606), so no mail can leak.
+const AGENT_DOMAIN: &str = "shop.example";
+
+struct Agent {
+    email: String,
+    name: String,
+    team: usize,
+}
+
+/// Agents with integer weights, cumulative, to draw one in proportion to its weight.
+#[derive(Default)]
+struct Pool {
+    agents: Vec<usize>,
+    cumulative: Vec<u64>,
+}
+
+impl Pool {
+    fn push(&mut self, agent: usize, weight: u32) {
+        let total = self.cumulative.last().copied().unwrap_or(0);
+        self.agents.push(agent);
+        self.cumulative.push(total + u64::from(weight));
+    }
+
+    fn pick(&self, rng: &mut fastrand::Rng) -> Option<usize> {
+        let total = *self.cumulative.last()?;
+        let r = rng.u64(0..total);
+        let i = self.cumulative.partition_point(|&c| c <= r);
+        self.agents.get(i).copied()
+    }
+}
+
+/// The sales team of a generated workspace: desks by language, agents with an uneven share of
+/// the base (senior reps hold several times what a new hire does), and the draw of each
+/// contact's owner.
+struct Staff {
+    agents: Vec<Agent>,
+    teams: Vec<String>,
+    /// Per language (ar, ru, en), the agents of the desks speaking it.
+    desks: [Pool; 3],
+    everyone: Pool,
+}
+
+fn lang_index(lang: Lang) -> usize {
+    match lang {
+        Lang::Ar => 0,
+        Lang::Ru => 1,
+        Lang::En => 2,
+    }
+}
+
+/// The language of each of `teams` desks, in proportion to the languages of the customer base
+/// (largest remainder, so 10 desks give 6 Arabic, 2 Russian and 2 English), grouped by language.
+fn desk_languages(teams: usize) -> Vec<Lang> {
+    const LANGS: [Lang; 3] = [Lang::Ar, Lang::Ru, Lang::En];
+    let mut share = [0u64; 3];
+    for o in ORIGINS {
+        for (k, s) in share.iter_mut().enumerate() {
+            *s += u64::from(o.weight) * u64::from(o.langs[k]);
+        }
+    }
+    let total: u64 = share.iter().sum();
+    let n = teams as u64;
+    let mut counts: [u64; 3] = share.map(|s| n * s / total);
+    let mut by_remainder = [0usize, 1, 2];
+    by_remainder.sort_by_key(|&k| std::cmp::Reverse(n * share[k] % total));
+    for &k in by_remainder
+        .iter()
+        .cycle()
+        .take((n - counts.iter().sum::<u64>()) as usize)
+    {
+        counts[k] += 1;
+    }
+    LANGS
+        .iter()
+        .zip(counts)
+        .flat_map(|(&l, c)| std::iter::repeat_n(l, c as usize))
+        .collect()
+}
+
+impl Staff {
+    fn new(seed: u64, agents: u64) -> Self {
+        let teams = usize::try_from(agents.div_ceil(AGENTS_PER_TEAM)).unwrap_or(usize::MAX);
+        let langs = desk_languages(teams);
+        let mut numbered = [0u32; 3];
+        let team_names = langs
+            .iter()
+            .map(|&l| {
+                numbered[lang_index(l)] += 1;
+                let desk = match l {
+                    Lang::Ar => "Arabic desk",
+                    Lang::Ru => "Russian desk",
+                    Lang::En => "English desk",
+                };
+                format!("{desk} {}", numbered[lang_index(l)])
+            })
+            .collect();
+        let mut staff = Staff {
+            agents: Vec::new(),
+            teams: team_names,
+            desks: Default::default(),
+            everyone: Pool::default(),
+        };
+        let mut taken = HashSet::new();
+        for a in 0..agents {
+            let mut rng = fastrand::Rng::with_seed(mix64(seed ^ mix64(a ^ 0xA6E7_0000_0000)));
+            let team = usize::try_from(a / AGENTS_PER_TEAM).unwrap_or(usize::MAX);
+            let lang = langs[team];
+            let female = rng.bool();
+            let mut last = String::new();
+            let first = match lang {
+                Lang::Ar => {
+                    let (males, females, families) = if rng.u32(0..100) < 35 {
+                        (EGYPT_MALE, EGYPT_FEMALE, EGYPT_FAMILY)
+                    } else {
+                        (GULF_MALE, GULF_FEMALE, GULF_FAMILY)
+                    };
+                    let firsts = if female { females } else { males };
+                    last.push_str(families[rng.usize(..families.len())].1);
+                    firsts[rng.usize(..firsts.len())].1
+                }
+                Lang::Ru => {
+                    let firsts = if female { RU_FEMALE } else { RU_MALE };
+                    let surname = RU_SURNAMES[rng.usize(..RU_SURNAMES.len())].1;
+                    push_ru_surname(&mut last, surname, female, false);
+                    firsts[rng.usize(..firsts.len())].1
+                }
+                Lang::En => {
+                    let firsts = if female { EN_FEMALE } else { EN_MALE };
+                    last.push_str(EN_LAST[rng.usize(..EN_LAST.len())]);
+                    firsts[rng.usize(..firsts.len())]
+                }
+            };
+            let mut local = String::new();
+            push_latin_slug(&mut local, first, false);
+            local.push('.');
+            push_latin_slug(&mut local, &last, false);
+            // Namesakes get a number, as mail administrators do.
+            let mut email = format!("{local}@{AGENT_DOMAIN}");
+            let mut n = 1;
+            while !taken.insert(email.clone()) {
+                n += 1;
+                email = format!("{local}{n}@{AGENT_DOMAIN}");
+            }
+            // Senior reps hold a big book, new hires a small one.
+            let weight = match rng.u32(0..100) {
+                0..15 => rng.u32(250..=400),
+                15..80 => rng.u32(80..=160),
+                _ => rng.u32(15..=50),
+            };
+            let index = staff.agents.len();
+            staff.desks[lang_index(lang)].push(index, weight);
+            staff.everyone.push(index, weight);
+            staff.agents.push(Agent {
+                email,
+                name: format!("{first} {last}"),
+                team,
+            });
+        }
+        staff
+    }
+
+    /// The owner of contact `index`, or "" for none. Drawn from its own random stream, so every
+    /// other column is the same as without agents, and a smaller run stays a prefix.
+    fn owner(&self, seed: u64, index: u64, lang: Lang) -> &str {
+        let mut rng = fastrand::Rng::with_seed(mix64(seed ^ mix64(index ^ 0x0A55_1600_0000)));
+        if rng.u32(0..1000) < UNASSIGNED_PER_MILLE {
+            return "";
+        }
+        let desk = &self.desks[lang_index(lang)];
+        let pool = if desk.agents.is_empty() || rng.u32(0..100) < CROSS_DESK_PCT {
+            &self.everyone
+        } else {
+            desk
+        };
+        pool.pick(&mut rng)
+            .map_or("", |a| self.agents[a].email.as_str())
+    }
+
+    fn write<W: Write>(&self, out: &mut csv::Writer<W>) -> Result<()> {
+        out.write_record(AGENTS_HEADER)?;
+        for a in &self.agents {
+            out.write_record([a.email.as_str(), &a.name, "agent", &self.teams[a.team]])?;
+        }
+        Ok(())
+    }
+}
+
+const AGENTS_HEADER: [&str; 4] = ["email", "name", "role", "team"];
 
 // ---------------------------------------------------------------------------------------------
 // Small utilities
@@ -4035,6 +4287,7 @@ mod tests {
             seed,
             now: now(),
             out: dir.0.join("nested"),
+            agents: 0,
         })?;
         Ok((dir, summary))
     }
@@ -4170,6 +4423,7 @@ mod tests {
             seed: 1,
             now,
             out: dir.0.clone(),
+            agents: 0,
         };
         assert!(generate(&opts).is_err());
     }
@@ -4189,6 +4443,124 @@ mod tests {
     }
 
     #[test]
+    fn agents_own_most_contacts_unevenly_and_mostly_in_their_language() -> Result<()> {
+        let dir = Scratch::new("agents");
+        let gen_into = |name: &str, agents: u64| {
+            generate(&GenOptions {
+                contacts: 4000,
+                seed: 5,
+                now: now(),
+                out: dir.0.join(name),
+                agents,
+            })
+        };
+        let file = |name: &str, f: &str| fs::read_to_string(dir.0.join(name).join(f));
+        gen_into("none", 0)?;
+        let s = gen_into("some", 100)?;
+        gen_into("again", 100)?;
+        assert_eq!((s.agents, s.teams), (100, 10));
+        assert!(!dir.0.join("none").join("agents.csv").exists());
+        for f in [
+            "agents.csv",
+            "contacts.csv",
+            "messages.jsonl",
+            "events.jsonl",
+        ] {
+            ensure!(
+                file("some", f)? == file("again", f)?,
+                "{f} is not deterministic"
+            );
+        }
+        for f in ["messages.jsonl", "events.jsonl"] {
+            ensure!(
+                file("some", f)? == file("none", f)?,
+                "{f} changed with agents"
+            );
+        }
+
+        let agents_csv = file("some", "agents.csv")?;
+        let mut agents = csv::Reader::from_reader(agents_csv.as_bytes());
+        ensure!(
+            agents.headers()?.iter().eq(AGENTS_HEADER),
+            "agents.csv header"
+        );
+        let mut desk_lang: BTreeMap<String, &str> = BTreeMap::new();
+        let mut team_sizes: BTreeMap<String, usize> = BTreeMap::new();
+        for record in agents.records() {
+            let r = record?;
+            let (email, team) = (r[0].to_owned(), r[3].to_owned());
+            ensure!(email.ends_with("@shop.example") && !r[1].is_empty() && &r[2] == "agent");
+            let lang = match team.split(' ').next() {
+                Some("Arabic") => "ar",
+                Some("Russian") => "ru",
+                Some("English") => "en",
+                _ => bail!("team {team:?}"),
+            };
+            *team_sizes.entry(team).or_default() += 1;
+            ensure!(
+                desk_lang.insert(email, lang).is_none(),
+                "e-mails are unique"
+            );
+        }
+        assert_eq!(desk_lang.len(), 100);
+        assert!(team_sizes.values().all(|&n| n == 10), "{team_sizes:?}");
+        let langs: Vec<Lang> = desk_languages(10);
+        let count = |l: Lang| langs.iter().filter(|&&x| x == l).count();
+        assert_eq!(
+            (count(Lang::Ar), count(Lang::Ru), count(Lang::En)),
+            (6, 2, 2)
+        );
+
+        let plain: Vec<String> = file("none", "contacts.csv")?
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let owned_csv = file("some", "contacts.csv")?;
+        let mut owned = csv::Reader::from_reader(owned_csv.as_bytes());
+        let header: Vec<String> = owned.headers()?.iter().map(str::to_owned).collect();
+        assert_eq!(header.last().map(String::as_str), Some("owner"));
+        assert_eq!(header[..header.len() - 1], CSV_HEADER);
+        let (mut unassigned, mut same_language, mut assigned) = (0, 0, 0);
+        let mut per_agent: BTreeMap<String, u32> = BTreeMap::new();
+        let mut rows = 0;
+        for (record, plain) in owned.records().zip(plain.iter().skip(1)) {
+            let r = record?;
+            rows += 1;
+            // Every other column is exactly what a run without agents writes.
+            let mut others = csv::Writer::from_writer(Vec::new());
+            others.write_record(r.iter().take(CSV_HEADER.len()))?;
+            let others = String::from_utf8(others.into_inner()?)?;
+            ensure!(others.trim_end() == plain, "{others} vs {plain}");
+            let owner = &r[CSV_HEADER.len()];
+            if owner.is_empty() {
+                unassigned += 1;
+                continue;
+            }
+            let Some(lang) = desk_lang.get(owner) else {
+                bail!("owner {owner} is not an agent")
+            };
+            assigned += 1;
+            if *lang == &r[4] {
+                same_language += 1;
+            }
+            *per_agent.entry(owner.to_owned()).or_default() += 1;
+        }
+        assert_eq!(rows, 4000);
+        assert!((120..=280).contains(&unassigned), "{unassigned} unassigned");
+        assert!(
+            same_language * 100 >= assigned * 85,
+            "{same_language} of {assigned} in their language"
+        );
+        let (min, max) = (
+            per_agent.values().min().copied().unwrap_or(0),
+            per_agent.values().max().copied().unwrap_or(0),
+        );
+        assert!(per_agent.len() >= 95, "almost every agent has a book");
+        assert!(max >= 4 * min.max(1), "uneven books: {min}..{max}");
+        Ok(())
+    }
+
+    #[test]
     fn zero_contacts_writes_only_the_header() -> Result<()> {
         let (dir, s) = run("zero", 0, 1)?;
         assert_eq!(
@@ -4196,7 +4568,9 @@ mod tests {
             GenSummary {
                 contacts: 0,
                 messages: 0,
-                events: 0
+                events: 0,
+                agents: 0,
+                teams: 0,
             }
         );
         assert_eq!(

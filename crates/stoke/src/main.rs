@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod generator;
 mod import;
+mod queue;
 mod settings;
 
 use std::fs::File;
@@ -66,7 +67,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Generate a deterministic synthetic workspace: contacts.csv, messages.jsonl, events.jsonl.
+    /// Generate a deterministic synthetic workspace: contacts.csv, messages.jsonl, events.jsonl
+    /// (and agents.csv with --agents, to import with `stoke import users` before the contacts).
     Gen {
         #[arg(long)]
         contacts: u64,
@@ -77,6 +79,9 @@ enum Command {
         /// The moment the workspace ends at (RFC 3339); default now. Fix it for identical output.
         #[arg(long)]
         now: Option<Timestamp>,
+        /// Also write agents.csv with this many agents and give contacts an owner column.
+        #[arg(long, default_value_t = 0)]
+        agents: u64,
     },
     /// Counts of what the workspace holds.
     Stats,
@@ -90,13 +95,28 @@ enum Command {
     },
     /// Recompute every contact's tags from its history (after a playbook change).
     Reclassify,
+    /// Whom to contact, when and why: an agent's queue (or the whole workspace's) at a moment.
+    Queue {
+        /// The agent whose contacts to plan (their e-mail); default every contact.
+        #[arg(long)]
+        agent: Option<String>,
+        /// The moment (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<Timestamp>,
+        /// A JSON array in queue order instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Each agent's count of due and overdue actions instead of the items.
+        #[arg(long, conflicts_with_all = ["agent", "json"])]
+        per_agent: bool,
+    },
     /// Contacts: `contact show ID` prints a contact's tags, each with its reason.
     #[command(subcommand)]
     Contact(ContactCommand),
     /// Show or check the playbook.
     #[command(subcommand)]
     Playbook(PlaybookCommand),
-    /// Administration: tokens (users and roles arrive with the API issue).
+    /// Administration: users and API tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -115,6 +135,9 @@ enum ImportCommand {
     Messages(ImportArgs),
     /// Orders, clicks, opens and custom events, one JSON object a line.
     Events(ImportArgs),
+    /// Users without passwords and their teams: CSV `email,name,role,team` with a header (role
+    /// defaults to agent). E-mails that already have a user are left as they are.
+    Users(ImportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,6 +170,22 @@ enum AdminCommand {
         name: String,
         #[arg(long, default_value = "admin")]
         role: Role,
+    },
+    /// Create a user (admin, manager or agent), with a password read from stdin if asked.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// admin, manager or agent.
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        name: Option<String>,
+        /// The team's name; a team of that name is created when there is none.
+        #[arg(long)]
+        team: Option<String>,
+        /// Read the password from one line of stdin; without it the user cannot log in yet.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -223,17 +262,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             out,
             now,
+            agents,
         } => {
             let options = generator::GenOptions {
                 contacts,
                 seed,
                 now: now.unwrap_or_else(Timestamp::now),
                 out: out.clone(),
+                agents,
             };
             let summary =
                 tokio::task::spawn_blocking(move || generator::generate(&options)).await??;
+            let agents = if summary.agents > 0 {
+                format!(", {} agents in {} teams", summary.agents, summary.teams)
+            } else {
+                String::new()
+            };
             println!(
-                "generated {} contacts, {} messages, {} events in {}",
+                "generated {} contacts, {} messages, {} events{agents} in {}",
                 summary.contacts,
                 summary.messages,
                 summary.events,
@@ -256,6 +302,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Classify { text, lang } => classify::run(&cli.storage.data, text, lang),
+        Command::Queue {
+            agent,
+            now,
+            json,
+            per_agent,
+        } => {
+            let store = cli.storage.open()?;
+            let rules = cli.storage.rules()?;
+            let now = now.unwrap_or_else(Timestamp::now);
+            let owner = match &agent {
+                Some(email) => Some(queue::agent(store.as_ref(), email).await?),
+                None => None,
+            };
+            let items = queue::build(store.clone(), rules, owner, now).await?;
+            let mut out = std::io::stdout().lock();
+            if per_agent {
+                let agents = store
+                    .list_users()
+                    .await?
+                    .into_iter()
+                    .map(|u| (u.id, u.email.to_string()))
+                    .collect();
+                queue::write_per_agent(&mut out, &items, &agents, now)?;
+            } else if json {
+                queue::write_json(&mut out, &items, now)?;
+            } else {
+                queue::write_table(&mut out, &items, now)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Reclassify => {
             let store = cli.storage.open()?;
             let rules = cli.storage.rules()?;
@@ -293,6 +369,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let token = create_token(store.as_ref(), &name, role).await?;
             println!("created {role} token {name:?}; it is shown once, keep it secret:");
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::CreateUser {
+            email,
+            role,
+            name,
+            team,
+            password_stdin,
+        }) => {
+            use import::users::{NewUser, Password};
+            let password = password_stdin
+                .then(|| Password::read_line(std::io::stdin().lock()))
+                .transpose()?;
+            let store = cli.storage.open()?;
+            let new = NewUser {
+                email,
+                role,
+                name,
+                team,
+            };
+            let created = import::users::create_user(
+                store.as_ref(),
+                &new,
+                password.as_ref(),
+                Timestamp::now(),
+            )
+            .await?;
+            println!("{created}");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -409,6 +513,7 @@ async fn import_command(
         ImportCommand::Contacts(a) => (a, "contacts"),
         ImportCommand::Messages(a) => (a, "messages"),
         ImportCommand::Events(a) => (a, "events"),
+        ImportCommand::Users(a) => (a, "users"),
     };
     let file = args.file.display().to_string();
     let (rows, problems, bad_rows, written, summary) = match &command {
@@ -418,6 +523,16 @@ async fn import_command(
             let summary = format!(
                 "{} created, {} updated, {} unchanged, {} merged",
                 o.created, o.updated, o.unchanged, o.merged
+            );
+            let bad_rows = r.bad_rows();
+            (r.rows, r.problems, bad_rows, r.written, summary)
+        }
+        ImportCommand::Users(a) => {
+            let r = import::users::import(store, &a.file, a.skip_invalid, now).await?;
+            let o = r.outcome;
+            let summary = format!(
+                "{} created, {} already there (left as they are), {} new teams",
+                o.created, o.existing, o.teams_created
             );
             let bad_rows = r.bad_rows();
             (r.rows, r.problems, bad_rows, r.written, summary)

@@ -29,6 +29,8 @@ pub enum Column {
     MaxPerWeek,
     Tags,
     Notes,
+    /// The e-mail of the user the contact is assigned to.
+    Owner,
     /// Export's id column: informative, not imported (ids are the store's).
     Id,
     Custom(String),
@@ -75,6 +77,7 @@ impl Column {
             "max per week" | "max messages per week" => Column::MaxPerWeek,
             "tags" | "tag" | "labels" | "label" => Column::Tags,
             "notes" | "note" | "comments" | "comment" => Column::Notes,
+            "owner" | "owner email" | "assigned to" | "assignee" => Column::Owner,
             "id" | "stoke id" | "contact id" => Column::Id,
             _ => Column::Custom(key.replace(' ', "_")),
         }
@@ -193,6 +196,10 @@ pub fn draft_from_cells<'a>(
                 }
             }
             Column::Notes => draft.notes.push(value.to_owned()),
+            Column::Owner => match Email::parse(value) {
+                Ok(e) => draft.owner = Some(e),
+                Err(e) => fail(header, e),
+            },
             Column::Id => {}
             Column::Custom(key) => {
                 let field_type = custom_fields
@@ -320,6 +327,19 @@ mod tests {
         assert_eq!(d.reach.format, Some(stoke_core::MessageFormat::Text));
         assert!(d.reach.window.is_some());
         assert_eq!(d.notes.len(), 1, "the note itself is kept");
+    }
+
+    #[test]
+    fn the_owner_is_an_e_mail() {
+        let d = row(&[("phone", "+966501234567"), ("Owner", "Ann@Shop.Example")]).expect("valid");
+        assert_eq!(
+            d.owner.map(|e| e.dedup_key()).as_deref(),
+            Some("ann@shop.example")
+        );
+        let errors = row(&[("phone", "+966501234567"), ("owner", "ann")]).expect_err("bad");
+        assert_eq!(errors[0].field, "owner");
+        let d = row(&[("phone", "+966501234567"), ("owner", " ")]).expect("valid");
+        assert_eq!(d.owner, None, "an empty cell leaves the owner as it is");
     }
 
     #[test]

@@ -9,8 +9,9 @@
 
 pub mod columns;
 pub mod lines;
+pub mod users;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -106,12 +107,9 @@ fn contact_format(path: &Path) -> anyhow::Result<ContactFormat> {
     })
 }
 
-/// Reads contact rows from a CSV file (comma, semicolon or tab separated, detected from the
-/// header line).
-fn csv_contact_rows(
-    path: &Path,
-    custom: BTreeMap<String, CustomFieldDef>,
-) -> anyhow::Result<Box<dyn Iterator<Item = Row<ContactDraft>> + Send>> {
+/// A CSV reader for a file whose separator (comma, semicolon or tab) is detected from the
+/// header line, as spreadsheets export all three.
+fn csv_reader(path: &Path) -> anyhow::Result<csv::Reader<BufReader<File>>> {
     let open = || File::open(path).with_context(|| format!("cannot open {}", path.display()));
     let mut header_line = String::new();
     BufReader::new(open()?).read_line(&mut header_line)?;
@@ -119,10 +117,18 @@ fn csv_contact_rows(
         .into_iter()
         .max_by_key(|d| header_line.bytes().filter(|b| b == d).count())
         .unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new()
+    Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 20, open()?));
+        .from_reader(BufReader::with_capacity(1 << 20, open()?)))
+}
+
+/// Reads contact rows from a CSV file.
+fn csv_contact_rows(
+    path: &Path,
+    custom: BTreeMap<String, CustomFieldDef>,
+) -> anyhow::Result<Box<dyn Iterator<Item = Row<ContactDraft>> + Send>> {
+    let mut reader = csv_reader(path)?;
     let headers: Vec<String> = reader
         .headers()
         .with_context(|| format!("cannot read the header line of {}", path.display()))?
@@ -370,12 +376,46 @@ pub async fn contacts(
         .into_iter()
         .map(|d| (d.name.clone(), d))
         .collect();
-    let open = move |p: &Path| contact_rows(p, custom.clone());
+    // Owners are named by e-mail. One that no user has is found here, in the validation pass,
+    // so that it is reported with its line (the store would refuse the whole batch).
+    let users: Arc<BTreeSet<String>> = Arc::new(
+        store
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| u.email.dedup_key())
+            .collect(),
+    );
+    let open =
+        move |p: &Path| -> anyhow::Result<Box<dyn Iterator<Item = Row<ContactDraft>> + Send>> {
+            let users = users.clone();
+            let rows = contact_rows(p, custom.clone())?;
+            Ok(Box::new(rows.map(move |(line, row)| {
+                (line, with_known_owner(row, &users))
+            })))
+        };
     two_pass(path, skip_invalid, 2_000, open, |batch| {
         let drafts: Vec<ContactDraft> = batch.into_iter().map(|(_, d)| d).collect();
         async move { Ok((store.import_contacts(&drafts, now).await?, Vec::new())) }
     })
     .await
+}
+
+/// Refuses a row whose owner e-mail no user has.
+fn with_known_owner(
+    row: Result<ContactDraft, Vec<FieldError>>,
+    users: &BTreeSet<String>,
+) -> Result<ContactDraft, Vec<FieldError>> {
+    let draft = row?;
+    match &draft.owner {
+        Some(owner) if !users.contains(&owner.dedup_key()) => Err(vec![FieldError {
+            field: "owner".into(),
+            reason: format!(
+                "no user with e-mail {owner}; create it with `stoke admin create-user` or `stoke import users`"
+            ),
+        }]),
+        _ => Ok(draft),
+    }
 }
 
 /// Turns the rows of a batch that named unknown contact ids into problems with line numbers.
