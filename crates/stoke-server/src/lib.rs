@@ -8,6 +8,7 @@
 pub mod auth;
 mod dto;
 mod error;
+pub mod queue;
 pub mod scheduler;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::routing::get;
 use axum::{Json, Router};
+use scheduler::LiveRules;
 use serde::Deserialize;
 use stoke_core::{ContactId, Role};
 use stoke_store::{ApiToken, PageRequest, Store};
@@ -28,10 +30,12 @@ use dto::{AccountDto, ContactDto, CountsDto, EventDto, MessageDto, PageDto, TagC
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The playbook in force (reloaded without restart).
+    pub rules: Arc<LiveRules>,
 }
 
-/// The API's routes on a store.
-pub fn router(store: Arc<dyn Store>) -> Router {
+/// The API's routes on a store and the rules in force.
+pub fn router(store: Arc<dyn Store>, rules: Arc<LiveRules>) -> Router {
     let api = Router::new()
         .route("/stats", get(stats))
         .route("/accounts", get(accounts))
@@ -40,20 +44,22 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         .route("/contacts/{id}/messages", get(contact_messages))
         .route("/contacts/{id}/events", get(contact_events))
         .route("/contacts/{id}/tags", get(contact_tags))
+        .route("/queue", get(queue_of))
         .fallback(|| async { ApiError::not_found("no such API endpoint") });
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
-        .with_state(AppState { store })
+        .with_state(AppState { store, rules })
 }
 
 /// Serves the API until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Arc<dyn Store>,
+    rules: Arc<LiveRules>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store))
+    axum::serve(listener, router(store, rules))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -268,4 +274,48 @@ async fn contact_tags(
         tags: tags.into_iter().map(Into::into).collect(),
         history: history.into_iter().map(Into::into).collect(),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueParams {
+    agent: Option<String>,
+    now: Option<String>,
+}
+
+/// `GET /api/v1/queue?agent=EMAIL&now=RFC3339`: the same queue as `stoke queue --json`.
+async fn queue_of(
+    _caller: Caller,
+    State(state): State<AppState>,
+    query: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<queue::QueueItemDto>>, ApiError> {
+    let Query(params) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let now = match params.now {
+        None => jiff::Timestamp::now(),
+        Some(raw) => raw.parse().map_err(|_| {
+            ApiError::invalid(
+                "now",
+                format!("{raw:?} is not a moment like 2026-11-23T09:00:00Z"),
+            )
+        })?,
+    };
+    let owner = match params.agent {
+        None => None,
+        Some(email) => match state.store.find_user_by_email(email.trim()).await? {
+            Some(user) => Some(user.id),
+            None => {
+                return Err(ApiError::invalid(
+                    "agent",
+                    format!("no user has the e-mail {email:?}"),
+                ));
+            }
+        },
+    };
+    let items = queue::build(state.store.clone(), state.rules.get(), owner, now).await?;
+    Ok(Json(
+        items
+            .iter()
+            .map(|i| queue::QueueItemDto::new(i, now))
+            .collect(),
+    ))
 }

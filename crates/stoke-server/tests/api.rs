@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use stoke_core::engine::Rules;
+use stoke_core::playbook::Playbook;
 use stoke_core::{Channel, ContactRef, Direction, Role};
 use stoke_server::auth::{hash_token, new_token};
+use stoke_server::scheduler::LiveRules;
 use stoke_store::{IncomingMessage, Store};
 use stoke_store_sqlite::SqliteStore;
 
@@ -40,8 +43,12 @@ async fn spawn_app() -> App {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let served = store.clone();
+    let playbook = Playbook::default_playbook().expect("playbook");
+    let rules = Arc::new(LiveRules::new(Arc::new(
+        Rules::new(playbook).expect("rules"),
+    )));
     tokio::spawn(async move {
-        stoke_server::serve(listener, served, std::future::pending())
+        stoke_server::serve(listener, served, rules, std::future::pending())
             .await
             .expect("serve");
     });
@@ -249,6 +256,9 @@ async fn client_mistakes_get_json_4xx_naming_the_field() {
         ("/api/v1/contacts?after=x", 400, Some("after")),
         ("/api/v1/contacts/99999999999999999999999", 400, Some("id")),
         ("/api/v1/nothing-here", 404, None),
+        ("/api/v1/queue?now=tomorrow", 400, Some("now")),
+        ("/api/v1/queue?agent=nobody@example.com", 400, Some("agent")),
+        ("/api/v1/queue?colour=red", 400, Some("query")),
     ] {
         let response = app.get(path).send().await.expect("request");
         assert_eq!(response.status(), status, "{path}");
@@ -263,4 +273,26 @@ async fn client_mistakes_get_json_4xx_naming_the_field() {
             assert_eq!(body["error"]["field"], field, "{path}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_queue_is_served_as_the_cli_prints_it() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let response = app.get("/api/v1/queue").send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let items = body.as_array().expect("an array");
+    assert_eq!(items.len(), 1, "{body:#}");
+    assert_eq!(items[0]["contact"]["phone"], "+966501234567");
+    assert_eq!(items[0]["action"], "quote");
+    assert!(items[0]["due"].is_string());
+    assert!(items[0]["priority"].as_u64().is_some_and(|p| p > 0));
+    assert_eq!(items[0]["overdue"], false);
+    assert!(
+        items[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("intent high")),
+        "{body:#}"
+    );
 }

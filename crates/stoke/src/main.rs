@@ -315,7 +315,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(email) => Some(queue::agent(store.as_ref(), email).await?),
                 None => None,
             };
-            let items = queue::build(store.clone(), rules, owner, now).await?;
+            let items = stoke_server::queue::build(store.clone(), rules, owner, now).await?;
             let mut out = std::io::stdout().lock();
             if per_agent {
                 let agents = store
@@ -596,8 +596,8 @@ pub(crate) async fn serve(
         live.clone(),
         std::time::Duration::from_secs(30),
     ));
-    let watcher = tokio::spawn(watch_playbook(data, live, loaded));
-    let served = stoke_server::serve(listener, store, shutdown_signal()).await;
+    let watcher = tokio::spawn(watch_playbook(data, live.clone(), loaded));
+    let served = stoke_server::serve(listener, store, live, shutdown_signal()).await;
     scheduler.abort();
     watcher.abort();
     served?;

@@ -1,123 +1,18 @@
-//! `stoke queue`: each agent's day (SPEC 4). One pass over the contacts (one owner's through the
-//! owner index) plans every contact with the domain planner and keeps what is due within the
-//! playbook's horizon, in queue order.
+//! `stoke queue`: each agent's day (SPEC 4), built by `stoke_server::queue` (the API serves the
+//! same), printed as a table, as JSON or per agent.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use jiff::Timestamp;
-use serde::Serialize;
-use stoke_core::engine::Rules;
-use stoke_core::planner::{NextAction, next_action, queue_order};
-use stoke_core::{Contact, ContactId, UserId};
-use stoke_store::{PageRequest, Store};
+use stoke_core::UserId;
+use stoke_server::queue::{QueueItem, QueueItemDto};
+use stoke_store::Store;
 
-/// One line of a queue.
-pub struct QueueItem {
-    pub contact: ContactId,
-    pub name: String,
-    pub phone: Option<String>,
-    pub owner: Option<UserId>,
-    pub action: NextAction,
-}
-
-/// The queue at `now`: every contact (or one owner's) whose next action is individual and due
-/// within the horizon, most valuable first. Pages are planned on the blocking pool while the next
-/// ones are read, so reading and planning use every core.
-pub async fn build(
-    store: Arc<dyn Store>,
-    rules: Arc<Rules>,
-    owner: Option<UserId>,
-    now: Timestamp,
-) -> Result<Vec<QueueItem>> {
-    // Pages planned at once: enough to keep every core busy, few enough to bound memory.
-    let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
-    let mut planning = std::collections::VecDeque::new();
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .planning_page(
-                owner,
-                PageRequest {
-                    after,
-                    limit: PageRequest::MAX_LIMIT,
-                },
-            )
-            .await
-            .context("reading contacts")?;
-        after = page.next;
-        let rules = rules.clone();
-        planning.push_back(tokio::task::spawn_blocking(move || {
-            page.items
-                .into_iter()
-                .filter_map(|(contact, state)| {
-                    let action = next_action(&contact, &state, now, &rules.playbook);
-                    action
-                        .in_queue(now, &rules.playbook)
-                        .then(|| item(contact, action))
-                })
-                .collect::<Vec<_>>()
-        }));
-        while planning.len() >= in_flight || (after.is_none() && !planning.is_empty()) {
-            if let Some(done) = planning.pop_front() {
-                items.extend(done.await.context("planning")?);
-            }
-        }
-        if after.is_none() {
-            break;
-        }
-    }
-    items.sort_by(|a, b| queue_order((&a.action, a.contact), (&b.action, b.contact)));
-    Ok(items)
-}
-
-fn item(contact: Contact, action: NextAction) -> QueueItem {
-    QueueItem {
-        contact: contact.id,
-        phone: contact.phones.first().map(|p| p.as_str().to_owned()),
-        name: contact.name,
-        owner: contact.owner,
-        action,
-    }
-}
-
-#[derive(Serialize)]
-struct JsonContact<'a> {
-    id: i64,
-    name: &'a str,
-    phone: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct JsonItem<'a> {
-    contact: JsonContact<'a>,
-    due: Option<Timestamp>,
-    action: &'static str,
-    reason: &'a str,
-    priority: u32,
-    overdue: bool,
-}
-
-/// The queue as one JSON array, in queue order.
+/// The queue as one JSON array, in queue order: the API's shape.
 pub fn write_json(out: &mut impl Write, items: &[QueueItem], now: Timestamp) -> Result<()> {
-    let rows: Vec<JsonItem<'_>> = items
-        .iter()
-        .map(|i| JsonItem {
-            contact: JsonContact {
-                id: i.contact.get(),
-                name: &i.name,
-                phone: i.phone.as_deref(),
-            },
-            due: i.action.due,
-            action: i.action.kind.as_str(),
-            reason: &i.action.reason,
-            priority: i.action.priority,
-            overdue: i.action.overdue(now),
-        })
-        .collect();
+    let rows: Vec<QueueItemDto> = items.iter().map(|i| QueueItemDto::new(i, now)).collect();
     serde_json::to_writer_pretty(&mut *out, &rows)?;
     writeln!(out)?;
     Ok(())
