@@ -10,6 +10,7 @@
 //! DTOs, so the domain can change shape without breaking a wire format.
 
 pub mod account;
+pub mod chat_export;
 pub mod contact;
 pub mod conversation;
 mod country_zones;

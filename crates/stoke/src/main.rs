@@ -138,6 +138,8 @@ enum ImportCommand {
     /// Users without passwords and their teams: CSV `email,name,role,team` with a header (role
     /// defaults to agent). E-mails that already have a user are left as they are.
     Users(ImportArgs),
+    /// WhatsApp "Export chat" files: a .txt, the .zip WhatsApp shares, or a folder of them.
+    WhatsappChat(import::whatsapp_chat::ChatArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -237,6 +239,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             contacts,
         } => demo::run(&cli.storage, listen, seed, contacts).await,
+        // Routed before the store opens: a dry run must not create a database.
+        Command::Import(ImportCommand::WhatsappChat(args)) => {
+            import::whatsapp_chat::run(&cli.storage, args).await
+        }
         Command::Import(command) => {
             let store = cli.storage.open()?;
             let rules = cli.storage.rules()?;
@@ -514,6 +520,7 @@ async fn import_command(
         ImportCommand::Messages(a) => (a, "messages"),
         ImportCommand::Events(a) => (a, "events"),
         ImportCommand::Users(a) => (a, "users"),
+        ImportCommand::WhatsappChat(_) => unreachable!("routed in run"),
     };
     let file = args.file.display().to_string();
     let (rows, problems, bad_rows, written, summary) = match &command {
@@ -537,6 +544,7 @@ async fn import_command(
             let bad_rows = r.bad_rows();
             (r.rows, r.problems, bad_rows, r.written, summary)
         }
+        ImportCommand::WhatsappChat(_) => unreachable!("routed in run"),
         ImportCommand::Messages(a) | ImportCommand::Events(a) => {
             let r = if matches!(command, ImportCommand::Messages(_)) {
                 import::messages(store, &a.file, a.skip_invalid, now, rules).await?

@@ -10,6 +10,7 @@
 pub mod columns;
 pub mod lines;
 pub mod users;
+pub mod whatsapp_chat;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
