@@ -423,6 +423,32 @@ where
     raw.parse::<T>().map_err(|e| corrupt(what, e))
 }
 
+/// A moment in a stored list: written as Unix milliseconds (the lists are the bulk of a state and
+/// are read and written on every batch), read from either that or an RFC 3339 string.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Moment {
+    Millis(i64),
+    Text(Timestamp),
+}
+
+impl Moment {
+    fn of(at: Timestamp) -> Self {
+        Moment::Millis(to_millis(at))
+    }
+
+    fn at(self) -> Result<Timestamp, StoreError> {
+        match self {
+            Moment::Millis(ms) => from_millis(ms),
+            Moment::Text(at) => Ok(at),
+        }
+    }
+}
+
+fn moments(list: Vec<Moment>) -> Result<std::collections::VecDeque<Timestamp>, StoreError> {
+    list.into_iter().map(Moment::at).collect()
+}
+
 /// The engine's memory of a contact, as stored beside it.
 #[derive(Debug, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -436,9 +462,11 @@ pub struct StateDoc {
     negative_streak: u32,
     last_negative: Option<SourceDoc>,
     opted_out: Option<SourceDoc>,
-    recent_inbound: Vec<Timestamp>,
-    /// Absent in states stored before the planner counted touches; `stoke reclassify` fills it.
-    recent_outbound: Vec<Timestamp>,
+    /// Unix milliseconds (states stored before were RFC 3339 strings: both are read).
+    recent_inbound: Vec<Moment>,
+    /// Unix milliseconds. Absent in states stored before the planner counted touches;
+    /// `stoke reclassify` fills it.
+    recent_outbound: Vec<Moment>,
     orders: u32,
     last_order: Option<SourceDoc>,
     last_click: Option<SourceDoc>,
@@ -519,8 +547,18 @@ impl StateDoc {
             negative_streak: state.negative_streak,
             last_negative: state.last_negative.as_ref().map(Into::into),
             opted_out: state.opted_out.as_ref().map(Into::into),
-            recent_inbound: state.recent_inbound.iter().copied().collect(),
-            recent_outbound: state.recent_outbound.iter().copied().collect(),
+            recent_inbound: state
+                .recent_inbound
+                .iter()
+                .copied()
+                .map(Moment::of)
+                .collect(),
+            recent_outbound: state
+                .recent_outbound
+                .iter()
+                .copied()
+                .map(Moment::of)
+                .collect(),
             orders: state.orders,
             last_order: state.last_order.as_ref().map(Into::into),
             last_click: state.last_click.as_ref().map(Into::into),
@@ -569,8 +607,8 @@ impl StateDoc {
             negative_streak: d.negative_streak,
             last_negative: d.last_negative.map(Into::into),
             opted_out: d.opted_out.map(Into::into),
-            recent_inbound: d.recent_inbound.into_iter().collect(),
-            recent_outbound: d.recent_outbound.into_iter().collect(),
+            recent_inbound: moments(d.recent_inbound)?,
+            recent_outbound: moments(d.recent_outbound)?,
             orders: d.orders,
             last_order: d.last_order.map(Into::into),
             last_click: d.last_click.map(Into::into),
@@ -653,5 +691,18 @@ mod tests {
             StateDoc::decode("{\"surprise\": 1}").is_err(),
             "unknown fields are refused"
         );
+    }
+    #[test]
+    fn stored_moment_lists_are_read_in_either_form() {
+        let old = r#"{"recent_inbound":["2026-11-20T10:00:00Z"]}"#;
+        let new = r#"{"recent_inbound":[1795168800000],"recent_outbound":[1795168800000]}"#;
+        let at: Timestamp = "2026-11-20T10:00:00Z".parse().expect("time");
+        assert_eq!(StateDoc::decode(old).expect("old").recent_inbound, [at]);
+        let state = StateDoc::decode(new).expect("new");
+        assert_eq!(
+            (state.recent_inbound[0], state.recent_outbound[0]),
+            (at, at)
+        );
+        assert!(StateDoc::encode(&state).contains("[1795168800000]"));
     }
 }
