@@ -22,6 +22,7 @@ pub mod note;
 pub mod note_form;
 pub mod planner;
 pub mod playbook;
+pub mod segment;
 pub mod tag;
 pub mod text;
 pub mod user;

@@ -10,6 +10,7 @@ mod dto;
 mod error;
 pub mod queue;
 pub mod scheduler;
+pub mod segments;
 
 use std::sync::Arc;
 

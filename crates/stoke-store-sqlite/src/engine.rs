@@ -10,7 +10,7 @@ use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
 use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
 use stoke_core::{Contact, ContactId, EventId, EventKind, MessageId, TagFamily, UserId};
 use stoke_store::codec::{StateDoc, from_millis, order_products, to_millis};
-use stoke_store::{Page, PageRequest, StoreResult};
+use stoke_store::{Page, PageRequest, SegmentRow, StoreError, StoreResult};
 
 use crate::contacts::{CONTACT_COLUMNS, contact_from_row};
 use crate::{db_err, people};
@@ -61,6 +61,60 @@ pub(crate) fn planning_page(
         items.push((contact, state));
     }
     Ok(Page::from_overfetch(items, limit, |(c, _)| c.id.get()))
+}
+
+/// A page of contacts with their tags, last reply and opt-out: what segment indexes are built
+/// from. One query: the page of ids, joined to the tags table in its primary-key order.
+pub(crate) fn segment_page(conn: &Connection, page: PageRequest) -> StoreResult<Page<SegmentRow>> {
+    let limit = page.effective_limit();
+    let mut stmt = conn
+        .prepare_cached(
+            "WITH page AS (SELECT id FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2)
+             SELECT page.id, t.family, t.value, t.rule, t.set_at, t.evidence_message_id
+             FROM page LEFT JOIN tags t ON t.contact_id = page.id
+             ORDER BY page.id",
+        )
+        .map_err(db_err)?;
+    let mut rows = stmt
+        .query(params![
+            page.after.unwrap_or(i64::MIN),
+            i64::from(limit) + 1
+        ])
+        .map_err(db_err)?;
+    let mut items: Vec<SegmentRow> = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let id = ContactId::new(row.get(0).map_err(db_err)?);
+        if items.last().is_none_or(|r| r.contact != id) {
+            items.push(SegmentRow {
+                contact: id,
+                tags: Vec::new(),
+                last_reply: None,
+                opted_out: false,
+            });
+        }
+        let Some(current) = items.last_mut() else {
+            continue;
+        };
+        let family: Option<String> = row.get(1).map_err(db_err)?;
+        let Some(family) = family else {
+            continue;
+        };
+        let family: TagFamily = family
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("stored tag family is unreadable: {e}")))?;
+        let value: String = row.get(2).map_err(db_err)?;
+        let rule: String = row.get(3).map_err(db_err)?;
+        let set_at: i64 = row.get(4).map_err(db_err)?;
+        let message: Option<i64> = row.get(5).map_err(db_err)?;
+        if family == TagFamily::Activity && message.is_some() {
+            current.last_reply = Some(from_millis(set_at)?);
+        }
+        if family == TagFamily::Intent && rule == "opt_out" {
+            current.opted_out = true;
+        }
+        current.tags.push((family, value));
+    }
+    Ok(Page::from_overfetch(items, limit, |r| r.contact.get()))
 }
 
 pub(crate) fn load_state(

@@ -32,7 +32,7 @@ use stoke_core::{
 };
 use stoke_store::{
     ApiToken, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage, IngestOutcome, Page,
-    PageRequest, Store, StoreError, StoreResult,
+    PageRequest, SegmentRow, Store, StoreError, StoreResult,
 };
 
 /// The SQLite store. Cheap to clone: clones share the pool.
@@ -306,6 +306,10 @@ impl Store for SqliteStore {
             Ok(due.len() as u64)
         })
         .await
+    }
+
+    async fn segment_page(&self, page: PageRequest) -> StoreResult<Page<SegmentRow>> {
+        self.read(move |c| engine::segment_page(c, page)).await
     }
 
     async fn planning_page(

@@ -63,6 +63,7 @@ macro_rules! conformance_suite {
             contact_ids_page_in_order,
             orders_teach_replenishment_per_product,
             planning_page_reads_state_and_filters_by_owner,
+            segment_page_reads_tags_replies_and_opt_outs,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(
@@ -1662,4 +1663,75 @@ pub async fn planning_page_reads_state_and_filters_by_owner(store: &dyn Store) {
         .expect("page");
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next, None);
+}
+
+pub async fn segment_page_reads_tags_replies_and_opt_outs(store: &dyn Store) {
+    store
+        .ingest_messages(
+            &[
+                message(
+                    "s1",
+                    "+966501234567",
+                    Direction::In,
+                    "how much is it?",
+                    "2026-11-20T09:00:00Z",
+                ),
+                message(
+                    "s2",
+                    "+966501234568",
+                    Direction::In,
+                    "STOP",
+                    "2026-11-20T09:05:00Z",
+                ),
+                message(
+                    "s3",
+                    "+966501234569",
+                    Direction::Out,
+                    "New arrivals",
+                    "2026-11-20T09:10:00Z",
+                ),
+            ],
+            now(),
+            &rules(),
+        )
+        .await
+        .expect("ingest");
+    let silent = store
+        .create_contact(&draft("Silent", &["+966501234560"], &[]), now())
+        .await
+        .expect("contact");
+    let page = store
+        .segment_page(PageRequest::first(10))
+        .await
+        .expect("page");
+    assert_eq!(page.items.len(), 4);
+    assert_eq!(page.next, None);
+    let by_id = |id: ContactId| {
+        page.items
+            .iter()
+            .find(|r| r.contact == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {id}"))
+    };
+    let asked = by_id(contact_of(store, "+966501234567").await);
+    assert!(
+        asked.tags.contains(&(TagFamily::Intent, "high".to_owned())),
+        "{asked:?}"
+    );
+    assert_eq!(asked.last_reply, Some(ts("2026-11-20T09:00:00Z")));
+    assert!(!asked.opted_out);
+    let stopped = by_id(contact_of(store, "+966501234568").await);
+    assert!(stopped.opted_out, "{stopped:?}");
+    let touched = by_id(contact_of(store, "+966501234569").await);
+    assert_eq!(touched.last_reply, None, "{touched:?}");
+    assert!(!touched.tags.is_empty());
+    let none = by_id(silent.id);
+    assert!(none.tags.is_empty() && none.last_reply.is_none());
+
+    let first = store
+        .segment_page(PageRequest::first(3))
+        .await
+        .expect("page");
+    assert_eq!(first.items.len(), 3);
+    assert!(first.next.is_some());
 }

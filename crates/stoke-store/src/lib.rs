@@ -21,8 +21,21 @@ use stoke_core::engine::{ContactState, Rules};
 use stoke_core::{
     Account, AccountDraft, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
     Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message, MessageId, Note,
-    Role, StatusChange, Tag, TagChange, Task, TaskDraft, TaskId, Team, User, UserDraft, UserId,
+    Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft, TaskId, Team, User, UserDraft,
+    UserId,
 };
+
+/// One contact as segment expressions see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRow {
+    pub contact: ContactId,
+    /// Every tag the contact holds, engine and static.
+    pub tags: Vec<(TagFamily, String)>,
+    /// When the customer last wrote (the activity tag's evidence), if ever.
+    pub last_reply: Option<Timestamp>,
+    /// Opted out by their own words (the intent tag's `opt_out` rule).
+    pub opted_out: bool,
+}
 
 /// What went wrong, in the caller's terms.
 #[derive(Debug, thiserror::Error)]
@@ -311,6 +324,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         owner: Option<UserId>,
         page: PageRequest,
     ) -> StoreResult<Page<(Contact, ContactState)>>;
+
+    /// What segment expressions read of each contact, in id order, a page at a time: what
+    /// builds a `stoke_core::segment::SegmentIndex`.
+    async fn segment_page(&self, page: PageRequest) -> StoreResult<Page<SegmentRow>>;
 
     /// Contact ids in order, a page at a time (cheaper than `list_contacts` for bulk work).
     async fn contact_ids(&self, page: PageRequest) -> StoreResult<Page<ContactId>>;

@@ -95,6 +95,20 @@ enum Command {
     },
     /// Recompute every contact's tags from its history (after a playbook change).
     Reclassify,
+    /// The contacts a segment expression holds:
+    /// `stoke segment "intent:high and interest:discount and active_within:7d and not opted_out"`.
+    Segment {
+        expression: String,
+        /// The moment `active_within` counts back from (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<Timestamp>,
+        /// Print the matching contact ids, one a line, after the count.
+        #[arg(long)]
+        ids: bool,
+        /// Evaluate this many times and report the median (a benchmark).
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+    },
     /// Whom to contact, when and why: an agent's queue (or the whole workspace's) at a moment.
     Queue {
         /// The agent whose contacts to plan (their e-mail); default every contact.
@@ -308,6 +322,46 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Classify { text, lang } => classify::run(&cli.storage.data, text, lang),
+        Command::Segment {
+            expression,
+            now,
+            ids,
+            repeat,
+        } => {
+            let segment = stoke_core::segment::Segment::parse(&expression)
+                .map_err(|e| anyhow::anyhow!("segment {expression:?}: {e}"))?;
+            let store = cli.storage.open()?;
+            let now = now.unwrap_or_else(Timestamp::now);
+            let started = std::time::Instant::now();
+            let index = stoke_server::segments::build_index(store).await?;
+            let built = started.elapsed();
+            let t0 = std::time::Instant::now();
+            let matched = index.evaluate(&segment, now);
+            let mut times = vec![t0.elapsed()];
+            for _ in 1..repeat.max(1) {
+                let t0 = std::time::Instant::now();
+                std::hint::black_box(index.evaluate(&segment, now));
+                times.push(t0.elapsed());
+            }
+            times.sort();
+            let median = times[times.len() / 2];
+            let mut out = std::io::stdout().lock();
+            if ids {
+                for id in &matched {
+                    writeln!(out, "{id}")?;
+                }
+            }
+            writeln!(
+                out,
+                "{} of {} contacts match {segment} (index built in {:.1} s; evaluated in {:.2} ms, median of {})",
+                matched.len(),
+                index.len(),
+                built.as_secs_f64(),
+                median.as_secs_f64() * 1e3,
+                times.len()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Queue {
             agent,
             now,

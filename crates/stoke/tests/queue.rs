@@ -97,3 +97,38 @@ fn an_unknown_agent_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--now"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_segment_counts_its_contacts_and_names_its_mistakes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let file = dir.path().join("messages.jsonl");
+    std::fs::write(&file, MESSAGES).expect("write");
+    let out = stoke(&data, &["import", "messages", file.to_str().expect("path")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let segment = |expr: &str| {
+        stoke(
+            &data,
+            &["segment", expr, "--now", "2026-11-23T07:30:00Z", "--ids"],
+        )
+    };
+    let out = segment("intent:high and active_within:7d and not opted_out");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[1].starts_with("1 of 4 contacts match"), "{stdout}");
+    let out = segment("opted_out or intent:none");
+    assert!(
+        text(&out.stdout).contains("2 of 4 contacts match"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = segment("intent:hot");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("at character 1: intent:hot never holds"),
+        "{}",
+        text(&out.stderr)
+    );
+}
