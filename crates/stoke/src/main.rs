@@ -94,7 +94,11 @@ enum Command {
         lang: Option<String>,
     },
     /// Recompute every contact's tags from its history (after a playbook change).
-    Reclassify,
+    Reclassify {
+        /// The moment tags are evaluated at (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<Timestamp>,
+    },
     /// The contacts a segment expression holds:
     /// `stoke segment "intent:high and interest:discount and active_within:7d and not opted_out"`.
     Segment {
@@ -162,6 +166,10 @@ struct ImportArgs {
     /// Import the valid rows and list the bad ones, instead of importing nothing.
     #[arg(long)]
     skip_invalid: bool,
+    /// The moment tags are evaluated at (RFC 3339); default now. For replaying a history as of
+    /// its own end, as benchmarks and demos of old data do.
+    #[arg(long)]
+    now: Option<Timestamp>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,11 +400,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reclassify => {
+        Command::Reclassify { now } => {
             let store = cli.storage.open()?;
             let rules = cli.storage.rules()?;
             let started = std::time::Instant::now();
-            let done = reclassify(store, rules).await?;
+            let done = reclassify(store, rules, now.unwrap_or_else(Timestamp::now)).await?;
             println!(
                 "reclassified {done} contacts with a history in {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -464,8 +472,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Rebuilds every contact from its history, two batches in flight so that one batch's reading
 /// and replaying overlaps another's writing.
-async fn reclassify(store: Arc<dyn Store>, rules: Arc<Rules>) -> anyhow::Result<u64> {
-    let now = Timestamp::now();
+async fn reclassify(
+    store: Arc<dyn Store>,
+    rules: Arc<Rules>,
+    now: Timestamp,
+) -> anyhow::Result<u64> {
     let mut page = stoke_store::PageRequest::first(500);
     let mut running = tokio::task::JoinSet::new();
     let mut done = 0;
@@ -568,7 +579,6 @@ async fn import_command(
     rules: &Arc<Rules>,
     command: ImportCommand,
 ) -> anyhow::Result<ExitCode> {
-    let now = Timestamp::now();
     let (args, what) = match &command {
         ImportCommand::Contacts(a) => (a, "contacts"),
         ImportCommand::Messages(a) => (a, "messages"),
@@ -576,6 +586,7 @@ async fn import_command(
         ImportCommand::Users(a) => (a, "users"),
         ImportCommand::WhatsappChat(_) => unreachable!("routed in run"),
     };
+    let now = args.now.unwrap_or_else(Timestamp::now);
     let file = args.file.display().to_string();
     let (rows, problems, bad_rows, written, summary) = match &command {
         ImportCommand::Contacts(a) => {
