@@ -31,10 +31,17 @@ pub async fn run(
             seed,
             now: Timestamp::now(),
             out: dir.clone(),
-            agents: 0,
+            // A small team, so that each rep has a queue of their own.
+            agents: 5,
         };
         let summary = tokio::task::spawn_blocking(move || generator::generate(&options)).await??;
         let now = Timestamp::now();
+        let u = import::users::import(store.as_ref(), &dir.join("agents.csv"), false, now).await?;
+        anyhow::ensure!(
+            u.problems.is_empty(),
+            "the generated agents did not import: {}",
+            u.problems[0]
+        );
         let c = import::contacts(store.as_ref(), &dir.join("contacts.csv"), false, now).await?;
         anyhow::ensure!(
             c.problems.is_empty(),
@@ -86,7 +93,7 @@ pub async fn run(
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
-            "\nStoke is running at http://{bound}\n  health:   curl http://{bound}/healthz\n  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'\n  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1\nAPI token (admin, shown once): {token}\nPress Ctrl-C to stop."
+            "\nStoke is running at http://{bound}\n  health:   curl http://{bound}/healthz\n  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'\n  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1\n  today:    curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/queue\nAPI token (admin, shown once): {token}\nPress Ctrl-C to stop."
         );
         let _ = out.flush();
     });

@@ -357,6 +357,25 @@ async fn demo_serves_its_data() {
         .expect("json");
     assert_eq!(stats["contacts"], 150);
     assert!(stats["messages"].as_u64().is_some_and(|n| n > 150));
+    assert_eq!(stats["users"], 5, "{stats}");
+    // The day's queue is served, most valuable first.
+    let queue: serde_json::Value = client
+        .get(format!("{address}/api/v1/queue"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("queue")
+        .json()
+        .await
+        .expect("json");
+    let items = queue.as_array().expect("an array");
+    assert!(!items.is_empty(), "{queue}");
+    assert!(
+        items
+            .windows(2)
+            .all(|w| w[0]["priority"].as_u64() >= w[1]["priority"].as_u64()),
+        "{queue}"
+    );
     child.kill().expect("stop demo");
     let _ = child.wait();
 }
