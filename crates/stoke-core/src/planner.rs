@@ -784,7 +784,8 @@ fn constrain(
             if inside.len() < cap as usize {
                 break;
             }
-            c.due = plus(*inside[0], WEEK) + SignedDuration::from_secs(1);
+            // The window is open at its start: a week after the oldest touch, it has left.
+            c.due = plus(*inside[0], WEEK);
         }
         if c.due > before {
             c.reason
@@ -794,6 +795,13 @@ fn constrain(
     let mut windows: Vec<&ContactWindow> = Vec::new();
     if let Some(w) = &contact.reach.window {
         windows.push(w);
+    } else if c.flexible
+        && let Some((name, w)) = time_type(tags, zone, c.due, playbook)
+    {
+        // Learned time type (SPEC 3.4): someone who answers fastest in office hours is not
+        // sent promotions at the weekend; a night owl gets them in the evening.
+        windows.push(w);
+        c.reason.push_str(&format!("; {name}"));
     }
     if let Some(w) = &c.window {
         windows.push(w);
@@ -837,6 +845,28 @@ fn constrain(
         }
     }
     c
+}
+
+/// The contact's time type, from the local hour of their golden window: office hours or night
+/// owl (the playbook's windows), or none.
+fn time_type<'p>(
+    tags: &[Tag],
+    zone: &TimeZone,
+    around: Timestamp,
+    playbook: &'p Playbook,
+) -> Option<(&'static str, &'p ContactWindow)> {
+    let hour = golden_hour(tags)?;
+    let day_start = around.as_second() - around.as_second().rem_euclid(86_400);
+    let golden = Timestamp::from_second(day_start + i64::from(hour) * 3600).ok()?;
+    let local = golden.to_zoned_datetime(zone.clone()).time();
+    let inside = |w: &ContactWindow| w.from <= local && local < w.to;
+    if inside(&playbook.night_owl) {
+        Some(("a night owl", &playbook.night_owl))
+    } else if inside(&playbook.office_hours) {
+        Some(("office hours", &playbook.office_hours))
+    } else {
+        None
+    }
 }
 
 /// The golden hour (UTC) from the engine's preference tag.

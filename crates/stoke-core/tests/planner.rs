@@ -614,3 +614,31 @@ fn a_customer_who_wrote_again_is_answered_before_any_old_sequence() {
     assert_eq!(a.rule, "intent.high.followup", "{a:?}");
     assert_eq!(due(&a), answered + hours(12));
 }
+
+#[test]
+fn a_learned_office_hours_type_keeps_promotions_off_the_weekend() {
+    // Answers fastest at 07:00 UTC = 10:00 Riyadh, office hours: content due on a Saturday
+    // waits for Monday (Mon-Fri 09:00-18:00 in the default playbook).
+    let c = contact("+966501234567");
+    let mut history = Vec::new();
+    for day in 2..=4 {
+        let sent = local("UTC", &format!("2026-11-0{day}T07:00"));
+        history.push(("out", "", sent));
+        history.push(("in", "thanks", sent + SignedDuration::from_mins(3)));
+    }
+    // The last touch on Thursday: potential content every 7 days lands on a Thursday; move the
+    // touch to a Saturday so the cadence falls on the weekend.
+    let saturday = local(RIYADH, "2026-11-07T11:00");
+    history.push(("out", "", saturday));
+    let a = plan(&c, &history, saturday + hours(1));
+    let due_local = local_of(RIYADH, due(&a));
+    assert!(a.reason.contains("office hours"), "{}", a.reason);
+    assert!(
+        !matches!(
+            due_local.date().weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ),
+        "{due_local} {}",
+        a.reason
+    );
+}
