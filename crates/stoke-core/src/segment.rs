@@ -357,6 +357,25 @@ impl SegmentIndex {
         self.all.is_empty()
     }
 
+    /// How many contacts hold each tag value, by family then value: the distribution a
+    /// dashboard charts.
+    pub fn counts(&self) -> Vec<(TagFamily, &str, u64)> {
+        let mut out: Vec<(TagFamily, &str, u64)> = self
+            .tags
+            .iter()
+            .map(|((family, value), bitmap)| (*family, value.as_str(), bitmap.len()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// How many contacts hold one tag value.
+    pub fn count(&self, family: TagFamily, value: &str) -> u64 {
+        self.tags
+            .get(&(family, value.to_owned()))
+            .map_or(0, RoaringBitmap::len)
+    }
+
     /// Adds a contact: its tags `(family, value)`, when it last replied, whether it opted out.
     /// Returns false (and adds nothing) for an id the index cannot hold.
     pub fn add<'a>(

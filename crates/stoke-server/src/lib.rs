@@ -33,7 +33,12 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The playbook in force (reloaded without restart).
     pub rules: Arc<LiveRules>,
+    pub segments: Arc<segments::SegmentCache>,
 }
+
+/// How stale the segment index may get before a request rebuilds it: tags change with every
+/// message, and a minute is what a segment box or a broadcast preview can live with.
+const SEGMENT_INDEX_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The API's routes on a store and the rules in force.
 pub fn router(store: Arc<dyn Store>, rules: Arc<LiveRules>) -> Router {
@@ -46,11 +51,20 @@ pub fn router(store: Arc<dyn Store>, rules: Arc<LiveRules>) -> Router {
         .route("/contacts/{id}/events", get(contact_events))
         .route("/contacts/{id}/tags", get(contact_tags))
         .route("/queue", get(queue_of))
+        .route("/segments/count", get(segment_count))
+        .route("/segments/distribution", get(segment_distribution))
         .fallback(|| async { ApiError::not_found("no such API endpoint") });
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
-        .with_state(AppState { store, rules })
+        .with_state(AppState {
+            segments: Arc::new(segments::SegmentCache::new(
+                store.clone(),
+                SEGMENT_INDEX_MAX_AGE,
+            )),
+            store,
+            rules,
+        })
 }
 
 /// Serves the API until `shutdown` completes.
@@ -319,4 +333,88 @@ async fn queue_of(
             .map(|i| queue::QueueItemDto::new(i, now))
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentParams {
+    expr: String,
+    now: Option<String>,
+}
+
+fn moment(raw: Option<String>) -> Result<jiff::Timestamp, ApiError> {
+    match raw {
+        None => Ok(jiff::Timestamp::now()),
+        Some(raw) => raw.parse().map_err(|_| {
+            ApiError::invalid(
+                "now",
+                format!("{raw:?} is not a moment like 2026-11-23T09:00:00Z"),
+            )
+        }),
+    }
+}
+
+/// Contact ids returned with a count: enough for a preview, never the whole base.
+const SEGMENT_SAMPLE: usize = 50;
+
+/// `GET /api/v1/segments/count?expr=...`: how many contacts a segment expression holds, and the
+/// first of them, from the server's index (at most a minute old).
+async fn segment_count(
+    _caller: Caller,
+    State(state): State<AppState>,
+    query: Result<Query<SegmentParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(params) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let segment = stoke_core::segment::Segment::parse(&params.expr)
+        .map_err(|e| ApiError::invalid("expr", e.to_string()))?;
+    let now = moment(params.now)?;
+    let built = state.segments.get().await?;
+    let matched = built.index.evaluate(&segment, now);
+    let sample: Vec<u32> = matched.iter().take(SEGMENT_SAMPLE).collect();
+    Ok(Json(serde_json::json!({
+        "expression": segment.to_string(),
+        "count": matched.len(),
+        "of": built.index.len(),
+        "contacts": sample,
+        "index_built_at": built.built_at,
+    })))
+}
+
+/// `GET /api/v1/segments/distribution`: contacts per tag value, by family, and the weekly
+/// health warnings (SPEC 3.1: too few highly active contacts).
+async fn segment_distribution(
+    _caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let built = state.segments.get().await?;
+    let mut families = serde_json::Map::new();
+    for (family, value, count) in built.index.counts() {
+        let entry = families
+            .entry(family.as_str())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if let serde_json::Value::Object(values) = entry {
+            values.insert(value.to_owned(), count.into());
+        }
+    }
+    let contacts = built.index.len();
+    let rules = state.rules.get();
+    let min_share = rules.playbook.activity.min_high_share;
+    let high = built.index.count(stoke_core::TagFamily::Activity, "high");
+    let mut warnings = Vec::new();
+    if contacts > 0 {
+        let share = high as f64 / contacts as f64;
+        if share < min_share {
+            warnings.push(format!(
+                "only {:.1}% of contacts are highly active (replied within 24 h), under {:.0}%: strengthen acquisition and reactivation",
+                share * 100.0,
+                min_share * 100.0
+            ));
+        }
+    }
+    Ok(Json(serde_json::json!({
+        "contacts": contacts,
+        "families": families,
+        "warnings": warnings,
+        "index_built_at": built.built_at,
+    })))
 }

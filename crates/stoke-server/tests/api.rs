@@ -259,6 +259,13 @@ async fn client_mistakes_get_json_4xx_naming_the_field() {
         ("/api/v1/queue?now=tomorrow", 400, Some("now")),
         ("/api/v1/queue?agent=nobody@example.com", 400, Some("agent")),
         ("/api/v1/queue?colour=red", 400, Some("query")),
+        ("/api/v1/segments/count?expr=intent:hot", 400, Some("expr")),
+        ("/api/v1/segments/count", 400, Some("query")),
+        (
+            "/api/v1/segments/count?expr=intent:high&now=soon",
+            400,
+            Some("now"),
+        ),
     ] {
         let response = app.get(path).send().await.expect("request");
         assert_eq!(response.status(), status, "{path}");
@@ -293,6 +300,77 @@ async fn the_queue_is_served_as_the_cli_prints_it() {
         items[0]["reason"]
             .as_str()
             .is_some_and(|r| r.contains("intent high")),
+        "{body:#}"
+    );
+}
+
+#[tokio::test]
+async fn segments_are_counted_and_distributed() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let response = app
+        .get("/api/v1/segments/count?expr=intent:high%20and%20active_within:1d%20and%20not%20opted_out")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["count"], 1, "{body:#}");
+    assert_eq!(body["of"], 1);
+    assert_eq!(body["contacts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        body["expression"],
+        "(intent:high and active_within:1d and not (opted_out))"
+    );
+    let response = app
+        .get("/api/v1/segments/distribution")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["contacts"], 1);
+    assert_eq!(body["families"]["intent"]["high"], 1, "{body:#}");
+    assert_eq!(body["families"]["activity"]["high"], 1, "{body:#}");
+    assert_eq!(body["warnings"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn too_few_highly_active_contacts_raise_the_weekly_warning() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let playbook = Playbook::default_playbook().expect("playbook");
+    let rules = Arc::new(Rules::new(playbook).expect("rules"));
+    let old: Vec<IncomingMessage> = (0..6)
+        .map(|i| IncomingMessage {
+            external_id: format!("old-{i}"),
+            contact: ContactRef::parse(&format!("+96650123450{i}")).expect("ref"),
+            account: "wa-sales-1".into(),
+            channel: Channel::WhatsApp,
+            direction: Direction::In,
+            text: "thanks".into(),
+            at: recent(60 * 24 * 10),
+            provider_id: None,
+        })
+        .collect();
+    app.store
+        .ingest_messages(&old, Timestamp::now(), &rules)
+        .await
+        .expect("ingest");
+    let body: serde_json::Value = app
+        .get("/api/v1/segments/distribution")
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["contacts"], 7);
+    assert_eq!(body["families"]["activity"]["dormant"], 6, "{body:#}");
+    let warnings = body["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{body:#}");
+    assert!(
+        warnings[0].as_str().is_some_and(|w| w.contains("14.3%")),
         "{body:#}"
     );
 }
