@@ -941,7 +941,7 @@ fn keep_the_most_useful(tags: &mut Vec<Tag>, max: usize) {
 }
 
 /// A duration in the playbook's words: "3d", "24h".
-fn human(d: SignedDuration) -> String {
+pub(crate) fn human(d: SignedDuration) -> String {
     let s = d.as_secs();
     if s % 86_400 == 0 {
         format!("{}d", s / 86_400)

@@ -20,7 +20,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 
 use crate::contact::{Contact, ContactWindow};
 use crate::country_zones::COUNTRY_ZONES;
-use crate::engine::{ContactState, evaluate};
+use crate::engine::{ContactState, evaluate, human};
 use crate::playbook::{HolidayDate, Playbook};
 use crate::tag::{Tag, TagFamily};
 use crate::value::TimeZoneName;
@@ -170,17 +170,6 @@ fn plus(at: Timestamp, d: SignedDuration) -> Timestamp {
 /// A period split evenly: "2 per month" is every 15 days.
 fn every(period: SignedDuration, times: u32) -> SignedDuration {
     period / times.max(1) as i32
-}
-
-fn human(d: SignedDuration) -> String {
-    let s = d.as_secs();
-    if s % 86_400 == 0 {
-        format!("{}d", s / 86_400)
-    } else if s % 3600 == 0 {
-        format!("{}h", s / 3600)
-    } else {
-        format!("{}m", s / 60)
-    }
 }
 
 /// The next action for a contact at `now`: the earliest of `actions`.

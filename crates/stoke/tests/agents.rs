@@ -2,37 +2,11 @@
 //! contacts assigned to them by an `owner` column, the export that gives the owners back, and
 //! `stoke gen --agents`. The binary runs against a temporary data directory.
 
-use std::io::Write;
+mod common;
+use common::{stoke, stoke_stdin, text};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn stoke(data: &Path, args: &[&str]) -> Output {
-    stoke_stdin(data, args, "")
-}
-
-fn stoke_stdin(data: &Path, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stoke"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("STOKE_DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run stoke");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use std::process::Output;
 
 /// Stdout and stderr together, for messages that may go to either.
 fn said(out: &Output) -> String {

@@ -1,25 +1,13 @@
 //! `stoke import whatsapp-chat` as a user runs it: exports on disk (a .txt, a .zip, a
 //! folder), a real data directory, the binary.
 
+mod common;
+use common::{stoke, text};
+
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
-
-fn stoke(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stoke"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("STOKE_DATABASE_URL")
-        .output()
-        .expect("run stoke")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

@@ -1,22 +1,11 @@
 //! The `stoke` binary as a user runs it: real files, a real data directory, real processes.
 
+mod common;
+use common::{stoke, stoke_stdin, text};
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn stoke(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stoke"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("STOKE_DATABASE_URL")
-        .output()
-        .expect("run stoke")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use std::process::{Command, Stdio};
 
 fn contacts_in(data: &Path) -> u64 {
     let out = stoke(data, &["stats"]);
@@ -378,26 +367,6 @@ async fn demo_serves_its_data() {
     );
     child.kill().expect("stop demo");
     let _ = child.wait();
-}
-
-fn stoke_stdin(data: &Path, args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stoke"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run stoke");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
 }
 
 #[test]

@@ -1,22 +1,8 @@
 //! `stoke queue` as a rep runs it: a real data directory, real imports, the JSON the dashboard
 //! and integrators read.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn stoke(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stoke"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("STOKE_DATABASE_URL")
-        .output()
-        .expect("run stoke")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{stoke, text};
 
 const MESSAGES: &str = concat!(
     // A Saudi customer asks the price at 10:00 Riyadh: a quote is due by 11:00.
