@@ -20,8 +20,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use scheduler::LiveRules;
 use serde::Deserialize;
-use stoke_core::{ContactId, Role};
-use stoke_store::{ApiToken, PageRequest, Store};
+use stoke_core::{ContactId, Role, User};
+use stoke_store::{ApiToken, PageRequest, Scope, Store};
 
 pub use error::ApiError;
 
@@ -79,29 +79,36 @@ pub async fn serve(
         .await
 }
 
-/// A caller who presented a valid API token. Taking this extractor is what makes a handler
-/// authenticated: there is no way to reach the store from a handler without one.
+/// A caller who presented a valid API token, and what they may see. Taking this extractor is
+/// what makes a handler authenticated: there is no way to reach the store from a handler without
+/// one, and the scope goes into the store's queries.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub token: ApiToken,
+    /// The user the token acts for (required for managers and agents).
+    pub user: Option<User>,
+    pub scope: Scope,
+}
+
+fn forbidden(message: String) -> ApiError {
+    ApiError {
+        status: axum::http::StatusCode::FORBIDDEN,
+        code: "forbidden",
+        message,
+        field: None,
+    }
 }
 
 impl Caller {
-    /// Until role-scoped store views exist, only admin tokens may read workspace data; an agent
-    /// token must not see contacts that are not theirs.
+    /// Workspace-wide figures and settings: admins only.
     fn require_admin(&self) -> Result<(), ApiError> {
-        if self.token.role == Role::Admin {
+        if self.scope == Scope::Everything {
             Ok(())
         } else {
-            Err(ApiError {
-                status: axum::http::StatusCode::FORBIDDEN,
-                code: "forbidden",
-                message: format!(
-                    "this endpoint needs an admin token; token {:?} is {}",
-                    self.token.name, self.token.role
-                ),
-                field: None,
-            })
+            Err(forbidden(format!(
+                "this endpoint needs an admin token; token {:?} is {}",
+                self.token.name, self.token.role
+            )))
         }
     }
 }
@@ -132,9 +139,44 @@ impl FromRequestParts<AppState> for Caller {
             })?;
         let found = state.store.find_api_token(&auth::hash_token(token)).await?;
         let token = found.ok_or_else(|| ApiError::unauthenticated("the API token is not valid"))?;
-        let caller = Caller { token };
-        caller.require_admin()?;
-        Ok(caller)
+        let user = match token.user {
+            Some(id) => Some(state.store.get_user(id).await?),
+            None => None,
+        };
+        // A token never carries more rights than its user has now (a demoted user's old
+        // tokens shrink with them).
+        let rank = |r: Role| match r {
+            Role::Admin => 2,
+            Role::Manager => 1,
+            Role::Agent => 0,
+        };
+        let role = match &user {
+            Some(u) if rank(u.role) < rank(token.role) => u.role,
+            _ => token.role,
+        };
+        let scope = match (role, &user) {
+            (Role::Admin, _) => Scope::Everything,
+            (_, None) => {
+                return Err(forbidden(format!(
+                    "token {:?} is {} but belongs to no user, so it sees nothing: create it with --user",
+                    token.name, token.role
+                )));
+            }
+            (Role::Manager, Some(u)) => match u.team {
+                Some(team) => Scope::Team(team),
+                None => {
+                    return Err(forbidden(format!(
+                        "{} is a manager of no team, so they see nothing: put them in a team",
+                        u.email
+                    )));
+                }
+            },
+            (Role::Agent, Some(u)) => Scope::Agent {
+                user: u.id,
+                team: u.team,
+            },
+        };
+        Ok(Caller { token, user, scope })
     }
 }
 
@@ -178,6 +220,20 @@ impl PageParams {
     }
 }
 
+/// The contact a path names, when the caller's scope sees it (merged ids resolved); otherwise
+/// not found, exactly as if it did not exist.
+async fn visible_contact(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<ContactId, ApiError> {
+    let contact = state
+        .store
+        .get_contact_in(caller.scope, contact_id(raw)?)
+        .await?;
+    Ok(contact.id)
+}
+
 fn contact_id(raw: &str) -> Result<ContactId, ApiError> {
     raw.parse::<ContactId>()
         .map_err(|_| ApiError::invalid("id", format!("{raw:?} is not a contact id")))
@@ -191,17 +247,16 @@ fn page_params(
     params.parse()
 }
 
-async fn stats(
-    _caller: Caller,
-    State(state): State<AppState>,
-) -> Result<Json<CountsDto>, ApiError> {
+async fn stats(caller: Caller, State(state): State<AppState>) -> Result<Json<CountsDto>, ApiError> {
+    caller.require_admin()?;
     Ok(Json(state.store.counts().await?.into()))
 }
 
 async fn accounts(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<AccountDto>>, ApiError> {
+    caller.require_admin()?;
     Ok(Json(
         state
             .store
@@ -214,11 +269,14 @@ async fn accounts(
 }
 
 async fn list_contacts(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PageDto<ContactDto>>, ApiError> {
-    let page = state.store.list_contacts(page_params(query)?).await?;
+    let page = state
+        .store
+        .list_contacts(caller.scope, page_params(query)?)
+        .await?;
     Ok(Json(PageDto {
         items: page
             .items
@@ -230,24 +288,28 @@ async fn list_contacts(
 }
 
 async fn get_contact(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ContactDto>, ApiError> {
-    let contact = state.store.get_contact(contact_id(&id)?).await?;
+    let contact = state
+        .store
+        .get_contact_in(caller.scope, contact_id(&id)?)
+        .await?;
     let tags = state.store.list_tags(contact.id).await?;
     Ok(Json(ContactDto::new(contact, Some(tags))))
 }
 
 async fn contact_messages(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PageDto<MessageDto>>, ApiError> {
+    let contact = visible_contact(&state, &caller, &id).await?;
     let page = state
         .store
-        .list_messages(contact_id(&id)?, page_params(query)?)
+        .list_messages(contact, page_params(query)?)
         .await?;
     Ok(Json(PageDto {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -256,14 +318,15 @@ async fn contact_messages(
 }
 
 async fn contact_events(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PageDto<EventDto>>, ApiError> {
+    let contact = visible_contact(&state, &caller, &id).await?;
     let page = state
         .store
-        .list_events(contact_id(&id)?, page_params(query)?)
+        .list_events(contact, page_params(query)?)
         .await?;
     Ok(Json(PageDto {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -278,11 +341,11 @@ struct TagsDto {
 }
 
 async fn contact_tags(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<TagsDto>, ApiError> {
-    let id = contact_id(&id)?;
+    let id = visible_contact(&state, &caller, &id).await?;
     let tags = state.store.list_tags(id).await?;
     let history = state.store.tag_history(id).await?;
     Ok(Json(TagsDto {
@@ -300,7 +363,7 @@ struct QueueParams {
 
 /// `GET /api/v1/queue?agent=EMAIL&now=RFC3339`: the same queue as `stoke queue --json`.
 async fn queue_of(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     query: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<queue::QueueItemDto>>, ApiError> {
@@ -314,10 +377,10 @@ async fn queue_of(
             )
         })?,
     };
-    let owner = match params.agent {
+    let named = match &params.agent {
         None => None,
         Some(email) => match state.store.find_user_by_email(email.trim()).await? {
-            Some(user) => Some(user.id),
+            Some(user) => Some(user),
             None => {
                 return Err(ApiError::invalid(
                     "agent",
@@ -325,6 +388,24 @@ async fn queue_of(
                 ));
             }
         },
+    };
+    // Admins read any queue or the workspace's; managers their team's agents'; agents their own.
+    let owner = match (caller.scope, named) {
+        (Scope::Everything, named) => named.map(|u| u.id),
+        (Scope::Team(team), Some(u)) if u.team == Some(team) => Some(u.id),
+        (Scope::Team(_), Some(u)) => {
+            return Err(forbidden(format!("{} is not in your team", u.email)));
+        }
+        (Scope::Team(_), None) => {
+            return Err(ApiError::invalid(
+                "agent",
+                "name the agent whose queue to read: ?agent=EMAIL",
+            ));
+        }
+        (Scope::Agent { user, .. }, Some(u)) if u.id != user => {
+            return Err(forbidden("agents read their own queue only".to_owned()));
+        }
+        (Scope::Agent { user, .. }, _) => Some(user),
     };
     let items = queue::build(state.store.clone(), state.rules.get(), owner, now).await?;
     Ok(Json(
@@ -360,10 +441,12 @@ const SEGMENT_SAMPLE: usize = 50;
 /// `GET /api/v1/segments/count?expr=...`: how many contacts a segment expression holds, and the
 /// first of them, from the server's index (at most a minute old).
 async fn segment_count(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     query: Result<Query<SegmentParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    // Counts span the whole base: admins only until segment indexes are scoped.
+    caller.require_admin()?;
     let Query(params) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let segment = stoke_core::segment::Segment::parse(&params.expr)
         .map_err(|e| ApiError::invalid("expr", e.to_string()))?;
@@ -383,9 +466,10 @@ async fn segment_count(
 /// `GET /api/v1/segments/distribution`: contacts per tag value, by family, and the weekly
 /// health warnings (SPEC 3.1: too few highly active contacts).
 async fn segment_distribution(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require_admin()?;
     let built = state.segments.get().await?;
     let mut families = serde_json::Map::new();
     for (family, value, count) in built.index.counts() {

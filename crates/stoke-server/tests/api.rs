@@ -125,27 +125,161 @@ async fn the_api_refuses_callers_without_a_valid_token() {
 }
 
 #[tokio::test]
-async fn non_admin_tokens_are_forbidden_until_roles_scope_the_data() {
+async fn agents_and_managers_see_only_their_contacts() {
     let app = spawn_app().await;
-    let agent = new_token().expect("rng");
-    app.store
-        .create_api_token(
-            "agent",
-            Role::Agent,
-            None,
-            &hash_token(&agent),
-            Timestamp::now(),
+    seed(&app).await;
+    let now = Timestamp::now();
+    let desk = app.store.create_team("Riyadh desk").await.expect("team");
+    let user = |address: &str, role: Role| stoke_core::UserDraft {
+        email: stoke_core::Email::parse(address).expect("email"),
+        name: address.into(),
+        role,
+        team: Some(desk.id),
+        password_hash: None,
+    };
+    let sara = app
+        .store
+        .create_user(&user("sara@example.com", Role::Agent), now)
+        .await
+        .expect("agent");
+    let omar = app
+        .store
+        .create_user(&user("omar@example.com", Role::Agent), now)
+        .await
+        .expect("agent");
+    let mona = app
+        .store
+        .create_user(&user("mona@example.com", Role::Manager), now)
+        .await
+        .expect("manager");
+    let token_for = |name: &'static str, role: Role, user: Option<stoke_core::UserId>| {
+        let store = app.store.clone();
+        async move {
+            let token = new_token().expect("rng");
+            store
+                .create_api_token(name, role, user, &hash_token(&token), Timestamp::now())
+                .await
+                .expect("token");
+            token
+        }
+    };
+    // The seeded contact belongs to Sara.
+    let seeded = app
+        .store
+        .list_contacts(
+            stoke_store::Scope::Everything,
+            stoke_store::PageRequest::first(10),
         )
         .await
-        .expect("token");
-    let response = app
-        .client
-        .get(format!("{}/api/v1/contacts", app.base))
-        .bearer_auth(&agent)
-        .send()
+        .expect("list")
+        .items
+        .remove(0);
+    let mut assigned = seeded.clone();
+    assigned.owner = Some(sara.id);
+    app.store
+        .update_contact(&assigned, now)
         .await
-        .expect("request");
+        .expect("assign");
+    let id = seeded.id;
+
+    let get = |token: String, path: String| {
+        let client = app.client.clone();
+        let url = format!("{}{path}", app.base);
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let sara_token = token_for("sara", Role::Agent, Some(sara.id)).await;
+    let omar_token = token_for("omar", Role::Agent, Some(omar.id)).await;
+    let mona_token = token_for("mona", Role::Manager, Some(mona.id)).await;
+    let nobody = token_for("nobody", Role::Agent, None).await;
+
+    let listed: serde_json::Value = get(sara_token.clone(), "/api/v1/contacts".into())
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    for path in [
+        format!("/api/v1/contacts/{id}"),
+        format!("/api/v1/contacts/{id}/messages"),
+        format!("/api/v1/contacts/{id}/tags"),
+    ] {
+        assert_eq!(
+            get(sara_token.clone(), path.clone()).await.status(),
+            200,
+            "{path}"
+        );
+        assert_eq!(
+            get(mona_token.clone(), path.clone()).await.status(),
+            200,
+            "{path}"
+        );
+        // Not Omar's: it does not exist for him.
+        assert_eq!(
+            get(omar_token.clone(), path.clone()).await.status(),
+            404,
+            "{path}"
+        );
+    }
+    let listed: serde_json::Value = get(omar_token.clone(), "/api/v1/contacts".into())
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0));
+    // Queues: an agent reads their own; a manager their team's agents'.
+    let queue: serde_json::Value = get(sara_token.clone(), "/api/v1/queue".into())
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(queue.as_array().map(Vec::len), Some(1), "{queue}");
+    assert_eq!(
+        get(
+            omar_token.clone(),
+            "/api/v1/queue?agent=sara@example.com".into()
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        get(
+            mona_token.clone(),
+            "/api/v1/queue?agent=sara@example.com".into()
+        )
+        .await
+        .status(),
+        200
+    );
+    // Workspace-wide endpoints stay admin-only; a token of no user sees nothing.
+    assert_eq!(
+        get(mona_token.clone(), "/api/v1/stats".into())
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        get(sara_token, "/api/v1/segments/distribution".into())
+            .await
+            .status(),
+        403
+    );
+    let response = get(nobody, "/api/v1/contacts".into()).await;
     assert_eq!(response.status(), 403);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("belongs to no user")),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -6,10 +6,10 @@ use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, Row, params};
 use stoke_core::{
     Contact, ContactDraft, ContactId, ContactKind, Country, CustomValue, Evidence, Handle,
-    Language, Tag, TagChange, TagChangeKind, TagFamily, TimeZoneName, UserId,
+    Language, Tag, TagChange, TagChangeKind, TagFamily, TeamId, TimeZoneName, UserId,
 };
 use stoke_store::codec::{ProfileDoc, from_millis, to_millis};
-use stoke_store::{ContactImportOutcome, Page, PageRequest, StoreError, StoreResult};
+use stoke_store::{ContactImportOutcome, Page, PageRequest, Scope, StoreError, StoreResult};
 
 use crate::{db_err, people};
 
@@ -263,17 +263,42 @@ pub(crate) fn save(conn: &Connection, contact: &Contact) -> StoreResult<()> {
     insert_handles(conn, contact.id, &handles)
 }
 
-pub(crate) fn list(conn: &Connection, page: PageRequest) -> StoreResult<Page<Contact>> {
+/// The condition a scope puts on `contacts`, and the values of its parameters ?3 and ?4 (every
+/// condition names both: a statement is bound with exactly the parameters it names).
+fn scope_filter(scope: Scope) -> (&'static str, Option<i64>, Option<i64>) {
+    match scope {
+        Scope::Everything => ("(?3 IS NULL AND ?4 IS NULL)", None, None),
+        Scope::Team(team) => (
+            "(?4 IS NULL AND (team_id = ?3 OR owner_id IN (SELECT id FROM users WHERE team_id = ?3)))",
+            Some(team.get()),
+            None,
+        ),
+        Scope::Agent { user, team } => (
+            "(owner_id = ?3 OR (owner_id IS NULL AND ?4 IS NOT NULL AND team_id = ?4))",
+            Some(user.get()),
+            team.map(TeamId::get),
+        ),
+    }
+}
+
+pub(crate) fn list(
+    conn: &Connection,
+    scope: Scope,
+    page: PageRequest,
+) -> StoreResult<Page<Contact>> {
     let limit = page.effective_limit();
+    let (filter, a, b) = scope_filter(scope);
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2"
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id > ?1 AND {filter} ORDER BY id LIMIT ?2"
         ))
         .map_err(db_err)?;
     let mut rows = stmt
         .query(params![
             page.after.unwrap_or(i64::MIN),
-            i64::from(limit) + 1
+            i64::from(limit) + 1,
+            a,
+            b
         ])
         .map_err(db_err)?;
     let mut items = Vec::new();
@@ -281,6 +306,17 @@ pub(crate) fn list(conn: &Connection, page: PageRequest) -> StoreResult<Page<Con
         items.push(contact_from_row(row)?);
     }
     Ok(Page::from_overfetch(items, limit, |c| c.id.get()))
+}
+
+/// Whether a scope sees a (resolved) contact.
+pub(crate) fn visible(conn: &Connection, scope: Scope, id: ContactId) -> StoreResult<bool> {
+    let (filter, a, b) = scope_filter(scope);
+    // ?2 is bound to nothing: the filter's parameters are numbered ?3 and ?4, as in `list`.
+    conn.prepare_cached(&format!(
+        "SELECT 1 FROM contacts WHERE id = ?1 AND ?2 IS NULL AND {filter}"
+    ))
+    .and_then(|mut s| s.exists(params![id.get(), Option::<i64>::None, a, b]))
+    .map_err(db_err)
 }
 
 pub(crate) fn ids(conn: &Connection, page: PageRequest) -> StoreResult<Page<ContactId>> {

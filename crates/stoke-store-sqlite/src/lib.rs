@@ -32,7 +32,7 @@ use stoke_core::{
 };
 use stoke_store::{
     ApiToken, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage, IngestOutcome, Page,
-    PageRequest, SegmentRow, Store, StoreError, StoreResult,
+    PageRequest, Scope, SegmentRow, Store, StoreError, StoreResult,
 };
 
 /// The SQLite store. Cheap to clone: clones share the pool.
@@ -179,8 +179,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_contacts(&self, page: PageRequest) -> StoreResult<Page<Contact>> {
-        self.read(move |c| contacts::list(c, page)).await
+    async fn list_contacts(&self, scope: Scope, page: PageRequest) -> StoreResult<Page<Contact>> {
+        self.read(move |c| contacts::list(c, scope, page)).await
+    }
+
+    async fn get_contact_in(&self, scope: Scope, id: ContactId) -> StoreResult<Contact> {
+        self.read(move |c| {
+            let not_found = || StoreError::not_found("contact", id);
+            let resolved = contacts::resolve(c, id)?.ok_or_else(not_found)?;
+            if !contacts::visible(c, scope, resolved)? {
+                return Err(not_found());
+            }
+            contacts::load(c, resolved)
+        })
+        .await
     }
 
     async fn merge_contacts(
@@ -447,6 +459,10 @@ impl Store for SqliteStore {
         let email = email.to_owned();
         self.read(move |c| people::find_user_by_email(c, &email))
             .await
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<User> {
+        self.read(move |c| people::get_user(c, id)).await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {

@@ -442,6 +442,17 @@ pub(crate) fn find_user_by_email(conn: &Connection, email: &str) -> StoreResult<
     rows.next().map_err(db_err)?.map(user_from_row).transpose()
 }
 
+pub(crate) fn get_user(conn: &Connection, id: UserId) -> StoreResult<User> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+        .map_err(db_err)?;
+    let mut rows = stmt.query([id.get()]).map_err(db_err)?;
+    match rows.next().map_err(db_err)? {
+        Some(row) => user_from_row(row),
+        None => Err(StoreError::not_found("user", id)),
+    }
+}
+
 pub(crate) fn list_users(conn: &Connection) -> StoreResult<Vec<User>> {
     let mut stmt = conn
         .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use stoke_core::engine::Rules;
 use stoke_core::playbook::Playbook;
 
-use crate::{IncomingEvent, IncomingMessage, PageRequest, Store, StoreError};
+use crate::{IncomingEvent, IncomingMessage, PageRequest, Scope, Store, StoreError};
 
 /// The default playbook, compiled once for the whole suite.
 fn rules() -> Arc<Rules> {
@@ -64,6 +64,7 @@ macro_rules! conformance_suite {
             orders_teach_replenishment_per_product,
             planning_page_reads_state_and_filters_by_owner,
             segment_page_reads_tags_replies_and_opt_outs,
+            scopes_limit_what_managers_and_agents_see,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(
@@ -273,7 +274,10 @@ pub async fn list_contacts_pages_in_id_order(store: &dyn Store) {
     let mut seen = Vec::new();
     let mut page = PageRequest::first(3);
     loop {
-        let p = store.list_contacts(page).await.expect("list");
+        let p = store
+            .list_contacts(Scope::Everything, page)
+            .await
+            .expect("list");
         assert!(p.items.len() <= 3);
         seen.extend(p.items.iter().map(|c| c.name.clone()));
         match p.next {
@@ -1734,4 +1738,100 @@ pub async fn segment_page_reads_tags_replies_and_opt_outs(store: &dyn Store) {
         .expect("page");
     assert_eq!(first.items.len(), 3);
     assert!(first.next.is_some());
+}
+
+pub async fn scopes_limit_what_managers_and_agents_see(store: &dyn Store) {
+    let riyadh = store.create_team("Riyadh desk").await.expect("team");
+    let moscow = store.create_team("Moscow desk").await.expect("team");
+    let user = |address: &str, role: Role, team| UserDraft {
+        email: email(address),
+        name: address.into(),
+        role,
+        team: Some(team),
+        password_hash: None,
+    };
+    let sara = store
+        .create_user(&user("sara@example.com", Role::Agent, riyadh.id), now())
+        .await
+        .expect("agent");
+    let omar = store
+        .create_user(&user("omar@example.com", Role::Agent, riyadh.id), now())
+        .await
+        .expect("agent");
+    let olga = store
+        .create_user(&user("olga@example.com", Role::Agent, moscow.id), now())
+        .await
+        .expect("agent");
+    assert_eq!(store.get_user(sara.id).await.expect("user"), sara);
+    assert!(matches!(
+        store.get_user(stoke_core::UserId::new(999_999)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // Sara's, Omar's, Olga's, the Riyadh desk's unassigned one, and nobody's.
+    let mut ids = Vec::new();
+    for (n, (owner, team)) in [
+        (Some(sara.id), None),
+        (Some(omar.id), None),
+        (Some(olga.id), None),
+        (None, Some(riyadh.id)),
+        (None, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = store
+            .create_contact(
+                &draft(&format!("C{n}"), &[&format!("+96650000010{n}")], &[]),
+                now(),
+            )
+            .await
+            .expect("contact");
+        c.owner = owner;
+        c.team = team;
+        ids.push(store.update_contact(&c, now()).await.expect("update").id);
+    }
+    let seen = |scope: Scope| async move {
+        store
+            .list_contacts(scope, PageRequest::first(100))
+            .await
+            .expect("list")
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<ContactId>>()
+    };
+    assert_eq!(seen(Scope::Everything).await, ids);
+    assert_eq!(seen(Scope::Team(riyadh.id)).await, [ids[0], ids[1], ids[3]]);
+    assert_eq!(seen(Scope::Team(moscow.id)).await, [ids[2]]);
+    let sara_scope = Scope::Agent {
+        user: sara.id,
+        team: Some(riyadh.id),
+    };
+    assert_eq!(seen(sara_scope).await, [ids[0], ids[3]]);
+    let loner = Scope::Agent {
+        user: olga.id,
+        team: None,
+    };
+    assert_eq!(seen(loner).await, [ids[2]]);
+    // Reading one: what the scope does not see does not exist for it.
+    assert_eq!(
+        store
+            .get_contact_in(sara_scope, ids[0])
+            .await
+            .expect("own")
+            .id,
+        ids[0]
+    );
+    for hidden in [ids[1], ids[2], ids[4]] {
+        assert!(matches!(
+            store.get_contact_in(sara_scope, hidden).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+    assert!(matches!(
+        store
+            .get_contact_in(Scope::Everything, ContactId::new(999_999))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

@@ -21,9 +21,21 @@ use stoke_core::engine::{ContactState, Rules};
 use stoke_core::{
     Account, AccountDraft, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
     Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message, MessageId, Note,
-    Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft, TaskId, Team, User, UserDraft,
-    UserId,
+    Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft, TaskId, Team, TeamId, User,
+    UserDraft, UserId,
 };
+
+/// Whose contacts a caller may see and touch (SPEC 7). Backends apply it inside their queries,
+/// so a handler cannot forget it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Admins: the whole workspace.
+    Everything,
+    /// Managers: contacts assigned to their team, or to one of its members.
+    Team(TeamId),
+    /// Agents: contacts assigned to them, and their team's contacts no agent holds.
+    Agent { user: UserId, team: Option<TeamId> },
+}
 
 /// One contact as segment expressions see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,8 +228,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// to another contact.
     async fn update_contact(&self, contact: &Contact, now: Timestamp) -> StoreResult<Contact>;
 
-    /// Lists contacts in id order.
-    async fn list_contacts(&self, page: PageRequest) -> StoreResult<Page<Contact>>;
+    /// Lists the contacts a scope sees, in id order.
+    async fn list_contacts(&self, scope: Scope, page: PageRequest) -> StoreResult<Page<Contact>>;
+
+    /// Reads a contact the scope sees (merged ids resolve); one it does not see is `NotFound`,
+    /// exactly like one that does not exist, so ids cannot be probed.
+    async fn get_contact_in(&self, scope: Scope, id: ContactId) -> StoreResult<Contact>;
 
     /// Folds `absorb` into `keep`: fields (`Contact::absorb`), handles, conversations,
     /// messages, events, tags and their history, notes and tasks all move; `absorb`'s id then
@@ -376,6 +392,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_user(&self, draft: &UserDraft, now: Timestamp) -> StoreResult<User>;
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    async fn get_user(&self, id: UserId) -> StoreResult<User>;
 
     async fn list_users(&self) -> StoreResult<Vec<User>>;
 

@@ -85,7 +85,7 @@ pub async fn run(
             counts.contacts
         );
     }
-    let token = create_token(store.as_ref(), "demo", Role::Admin)
+    let token = create_token(store.as_ref(), "demo", Role::Admin, None)
         .await
         .context("while creating the demo token")?;
     let ready = Box::new(move |bound: SocketAddr| {

@@ -19,7 +19,9 @@ pub enum Format {
 async fn each_contact(store: &dyn Store, mut visit: impl AsyncVisit) -> anyhow::Result<()> {
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     loop {
-        let batch = store.list_contacts(page).await?;
+        let batch = store
+            .list_contacts(stoke_store::Scope::Everything, page)
+            .await?;
         for contact in batch.items {
             visit.visit(contact).await?;
         }

@@ -192,8 +192,13 @@ enum AdminCommand {
     CreateToken {
         #[arg(long)]
         name: String,
-        #[arg(long, default_value = "admin")]
-        role: Role,
+        /// admin, manager or agent; default the user's role, or admin for a token of no user.
+        #[arg(long)]
+        role: Option<Role>,
+        /// The user (e-mail) the token acts for: required for manager and agent tokens, whose
+        /// data is scoped to that user's team or contacts.
+        #[arg(long)]
+        user: Option<String>,
     },
     /// Create a user (admin, manager or agent), with a password read from stdin if asked.
     CreateUser {
@@ -432,9 +437,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Playbook(PlaybookCommand::Check { file }) => classify::check(&file),
-        Command::Admin(AdminCommand::CreateToken { name, role }) => {
+        Command::Admin(AdminCommand::CreateToken { name, role, user }) => {
             let store = cli.storage.open()?;
-            let token = create_token(store.as_ref(), &name, role).await?;
+            let user = match &user {
+                Some(email) => match store.find_user_by_email(email.trim()).await? {
+                    Some(u) => Some(u),
+                    None => anyhow::bail!(
+                        "--user: no user with e-mail {email:?}; create it with `stoke admin create-user`"
+                    ),
+                },
+                None => None,
+            };
+            let role = role
+                .or(user.as_ref().map(|u| u.role))
+                .unwrap_or(Role::Admin);
+            let token = create_token(store.as_ref(), &name, role, user.as_ref()).await?;
             println!("created {role} token {name:?}; it is shown once, keep it secret:");
             println!("{token}");
             Ok(ExitCode::SUCCESS)
@@ -553,12 +570,26 @@ pub(crate) async fn create_token(
     store: &dyn Store,
     name: &str,
     role: Role,
+    user: Option<&stoke_core::User>,
 ) -> anyhow::Result<String> {
     if name.trim().is_empty() {
         anyhow::bail!("--name: a token needs a name that says who uses it");
     }
-    if role != Role::Admin {
-        anyhow::bail!("--role {role}: only admin tokens exist until role-scoped access is built");
+    let rank = |r: Role| match r {
+        Role::Admin => 2,
+        Role::Manager => 1,
+        Role::Agent => 0,
+    };
+    match user {
+        None if role != Role::Admin => anyhow::bail!(
+            "--role {role}: a {role} token sees its user's contacts only; name the user with --user EMAIL"
+        ),
+        Some(u) if rank(role) > rank(u.role) => anyhow::bail!(
+            "--role {role}: {} is {}, and a token cannot carry more rights than its user",
+            u.email,
+            u.role
+        ),
+        _ => {}
     }
     let token = stoke_server::auth::new_token()
         .map_err(|e| anyhow::anyhow!("the system's random source failed: {e}"))?;
@@ -566,7 +597,7 @@ pub(crate) async fn create_token(
         .create_api_token(
             name.trim(),
             role,
-            None,
+            user.map(|u| u.id),
             &stoke_server::auth::hash_token(&token),
             Timestamp::now(),
         )

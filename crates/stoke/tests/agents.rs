@@ -433,3 +433,88 @@ fn gen_agents_writes_agents_and_owners_that_import_cleanly() {
     assert!(books.len() >= 15, "most agents have contacts: {books:?}");
     assert!(books.keys().all(|e| agents.contains(e.as_str())));
 }
+
+#[test]
+fn tokens_act_for_a_user_and_never_carry_more_than_their_rights() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let out = stoke(
+        &data,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "rep@example.com",
+            "--role",
+            "agent",
+            "--team",
+            "Riyadh",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = stoke(
+        &data,
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "rep phone",
+            "--user",
+            "rep@example.com",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("created agent token"), "{stdout}");
+    assert!(
+        stdout.lines().last().is_some_and(|t| t.starts_with("stk_")),
+        "{stdout}"
+    );
+
+    let out = stoke(
+        &data,
+        &["admin", "create-token", "--name", "x", "--role", "agent"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("name the user with --user"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = stoke(
+        &data,
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+            "--user",
+            "rep@example.com",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("cannot carry more rights than its user"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = stoke(
+        &data,
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "x",
+            "--user",
+            "nobody@example.com",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--user: no user"),
+        "{}",
+        text(&out.stderr)
+    );
+}
