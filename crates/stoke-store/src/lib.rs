@@ -1,5 +1,5 @@
 //! The `Store` interface: everything Stoke keeps, behind one trait that each backend implements
-//! (`stoke-store-sqlite` now, `stoke-store-postgres` next), and the conformance suite that every
+//! (`stoke-store-sqlite`, `stoke-store-postgres`), and the conformance suite that every
 //! backend runs unchanged (feature `testing`).
 //!
 //! Architecture invariant: nothing here knows SQL or a particular database. Types crossing this

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use stoke_core::engine::Rules;
 use stoke_store::Store;
+use stoke_store_postgres::PostgresStore;
 use stoke_store_sqlite::SqliteStore;
 
-/// The storage options every command shares.
-#[derive(Debug, Clone, clap::Args)]
+/// The storage options every command shares. `Debug` masks a password in the URL.
+#[derive(Clone, clap::Args)]
 pub struct StorageArgs {
     /// The data directory: the embedded database, generated demo data.
     #[arg(
@@ -27,11 +28,72 @@ pub struct StorageArgs {
     pub database: Option<String>,
 }
 
+impl std::fmt::Debug for StorageArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = self.database.as_ref().map(|url| {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                PostgresUrl(url.clone()).to_string()
+            } else {
+                url.clone()
+            }
+        });
+        f.debug_struct("StorageArgs")
+            .field("data", &self.data)
+            .field("database", &database)
+            .finish()
+    }
+}
+
 /// Which backend, resolved from the URL. This is the one place that picks a backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     Sqlite(PathBuf),
-    Postgres(String),
+    Postgres(PostgresUrl),
+}
+
+/// A PostgreSQL URL, which may carry a password: shown (`Debug`, `Display`, messages) with the
+/// password masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The URL itself, to connect with; never for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // postgres://user:password@host/db: the password is between the user's colon and the @.
+        let start = self.0.find("://").map_or(0, |i| i + 3);
+        let authority_end = self.0[start..]
+            .find(['/', '?'])
+            .map_or(self.0.len(), |i| start + i);
+        let masked = self.0[start..authority_end].rfind('@').and_then(|at| {
+            let userinfo = &self.0[start..start + at];
+            userinfo.find(':').map(|colon| {
+                format!(
+                    "{}***{}",
+                    &self.0[..start + colon + 1],
+                    &self.0[start + at..]
+                )
+            })
+        });
+        let mut shown = masked.unwrap_or_else(|| self.0.clone());
+        // libpq's other spelling: ?password=... among the options.
+        if let Some(at) = shown.find("password=").map(|i| i + "password=".len()) {
+            let end = shown[at..].find('&').map_or(shown.len(), |i| at + i);
+            shown.replace_range(at..end, "***");
+        }
+        f.write_str(&shown)
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgresUrl({self})")
+    }
 }
 
 impl StorageArgs {
@@ -53,7 +115,7 @@ impl StorageArgs {
             return Ok(Backend::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Backend::Postgres(url.to_owned()));
+            return Ok(Backend::Postgres(PostgresUrl(url.to_owned())));
         }
         bail!("--database {url:?}: expected a sqlite:// or postgres:// URL")
     }
@@ -74,9 +136,11 @@ impl StorageArgs {
                     .with_context(|| format!("while opening the database {}", path.display()))?;
                 Ok(Arc::new(store))
             }
-            Backend::Postgres(_) => bail!(
-                "this build of Stoke stores data in SQLite only; PostgreSQL support is not built yet"
-            ),
+            Backend::Postgres(url) => {
+                let store = PostgresStore::open(url.expose())
+                    .with_context(|| format!("while opening the PostgreSQL database {url}"))?;
+                Ok(Arc::new(store))
+            }
         }
     }
 }
@@ -106,7 +170,44 @@ mod tests {
             args(Some("postgres://u@h/db")).backend(),
             Ok(Backend::Postgres(_))
         ));
+        assert!(matches!(
+            args(Some("postgresql://u@h/db")).backend(),
+            Ok(Backend::Postgres(_))
+        ));
         assert!(args(Some("mysql://x")).backend().is_err());
         assert!(args(Some("sqlite://")).backend().is_err());
+    }
+
+    #[test]
+    fn a_postgres_password_never_prints() {
+        let Ok(Backend::Postgres(url)) =
+            args(Some("postgres://stoke:s3cret@db:5432/stoke")).backend()
+        else {
+            panic!("a postgres backend");
+        };
+        assert_eq!(url.expose(), "postgres://stoke:s3cret@db:5432/stoke");
+        assert_eq!(url.to_string(), "postgres://stoke:***@db:5432/stoke");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let storage = args(Some("postgres://stoke:s3cret@db:5432/stoke"));
+        assert!(!format!("{storage:?}").contains("s3cret"));
+        let Ok(Backend::Postgres(url)) = args(Some(
+            "postgres://db/stoke?user=stoke&password=s3cret&sslmode=disable",
+        ))
+        .backend() else {
+            panic!("a postgres backend");
+        };
+        assert_eq!(
+            url.to_string(),
+            "postgres://db/stoke?user=stoke&password=***&sslmode=disable"
+        );
+        for plain in [
+            "postgres://stoke@db/stoke",
+            "postgres://db/stoke?user=a:b@c",
+        ] {
+            let Ok(Backend::Postgres(url)) = args(Some(plain)).backend() else {
+                panic!("a postgres backend");
+            };
+            assert_eq!(url.to_string(), plain);
+        }
     }
 }

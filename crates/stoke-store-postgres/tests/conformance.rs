@@ -1,0 +1,293 @@
+//! The store conformance suite on PostgreSQL: each test gets a database of its own on the server
+//! `STOKE_TEST_POSTGRES_URL` names (default `postgres://postgres@127.0.0.1:5432/postgres`, where
+//! CI has one), created for it and dropped when it ends. Without a server every test fails with
+//! one message saying so.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use stoke_store_postgres::PostgresStore;
+
+const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn server() -> String {
+    std::env::var("STOKE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
+}
+
+/// The server URL with another database: everything up to the path is kept, and the options.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, options) = match server.split_once('?') {
+        Some((base, options)) => (base, Some(options)),
+        None => (server, None),
+    };
+    let host_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[host_start..].find('/') {
+        Some(slash) => &base[..host_start + slash],
+        None => base,
+    };
+    match options {
+        Some(options) => format!("{base}/{name}?{options}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Runs statements on the database `url` names, on a thread with its own runtime: databases are
+/// dropped in `Drop`, outside async code.
+fn execute_on(url: String, sql: String) -> Result<(), String> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            })?;
+            let driver = tokio::spawn(connection);
+            let done = client.batch_execute(&sql).await.map_err(|e| e.to_string());
+            drop(client);
+            let _ = driver.await;
+            done
+        })
+    })
+    .join()
+    .map_err(|_| "the admin thread panicked".to_owned())?
+}
+
+/// Runs statements on the server's own database.
+fn admin(sql: String) -> Result<(), String> {
+    execute_on(server(), sql)
+}
+
+/// Checks once per test process that the server answers, and says clearly when it does not:
+/// the first test to find out gives the whole message, the others point to it.
+fn require_server() {
+    static REACHABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    let reachable = REACHABLE.get_or_init(|| admin("SELECT 1".to_owned()));
+    if let Err(e) = reachable {
+        if REPORTED.swap(true, Ordering::SeqCst) {
+            panic!("PostgreSQL is not reachable (see the first failure of this suite)");
+        }
+        panic!(
+            "PostgreSQL is not reachable at {} ({e}): the conformance suite needs it. \
+             Start it, or set STOKE_TEST_POSTGRES_URL to a server where this user may create \
+             databases (STOKE_TEST_POSTGRES=skip makes scripts/test leave this crate out).",
+            server()
+        );
+    }
+}
+
+/// A database that lives as long as its test: dropped, with any connection still open to it,
+/// when the test ends.
+#[derive(Debug)]
+struct Database {
+    name: String,
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Err(e) = admin(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        )) {
+            eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+fn create_database() -> Database {
+    require_server();
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "stoke_test_{}_{}_{:08x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        fastrand::u32(..)
+    );
+    if let Err(e) = admin(format!("CREATE DATABASE \"{name}\"")) {
+        panic!(
+            "cannot create the test database {name} on {}: {e}",
+            server()
+        );
+    }
+    Database { name }
+}
+
+async fn fresh_store() -> (PostgresStore, Database) {
+    let db = create_database();
+    let store = PostgresStore::connect(&with_database(&server(), &db.name))
+        .await
+        .unwrap_or_else(|e| panic!("cannot open the store on {}: {e}", db.name));
+    (store, db)
+}
+
+stoke_store::conformance_suite!(fresh_store);
+
+#[test]
+fn test_database_urls_keep_the_server_and_its_options() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgresql://u:p@db:5433?sslmode=disable", "x"),
+        "postgresql://u:p@db:5433/x?sslmode=disable"
+    );
+}
+
+/// What only the PostgreSQL backend has: a schema shared by restarts and by several nodes.
+mod postgres_server {
+    use std::sync::Arc;
+
+    use jiff::Timestamp;
+    use stoke_core::engine::Rules;
+    use stoke_core::playbook::Playbook;
+    use stoke_core::{Channel, ContactDraft, ContactRef, Direction, Phone};
+    use stoke_store::{IncomingMessage, Store};
+    use stoke_store_postgres::PostgresStore;
+
+    use super::{create_database, execute_on, server, with_database};
+
+    fn now() -> Timestamp {
+        "2026-11-20T10:00:00Z".parse().expect("time")
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_does_not_migrate_twice() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let draft = ContactDraft {
+            phones: vec![Phone::parse("+966501234567", None).expect("phone")],
+            ..ContactDraft::default()
+        };
+        {
+            let store = PostgresStore::connect(&url).await.expect("open");
+            store.create_contact(&draft, now()).await.expect("create");
+        }
+        // Opened the way the CLI opens it, from synchronous code.
+        let store = tokio::task::spawn_blocking(move || PostgresStore::open(&url))
+            .await
+            .expect("join")
+            .expect("reopen");
+        assert_eq!(store.counts().await.expect("counts").contacts, 1);
+        assert!(!format!("{store:?}").contains("postgres@"), "{store:?}");
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_refused_not_guessed_at() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        drop(PostgresStore::connect(&url).await.expect("open"));
+        // A migration this build does not know, as a newer Stoke would have recorded it.
+        execute_on(
+            url.clone(),
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)"
+                .to_owned(),
+        )
+        .expect("bump");
+        let err = PostgresStore::connect(&url)
+            .await
+            .expect_err("newer schema");
+        assert!(
+            err.to_string().contains("newer than this Stoke knows"),
+            "{err}"
+        );
+    }
+
+    /// Two nodes (two stores, two pools) take the same new customer's first messages at once:
+    /// one contact is created, every message is stored once, and both batches succeed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_ingesting_one_new_contact_create_it_once() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let a = PostgresStore::connect(&url).await.expect("node a");
+        let b = PostgresStore::connect(&url).await.expect("node b");
+        let rules =
+            Arc::new(Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules"));
+        let message = |key: String, at: i64| IncomingMessage {
+            external_id: key,
+            contact: ContactRef::parse("+966501234567").expect("ref"),
+            account: "wa-sales-1".into(),
+            channel: Channel::WhatsApp,
+            direction: Direction::In,
+            text: "how much is it?".into(),
+            at: Timestamp::from_second(1_795_000_000 + at).expect("time"),
+            provider_id: None,
+        };
+        for round in 0..5 {
+            // Each node's batch: its own messages and a few both have (a webhook delivered twice).
+            let shared: Vec<IncomingMessage> = (0..3)
+                .map(|i| message(format!("shared-{round}-{i}"), round * 100 + i))
+                .collect();
+            let mut batch_a = shared.clone();
+            batch_a.push(message(format!("a-{round}"), round * 100 + 50));
+            let mut batch_b = shared;
+            batch_b.push(message(format!("b-{round}"), round * 100 + 60));
+            let (ra, rb) = tokio::join!(
+                a.ingest_messages(&batch_a, now(), &rules),
+                b.ingest_messages(&batch_b, now(), &rules)
+            );
+            let (ra, rb) = (ra.expect("node a"), rb.expect("node b"));
+            assert_eq!(ra.inserted + rb.inserted, 5, "{ra:?} {rb:?}");
+            assert_eq!(ra.duplicates + rb.duplicates, 3, "{ra:?} {rb:?}");
+        }
+        let counts = a.counts().await.expect("counts");
+        assert_eq!((counts.contacts, counts.messages), (1, 25), "{counts:?}");
+        assert_eq!(counts.conversations, 1);
+    }
+
+    /// Two nodes' schedulers refresh the same due contacts at once: each contact is
+    /// re-evaluated once, by one of them, and its tag history records the change once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_refreshing_due_contacts_share_them() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let a = PostgresStore::connect(&url).await.expect("node a");
+        let b = PostgresStore::connect(&url).await.expect("node b");
+        let rules =
+            Arc::new(Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules"));
+        let at: Timestamp = "2026-11-20T09:00:00Z".parse().expect("time");
+        let batch: Vec<IncomingMessage> = (0..40)
+            .map(|i| IncomingMessage {
+                external_id: format!("hello-{i}"),
+                contact: ContactRef::parse(&format!("+9665012345{i:02}")).expect("ref"),
+                account: "wa-sales-1".into(),
+                channel: Channel::WhatsApp,
+                direction: Direction::In,
+                text: "hello".into(),
+                at,
+                provider_id: None,
+            })
+            .collect();
+        a.ingest_messages(&batch, at, &rules).await.expect("ingest");
+        let later: Timestamp = "2026-11-22T12:00:00Z".parse().expect("time");
+        let (ra, rb) = tokio::join!(
+            a.refresh_due(later, &rules, 1000),
+            b.refresh_due(later, &rules, 1000)
+        );
+        assert_eq!(ra.expect("node a") + rb.expect("node b"), 40);
+        assert_eq!(a.refresh_due(later, &rules, 1000).await.expect("again"), 0);
+        let contact = a
+            .find_contact(&stoke_core::Handle::Phone(
+                Phone::parse("+966501234507", None).expect("phone"),
+            ))
+            .await
+            .expect("find")
+            .expect("contact");
+        let removed_high = a
+            .tag_history(contact.id)
+            .await
+            .expect("history")
+            .iter()
+            .filter(|h| h.kind == stoke_core::TagChangeKind::Removed && h.tag.value == "high")
+            .count();
+        assert_eq!(removed_high, 1);
+    }
+}
