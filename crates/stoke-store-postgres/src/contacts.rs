@@ -394,7 +394,7 @@ pub(crate) async fn create(tx: &Tx<'_>, draft: &ContactDraft, now: Timestamp) ->
     }
     let owners = owners_of(tx, std::slice::from_ref(draft)).await?;
     let mut contact = Contact::new(ContactId::new(0), now);
-    apply_draft(draft, &owners, &mut contact);
+    stoke_store::codec::apply_draft(draft, &owners, &mut contact);
     check_handles_free(tx, None, &contact.handles()).await?;
     let mut created = [contact];
     insert_new(tx, &mut created).await?;
@@ -437,18 +437,6 @@ async fn owners_of(tx: &Tx<'_>, drafts: &[ContactDraft]) -> Res<BTreeMap<String,
         }
     }
     Ok(owners)
-}
-
-/// `ContactDraft::apply`, plus the owner the draft names, resolved by `owners_of`.
-fn apply_draft(draft: &ContactDraft, owners: &BTreeMap<String, UserId>, contact: &mut Contact) {
-    draft.apply(contact);
-    if let Some(id) = draft
-        .owner
-        .as_ref()
-        .and_then(|e| owners.get(&e.dedup_key()))
-    {
-        contact.owner = Some(*id);
-    }
 }
 
 /// Writes a contact's columns and re-indexes its handles.
@@ -909,7 +897,7 @@ impl Import {
             let id = ContactId::new(PROVISIONAL + self.next_provisional);
             self.next_provisional += 1;
             let mut contact = Contact::new(id, self.now);
-            apply_draft(draft, owners, &mut contact);
+            stoke_store::codec::apply_draft(draft, owners, &mut contact);
             for handle in contact.handles() {
                 self.handles.insert(key_of(&handle), id);
             }
@@ -964,7 +952,7 @@ impl Import {
             return Err(Fail::Raced("an imported contact"));
         };
         let before: HashSet<HandleKey> = touched.working.handles().iter().map(key_of).collect();
-        apply_draft(draft, owners, &mut touched.working);
+        stoke_store::codec::apply_draft(draft, owners, &mut touched.working);
         // Handles the draft adds must be indexed before the next row looks them up.
         for handle in touched.working.handles() {
             let key = key_of(&handle);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
-use stoke_core::{Contact, ContactId, EventId, EventKind, MessageId, TagFamily, UserId};
+use stoke_core::{Contact, ContactId, EventId, MessageId, TagFamily, UserId};
 use stoke_store::codec::{StateDoc, from_millis, order_products, to_millis};
 use stoke_store::{Page, PageRequest, SegmentRow, StoreError};
 
@@ -259,7 +259,7 @@ pub(crate) async fn histories(
     {
         let at_ms: i64 = row.try_get(3)?;
         let message = MessageId::new(row.try_get(4)?);
-        if let Some(event) = status_event(row.try_get(2)?, message, from_millis(at_ms)?) {
+        if let Some(event) = stoke_store::codec::status_event(row.try_get(2)?, message, from_millis(at_ms)?) {
             out.entry(ContactId::new(row.try_get(0)?))
                 .or_default()
                 .push((at_ms, 2, row.try_get(1)?, event));
@@ -298,29 +298,6 @@ pub(crate) async fn histories(
             (contact, events.into_iter().map(|(_, _, _, e)| e).collect())
         })
         .collect())
-}
-
-/// The engine's view of a receipt for a business message.
-pub(crate) fn status_event(status: &str, message: MessageId, at: Timestamp) -> Option<EngineEvent> {
-    match status {
-        "delivered" => Some(EngineEvent::Delivered { message, at }),
-        "read" => Some(EngineEvent::Read { message, at }),
-        _ => None,
-    }
-}
-
-/// The engine's view of an event; custom events do not move tags (yet).
-pub(crate) fn event_of(kind: &EventKind, event: EventId, at: Timestamp) -> Option<EngineEvent> {
-    match kind {
-        EventKind::Order { lines, .. } => Some(EngineEvent::Order {
-            event,
-            at,
-            products: lines.iter().map(|l| l.sku.clone()).collect(),
-        }),
-        EventKind::Click { .. } => Some(EngineEvent::Click { event, at }),
-        EventKind::Open { .. } => Some(EngineEvent::Open { event, at }),
-        EventKind::Custom { .. } => None,
-    }
 }
 
 /// Re-evaluates up to `limit` contacts due at `now`, oldest due first. Contacts another

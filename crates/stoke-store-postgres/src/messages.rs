@@ -510,7 +510,7 @@ pub(crate) async fn add_status(
     )
     .await?;
     if direction == "out"
-        && let Some(event) = engine::status_event(change.status.as_str(), id, change.at)
+        && let Some(event) = stoke_store::codec::status_event(change.status.as_str(), id, change.at)
     {
         let mut batch = engine::Batch::default();
         batch.add(contact, event);
@@ -689,7 +689,7 @@ pub(crate) async fn ingest_events(
             continue;
         }
         let e = &batch[*index];
-        if let Some(event) = engine::event_of(&e.kind, EventId::new(*id), e.at) {
+        if let Some(event) = stoke_store::codec::event_of(&e.kind, EventId::new(*id), e.at) {
             engine.add(*contact, event);
         }
         outcome.inserted += 1;

@@ -210,7 +210,7 @@ pub(crate) fn create(
     }
     let owners = owners_of(conn, std::slice::from_ref(draft))?;
     let mut contact = Contact::new(ContactId::new(0), now);
-    apply_draft(draft, &owners, &mut contact);
+    stoke_store::codec::apply_draft(draft, &owners, &mut contact);
     let id = insert(conn, &contact)?;
     add_draft_extras(conn, id, draft, now)?;
     load(conn, id)
@@ -238,18 +238,6 @@ fn owners_of(conn: &Connection, drafts: &[ContactDraft]) -> StoreResult<BTreeMap
         }
     }
     Ok(owners)
-}
-
-/// `ContactDraft::apply`, plus the owner the draft names, resolved by `owners_of`.
-fn apply_draft(draft: &ContactDraft, owners: &BTreeMap<String, UserId>, contact: &mut Contact) {
-    draft.apply(contact);
-    if let Some(id) = draft
-        .owner
-        .as_ref()
-        .and_then(|e| owners.get(&e.dedup_key()))
-    {
-        contact.owner = Some(*id);
-    }
 }
 
 /// Writes a contact's columns and re-indexes its handles.
@@ -530,7 +518,7 @@ pub(crate) fn import(
         let mut ids = matches.into_iter();
         let Some(keep) = ids.next() else {
             let mut contact = Contact::new(ContactId::new(0), now);
-            apply_draft(draft, &owners, &mut contact);
+            stoke_store::codec::apply_draft(draft, &owners, &mut contact);
             let id = insert(conn, &contact)?;
             add_draft_extras(conn, id, draft, now)?;
             created.insert(id);
@@ -559,7 +547,7 @@ pub(crate) fn import(
         };
         // Handles the draft adds must be indexed before the next row looks them up.
         let before = entry.1.handles();
-        apply_draft(draft, &owners, &mut entry.1);
+        stoke_store::codec::apply_draft(draft, &owners, &mut entry.1);
         let new_handles: Vec<Handle> = entry
             .1
             .handles()

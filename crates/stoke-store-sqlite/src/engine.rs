@@ -8,7 +8,7 @@ use std::collections::btree_map::Entry;
 use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
 use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
-use stoke_core::{Contact, ContactId, EventId, EventKind, MessageId, TagFamily, UserId};
+use stoke_core::{Contact, ContactId, EventId, MessageId, TagFamily, UserId};
 use stoke_store::codec::{StateDoc, from_millis, order_products, to_millis};
 use stoke_store::{Page, PageRequest, SegmentRow, StoreError, StoreResult};
 
@@ -262,7 +262,8 @@ pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<
         let status: String = row.get(1).map_err(db_err)?;
         let at_ms: i64 = row.get(2).map_err(db_err)?;
         let message = MessageId::new(row.get(3).map_err(db_err)?);
-        if let Some(event) = status_event(&status, message, from_millis(at_ms)?) {
+        if let Some(event) = stoke_store::codec::status_event(&status, message, from_millis(at_ms)?)
+        {
             out.push((at_ms, 2, id, event));
         }
     }
@@ -294,29 +295,6 @@ pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<
     }
     out.sort_by_key(|(at, source, id, _)| (*at, *source, *id));
     Ok(out.into_iter().map(|(_, _, _, e)| e).collect())
-}
-
-/// The engine's view of a receipt for a business message.
-pub(crate) fn status_event(status: &str, message: MessageId, at: Timestamp) -> Option<EngineEvent> {
-    match status {
-        "delivered" => Some(EngineEvent::Delivered { message, at }),
-        "read" => Some(EngineEvent::Read { message, at }),
-        _ => None,
-    }
-}
-
-/// The engine's view of an event; custom events do not move tags (yet).
-pub(crate) fn event_of(kind: &EventKind, event: EventId, at: Timestamp) -> Option<EngineEvent> {
-    match kind {
-        EventKind::Order { lines, .. } => Some(EngineEvent::Order {
-            event,
-            at,
-            products: lines.iter().map(|l| l.sku.clone()).collect(),
-        }),
-        EventKind::Click { .. } => Some(EngineEvent::Click { event, at }),
-        EventKind::Open { .. } => Some(EngineEvent::Open { event, at }),
-        EventKind::Custom { .. } => None,
-    }
 }
 
 /// Contacts due for re-evaluation at `now`, oldest due first.

@@ -354,7 +354,7 @@ pub(crate) fn add_status(
     })
     .map_err(db_err)?;
     if direction == "out"
-        && let Some(event) = engine::status_event(change.status.as_str(), id, change.at)
+        && let Some(event) = stoke_store::codec::status_event(change.status.as_str(), id, change.at)
     {
         let mut batch = engine::Batch::default();
         batch.add(conn, ContactId::new(contact), &event, rules)?;
@@ -502,7 +502,7 @@ pub(crate) fn ingest_events(
             continue;
         }
         let id = EventId::new(conn.last_insert_rowid());
-        if let Some(event) = engine::event_of(&e.kind, id, e.at) {
+        if let Some(event) = stoke_store::codec::event_of(&e.kind, id, e.at) {
             engine.add(conn, contact, &event, rules)?;
         }
         outcome.inserted += 1;

@@ -12,12 +12,12 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use stoke_core::contact::{Commerce, CompanyDetails, ImportantDate, Relationship};
 use stoke_core::{
-    Channel, Consent, ConsentStatus, Contact, ContactPerson, ContactWindow, CustomValue, Email,
-    EventKind, MessageFormat, Money, OrderLine, PaymentStatus, Phone, PurchaseFrequency,
-    ReachPreferences,
+    Channel, Consent, ConsentStatus, Contact, ContactDraft, ContactPerson, ContactWindow,
+    CustomValue, Email, EventKind, MessageFormat, Money, OrderLine, PaymentStatus, Phone,
+    PurchaseFrequency, ReachPreferences, UserId,
 };
 
-use stoke_core::engine::{ContactState, Purchases, Source};
+use stoke_core::engine::{ContactState, EngineEvent, Purchases, Source};
 use stoke_core::text::IntentTier;
 use stoke_core::{EventId, MessageId};
 
@@ -421,6 +421,42 @@ where
     T::Err: std::fmt::Display,
 {
     raw.parse::<T>().map_err(|e| corrupt(what, e))
+}
+
+/// The engine's view of a stored receipt for a business message.
+pub fn status_event(status: &str, message: MessageId, at: Timestamp) -> Option<EngineEvent> {
+    match status {
+        "delivered" => Some(EngineEvent::Delivered { message, at }),
+        "read" => Some(EngineEvent::Read { message, at }),
+        _ => None,
+    }
+}
+
+/// The engine's view of an event; custom events do not move tags (yet).
+pub fn event_of(kind: &EventKind, event: EventId, at: Timestamp) -> Option<EngineEvent> {
+    match kind {
+        EventKind::Order { lines, .. } => Some(EngineEvent::Order {
+            event,
+            at,
+            products: lines.iter().map(|l| l.sku.clone()).collect(),
+        }),
+        EventKind::Click { .. } => Some(EngineEvent::Click { event, at }),
+        EventKind::Open { .. } => Some(EngineEvent::Open { event, at }),
+        EventKind::Custom { .. } => None,
+    }
+}
+
+/// `ContactDraft::apply`, plus the owner the draft names, resolved by the backend from its users
+/// (e-mail key to user).
+pub fn apply_draft(draft: &ContactDraft, owners: &BTreeMap<String, UserId>, contact: &mut Contact) {
+    draft.apply(contact);
+    if let Some(id) = draft
+        .owner
+        .as_ref()
+        .and_then(|e| owners.get(&e.dedup_key()))
+    {
+        contact.owner = Some(*id);
+    }
 }
 
 /// A moment in a stored list: written as Unix milliseconds (the lists are the bulk of a state and
