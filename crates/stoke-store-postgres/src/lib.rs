@@ -25,6 +25,7 @@
 //! and recorded in `schema_migrations`.
 
 mod contacts;
+mod copy;
 mod engine;
 mod messages;
 mod people;

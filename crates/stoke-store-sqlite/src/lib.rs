@@ -11,6 +11,7 @@
 //! recorded in `PRAGMA user_version`.
 
 mod contacts;
+mod copy;
 mod engine;
 mod messages;
 mod people;

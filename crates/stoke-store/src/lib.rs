@@ -12,6 +12,8 @@
 pub mod codec;
 #[cfg(feature = "testing")]
 pub mod conformance;
+/// Whole tables between backends (`stoke migrate`).
+pub mod copy;
 
 use std::sync::Arc;
 

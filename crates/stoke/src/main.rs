@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod generator;
 mod import;
+mod migrate;
 mod queue;
 mod settings;
 
@@ -112,6 +113,15 @@ enum Command {
         /// Evaluate this many times and report the median (a benchmark).
         #[arg(long, default_value_t = 1)]
         repeat: u32,
+    },
+    /// Move a workspace from SQLite to PostgreSQL, and check every table arrived whole.
+    Migrate {
+        /// The source: sqlite://PATH (the data directory's stoke.db: sqlite://./stoke-data/stoke.db).
+        #[arg(long)]
+        from: String,
+        /// The target: an empty PostgreSQL database, postgres://USER:PASSWORD@HOST/DB.
+        #[arg(long)]
+        to: String,
     },
     /// Whom to contact, when and why: an agent's queue (or the whole workspace's) at a moment.
     Queue {
@@ -375,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate { from, to } => migrate::run(&cli.storage.data, &from, &to).await,
         Command::Queue {
             agent,
             now,
