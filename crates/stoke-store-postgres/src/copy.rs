@@ -153,7 +153,7 @@ impl PostgresStore {
     }
 
     /// After a copy: moves every identity sequence past the largest id copied, so that new rows
-    /// do not collide with copied ones.
+    /// do not collide with copied ones, and analyses the tables.
     pub async fn finish_copy(&self) -> StoreResult<()> {
         let run = async {
             let client = self.client().await?;
@@ -179,6 +179,8 @@ impl PostgresStore {
                     )
                     .await?;
             }
+            // The copy's tables were empty when last planned for: give the planner their sizes.
+            client.batch_execute("ANALYZE").await?;
             Res::Ok(())
         };
         run.await.map_err(Fail::into_store)

@@ -66,7 +66,23 @@ pub struct PostgresStore {
     pool: Pool,
     /// Host, port and database, never the password.
     target: String,
+    /// Rows this process wrote in bulk, and how many more until the planner's statistics are
+    /// refreshed (shared by clones).
+    bulk: Arc<BulkStats>,
 }
+
+/// Bulk writes make a table's statistics stale long before autovacuum (when it runs at all)
+/// analyses it, and a stale table of "a few rows" is planned as a scan per batch: an import of a
+/// million contacts' history slowed from minutes to hours that way. So the store analyses its
+/// tables itself after every doubling of what it wrote.
+#[derive(Debug)]
+struct BulkStats {
+    written: std::sync::atomic::AtomicU64,
+    next_analyze: std::sync::atomic::AtomicU64,
+}
+
+/// Rows written in bulk before the first refresh of the statistics.
+const FIRST_ANALYZE_AFTER: u64 = 20_000;
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -340,7 +356,42 @@ impl PostgresStore {
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
-        Ok(Self { pool, target })
+        Ok(Self {
+            pool,
+            target,
+            bulk: Arc::new(BulkStats {
+                written: std::sync::atomic::AtomicU64::new(0),
+                next_analyze: std::sync::atomic::AtomicU64::new(FIRST_ANALYZE_AFTER),
+            }),
+        })
+    }
+
+    /// Counts rows written in bulk and, after every doubling, refreshes the statistics of the
+    /// tables bulk writes grow, before the next batch is planned.
+    async fn wrote(&self, rows: usize) -> StoreResult<()> {
+        use std::sync::atomic::Ordering;
+        let total = self.bulk.written.fetch_add(rows as u64, Ordering::Relaxed) + rows as u64;
+        let due = self.bulk.next_analyze.load(Ordering::Relaxed);
+        if total < due
+            || self
+                .bulk
+                .next_analyze
+                .compare_exchange(due, total * 2, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        let run = async {
+            let client = self.client().await?;
+            client
+                .batch_execute(
+                    "ANALYZE contacts, contact_handles, conversations, messages, events, tags, \
+                     tag_changes, contact_states, notes",
+                )
+                .await?;
+            Res::Ok(())
+        };
+        run.await.map_err(Fail::into_store)
     }
 
     /// Host, port and database this store writes to.
@@ -428,7 +479,9 @@ impl Store for PostgresStore {
         drafts: &[ContactDraft],
         now: Timestamp,
     ) -> StoreResult<ContactImportOutcome> {
-        transaction!(self, Write, |tx| contacts::import(tx, drafts, now).await)
+        let outcome = transaction!(self, Write, |tx| contacts::import(tx, drafts, now).await)?;
+        self.wrote(drafts.len()).await?;
+        Ok(outcome)
     }
 
     async fn record_consent(&self, contact: ContactId, consent: &Consent) -> StoreResult<()> {
@@ -463,10 +516,12 @@ impl Store for PostgresStore {
         now: Timestamp,
         rules: &Arc<Rules>,
     ) -> StoreResult<IngestOutcome> {
-        transaction!(self, Write, |tx| messages::ingest_messages(
+        let outcome = transaction!(self, Write, |tx| messages::ingest_messages(
             tx, batch, now, rules
         )
-        .await)
+        .await)?;
+        self.wrote(batch.len()).await?;
+        Ok(outcome)
     }
 
     async fn get_message(&self, id: MessageId) -> StoreResult<Message> {
@@ -505,10 +560,12 @@ impl Store for PostgresStore {
         now: Timestamp,
         rules: &Arc<Rules>,
     ) -> StoreResult<IngestOutcome> {
-        transaction!(self, Write, |tx| messages::ingest_events(
+        let outcome = transaction!(self, Write, |tx| messages::ingest_events(
             tx, batch, now, rules
         )
-        .await)
+        .await)?;
+        self.wrote(batch.len()).await?;
+        Ok(outcome)
     }
 
     async fn refresh_due(
