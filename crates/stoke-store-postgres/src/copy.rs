@@ -2,23 +2,11 @@
 //! table by table, the identity sequences are moved past the copied ids, and every table can be
 //! read back in key order to be compared with its source.
 
-use stoke_store::copy::{Cell, TABLES, TableLayout};
+use stoke_store::copy::{Cell, TABLES, TableLayout, quoted, table as stoke_table};
 use stoke_store::{StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
 
 use crate::{Fail, PostgresStore, Res};
-
-fn known(table: &str) -> StoreResult<&'static str> {
-    TABLES
-        .iter()
-        .find(|t| **t == table)
-        .copied()
-        .ok_or_else(|| StoreError::Backend(format!("{table} is not one of Stoke's tables")))
-}
-
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// Rows fetched per round trip when reading a table back.
 const FETCH: usize = 5_000;
@@ -26,7 +14,7 @@ const FETCH: usize = 5_000;
 impl PostgresStore {
     /// A table's columns (in order, with whether each holds integers) as the database has them.
     pub async fn table_columns(&self, table: &str) -> StoreResult<Vec<(String, bool)>> {
-        let table = known(table)?;
+        let table = stoke_table(table)?;
         let run = async {
             let client = self.client().await?;
             let rows = client
@@ -85,7 +73,7 @@ impl PostgresStore {
         columns: &[(String, bool)],
         rows: &[Vec<Cell>],
     ) -> StoreResult<()> {
-        let table = known(table)?;
+        let table = stoke_table(table)?;
         let mut ints: Vec<Vec<Option<i64>>> = Vec::new();
         let mut texts: Vec<Vec<Option<String>>> = Vec::new();
         let mut slots = Vec::with_capacity(columns.len());
@@ -206,24 +194,18 @@ impl PostgresStore {
         layout: &TableLayout,
         mut each: impl FnMut(Vec<Vec<Cell>>) + Send,
     ) -> StoreResult<()> {
-        let table = known(table)?;
+        let table = stoke_table(table)?;
         let types = self.table_columns(table).await?;
         let integer: Vec<bool> = layout
             .columns
             .iter()
             .map(|c| types.iter().find(|(n, _)| n == c).is_some_and(|(_, i)| *i))
             .collect();
-        let columns: Vec<String> = layout.columns.iter().map(|c| quoted(c)).collect();
-        let order: Vec<String> = if layout.key.is_empty() {
-            columns.clone()
-        } else {
-            layout.key.iter().map(|c| quoted(c)).collect()
-        };
         let sql = format!(
             "DECLARE copy_rows NO SCROLL CURSOR FOR SELECT {} FROM {} ORDER BY {}",
-            columns.join(", "),
+            layout.select_list(),
             quoted(table),
-            order.join(", ")
+            layout.order_by()
         );
         let run = async {
             let mut client = self.client().await?;

@@ -3,29 +3,16 @@
 //! memory.
 
 use r2d2_sqlite::rusqlite::types::ValueRef;
-use stoke_store::copy::{Cell, TABLES, TableLayout};
+use stoke_store::copy::{Cell, TableLayout, quoted, table};
 use stoke_store::{StoreError, StoreResult};
 use tokio::sync::mpsc;
 
 use crate::{SqliteStore, db_err};
 
-fn known(table: &str) -> StoreResult<&'static str> {
-    TABLES
-        .iter()
-        .find(|t| **t == table)
-        .copied()
-        .ok_or_else(|| StoreError::Backend(format!("{table} is not one of Stoke's tables")))
-}
-
-/// A quoted identifier (names come from the schema itself, but quoting costs nothing).
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 impl SqliteStore {
     /// A table's columns and primary key, as the database file has them.
-    pub async fn table_layout(&self, table: &str) -> StoreResult<TableLayout> {
-        let table = known(table)?;
+    pub async fn table_layout(&self, name: &str) -> StoreResult<TableLayout> {
+        let table = table(name)?;
         self.read(move |c| {
             let mut stmt = c
                 .prepare(&format!("PRAGMA table_info({})", quoted(table)))
@@ -60,19 +47,13 @@ impl SqliteStore {
     ) -> mpsc::Receiver<StoreResult<Vec<Vec<Cell>>>> {
         let (send, receive) = mpsc::channel(4);
         let pool = self.pool.clone();
-        let columns: Vec<String> = layout.columns.iter().map(|c| quoted(c)).collect();
-        let order: Vec<String> = if layout.key.is_empty() {
-            columns.clone()
-        } else {
-            layout.key.iter().map(|c| quoted(c)).collect()
-        };
         let sql = format!(
             "SELECT {} FROM {} ORDER BY {}",
-            columns.join(", "),
+            layout.select_list(),
             quoted(table),
-            order.join(", ")
+            layout.order_by()
         );
-        let width = columns.len();
+        let width = layout.columns.len();
         tokio::task::spawn_blocking(move || {
             let run = || -> StoreResult<()> {
                 let conn = pool.get().map_err(StoreError::backend)?;
