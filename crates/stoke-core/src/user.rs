@@ -9,7 +9,8 @@ use crate::id::{TeamId, UserId};
 use crate::value::Email;
 
 /// What a user may reach. Agents see their own and their team's contacts; managers their teams';
-/// admins everything, including bulk export, bulk delete, the playbook and users.
+/// admins everything, including bulk export, bulk delete, the playbook and users. Declared from
+/// the fewest rights to the most, so `Ord` compares rights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     Agent,

@@ -145,15 +145,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         // A token never carries more rights than its user has now (a demoted user's old
         // tokens shrink with them).
-        let rank = |r: Role| match r {
-            Role::Admin => 2,
-            Role::Manager => 1,
-            Role::Agent => 0,
-        };
-        let role = match &user {
-            Some(u) if rank(u.role) < rank(token.role) => u.role,
-            _ => token.role,
-        };
+        let role = user.as_ref().map_or(token.role, |u| u.role.min(token.role));
         let scope = match (role, &user) {
             (Role::Admin, _) => Scope::Everything,
             (_, None) => {

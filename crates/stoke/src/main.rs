@@ -586,16 +586,11 @@ pub(crate) async fn create_token(
     if name.trim().is_empty() {
         anyhow::bail!("--name: a token needs a name that says who uses it");
     }
-    let rank = |r: Role| match r {
-        Role::Admin => 2,
-        Role::Manager => 1,
-        Role::Agent => 0,
-    };
     match user {
         None if role != Role::Admin => anyhow::bail!(
             "--role {role}: a {role} token sees its user's contacts only; name the user with --user EMAIL"
         ),
-        Some(u) if rank(role) > rank(u.role) => anyhow::bail!(
+        Some(u) if role > u.role => anyhow::bail!(
             "--role {role}: {} is {}, and a token cannot carry more rights than its user",
             u.email,
             u.role
