@@ -536,6 +536,28 @@ impl Contact {
         }
     }
 
+    /// A contact known only by a handle (a message from a new number): the handle, and the
+    /// country a phone number belongs to.
+    pub fn from_handle(id: ContactId, handle: &Handle, now: Timestamp) -> Self {
+        let mut contact = Contact::new(id, now);
+        match handle {
+            Handle::Phone(p) => {
+                contact.phones.push(p.clone());
+                contact.country = p.country();
+            }
+            Handle::Email(e) => contact.emails.push(e.clone()),
+            Handle::WhatsApp(w) => contact.whatsapp_id = Some(w.clone()),
+        }
+        contact
+    }
+
+    /// Where the contact lives as far as Stoke can tell: their country, else their first phone
+    /// number's. Reading a number's country parses it: compute this once per use.
+    pub fn home_country(&self) -> Option<Country> {
+        self.country
+            .or_else(|| self.phones.first().and_then(|p| p.country()))
+    }
+
     /// Every handle this contact is known by.
     pub fn handles(&self) -> Vec<Handle> {
         let mut handles: Vec<Handle> = self.phones.iter().cloned().map(Handle::Phone).collect();

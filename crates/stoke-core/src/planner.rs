@@ -23,7 +23,7 @@ use crate::country_zones::COUNTRY_ZONES;
 use crate::engine::{ContactState, evaluate, human};
 use crate::playbook::{HolidayDate, Playbook};
 use crate::tag::{Tag, TagFamily};
-use crate::value::TimeZoneName;
+use crate::value::{Country, TimeZoneName};
 use crate::{Channel, ContactId};
 
 /// What the rep should do next.
@@ -103,12 +103,14 @@ pub fn queue_order(a: (&NextAction, ContactId), b: (&NextAction, ContactId)) -> 
 /// The zone a contact's local times are in: their own, else the zone of their country (the
 /// playbook's choice first, then the country's main zone), else UTC.
 pub fn contact_zone(contact: &Contact, playbook: &Playbook) -> (TimeZone, String) {
+    zone_of(contact, contact.home_country(), playbook)
+}
+
+/// `contact_zone` with the contact's home country already read.
+fn zone_of(contact: &Contact, country: Option<Country>, playbook: &Playbook) -> (TimeZone, String) {
     if let Some(tz) = &contact.time_zone {
         return (tz.zone(), tz.as_str().to_owned());
     }
-    let country = contact
-        .country
-        .or_else(|| contact.phones.first().and_then(|p| p.country()));
     if let Some(country) = country {
         let code = country.as_str();
         if let Some(tz) = playbook.planner.country_time_zones.get(code) {
@@ -204,7 +206,8 @@ pub fn actions(
     playbook: &Playbook,
 ) -> Vec<NextAction> {
     let (tags, _) = evaluate(state, now, playbook);
-    let (zone, zone_name) = contact_zone(contact, playbook);
+    let country = contact.home_country();
+    let (zone, zone_name) = zone_of(contact, country, playbook);
     let priority = value(&tags, playbook);
     let nothing = |rule: &str, reason: String| {
         vec![NextAction {
@@ -234,6 +237,7 @@ pub fn actions(
         let broadcast_only = candidates.iter().all(|c| !c.kind.individual());
         greetings(
             contact,
+            country,
             &zone,
             local_today,
             broadcast_only,
@@ -644,6 +648,7 @@ fn passive(
 /// The next birthday, important date and holiday, each as a candidate on its local day.
 fn greetings(
     contact: &Contact,
+    country: Option<Country>,
     zone: &TimeZone,
     today: Date,
     broadcast_only: bool,
@@ -677,17 +682,7 @@ fn greetings(
             ));
         }
     }
-    let country = contact
-        .country
-        .as_ref()
-        .map(|c| c.as_str().to_owned())
-        .or_else(|| {
-            contact
-                .phones
-                .first()
-                .and_then(|p| p.country())
-                .map(|c| c.as_str().to_owned())
-        });
+    let country = country.map(|c| c.as_str().to_owned());
     let language = contact.language.as_ref().map(|l| l.primary().to_owned());
     for h in &playbook.planner.holidays {
         let applies = (h.countries.is_empty() && h.languages.is_empty())

@@ -1113,18 +1113,7 @@ pub(crate) async fn create_from_handles(
 ) -> Res<Vec<ContactId>> {
     let mut contacts: Vec<Contact> = handles
         .iter()
-        .map(|handle| {
-            let mut contact = Contact::new(ContactId::new(0), now);
-            match handle {
-                Handle::Phone(p) => {
-                    contact.phones.push(p.clone());
-                    contact.country = p.country();
-                }
-                Handle::Email(e) => contact.emails.push(e.clone()),
-                Handle::WhatsApp(w) => contact.whatsapp_id = Some(w.clone()),
-            }
-            contact
-        })
+        .map(|handle| Contact::from_handle(ContactId::new(0), handle, now))
         .collect();
     insert_new(tx, &mut contacts).await?;
     Ok(contacts.iter().map(|c| c.id).collect())

@@ -596,14 +596,6 @@ pub(crate) fn create_from_handle(
     handle: &Handle,
     now: Timestamp,
 ) -> StoreResult<ContactId> {
-    let mut contact = Contact::new(ContactId::new(0), now);
-    match handle {
-        Handle::Phone(p) => {
-            contact.phones.push(p.clone());
-            contact.country = p.country();
-        }
-        Handle::Email(e) => contact.emails.push(e.clone()),
-        Handle::WhatsApp(w) => contact.whatsapp_id = Some(w.clone()),
-    }
+    let contact = Contact::from_handle(ContactId::new(0), handle, now);
     insert(conn, &contact)
 }
