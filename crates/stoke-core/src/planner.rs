@@ -831,6 +831,32 @@ fn constrain(
     c
 }
 
+/// The earliest moment at or after `at` a message may reach the contact: inside the playbook's
+/// quiet hours and the contact's own window, in their local time (the outbox's rule).
+pub fn allowed_at(contact: &Contact, at: Timestamp, playbook: &Playbook) -> Timestamp {
+    let (zone, _) = contact_zone(contact, playbook);
+    let windows: Vec<&ContactWindow> = contact.reach.window.iter().collect();
+    fit(at, &zone, playbook.planner.quiet_hours_allowed, &windows)
+}
+
+/// The next moment inside the contact's golden hour, from `after` (inside it already: `after`),
+/// when the engine has learned one and it is an allowed hour for them.
+pub fn golden_moment(
+    contact: &Contact,
+    tags: &[Tag],
+    after: Timestamp,
+    playbook: &Playbook,
+) -> Option<Timestamp> {
+    let hour = golden_hour(tags)?;
+    let now = after.as_second();
+    let mut start = now - now.rem_euclid(86_400) + i64::from(hour) * 3600;
+    if start + 3600 <= now {
+        start += 86_400;
+    }
+    let at = Timestamp::from_second(start).ok()?.max(after);
+    (allowed_at(contact, at, playbook) == at).then_some(at)
+}
+
 /// The contact's time type, from the local hour of their golden window: office hours or night
 /// owl (the playbook's windows), or none.
 fn time_type<'p>(

@@ -330,16 +330,34 @@ const REQUIRED: &[(&str, Kind)] = &[
     ("planner.value.repeat_buyer", Kind::Count),
     ("planner.value.vip_repair", Kind::Count),
     ("planner.value.escalate", Kind::Count),
+    ("pacing.min_gap", Kind::Duration),
+    ("pacing.max_gap", Kind::Duration),
+    ("pacing.per_minute", Kind::Count),
+    ("pacing.warn_per_minute", Kind::Count),
+    ("pacing.per_hour", Kind::Count),
+    ("pacing.platform_hour_cap", Kind::Count),
+    ("pacing.identical_content_gap", Kind::Duration),
+    ("pacing.warmup_days", Kind::Count),
+    ("pacing.warmup_per_day", Kind::Count),
+    ("pacing.retry_after", Kind::Duration),
+    ("pacing.transient_retry_after", Kind::Duration),
+    ("pacing.transient_retries", Kind::Count),
+    ("pacing.max_attempts", Kind::Count),
+    ("pacing.rate_limit_pause", Kind::Duration),
+    ("broadcasts.max_recipients", Kind::Count),
+    ("broadcasts.max_per_day", Kind::Count),
+    ("opt_out.confirm_en", Kind::Text),
 ];
 
 /// Sections read generically, by the type of each value.
-const GENERIC_SECTIONS: [&str; 8] = [
+const GENERIC_SECTIONS: [&str; 9] = [
     "preferences",
     "planner",
     "lifecycle",
     "temperature",
     "pacing",
     "broadcasts",
+    "opt_out",
     "alerts",
     "autoreply",
 ];
@@ -592,6 +610,10 @@ impl Reader {
                     parse_duration(s).map(Setting::Duration)
                 }
                 toml::Value::String(s) if s.contains(':') || COLOURS.contains(&s.as_str()) => {
+                    Some(Setting::Text(s.clone()))
+                }
+                // Messages to customers, in their words.
+                toml::Value::String(s) if section.path == "opt_out" && !s.trim().is_empty() => {
                     Some(Setting::Text(s.clone()))
                 }
                 toml::Value::String(s) => {
