@@ -6,6 +6,7 @@ use std::str::FromStr;
 use jiff::Timestamp;
 
 use crate::id::AccountId;
+use crate::pacing::AccountLimits;
 
 /// A channel messages travel on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,6 +72,8 @@ pub struct AccountDraft {
     pub channel: Channel,
     /// The sending address: an E.164 number, an e-mail address, a URL.
     pub address: Option<String>,
+    /// Overrides of the playbook's pacing.
+    pub limits: AccountLimits,
 }
 
 /// A sender account as stored.
@@ -82,4 +85,8 @@ pub struct Account {
     pub address: Option<String>,
     /// When the account started sending; warm-up limits are counted from here.
     pub created_at: Timestamp,
+    pub limits: AccountLimits,
+    /// Stopped by a provider's restriction or rate limit until then, and why.
+    pub paused_until: Option<Timestamp>,
+    pub pause_reason: Option<String>,
 }

@@ -14,6 +14,7 @@ mod contacts;
 mod copy;
 mod engine;
 mod messages;
+mod outbox;
 mod people;
 mod schema;
 
@@ -26,10 +27,17 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::{self, Connection, Transaction, TransactionBehavior};
 use stoke_core::engine::{ContactState, Rules};
+use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
+use stoke_core::pacing::AccountLimits;
+use stoke_core::template::Template;
 use stoke_core::{
-    Account, AccountDraft, Consent, Contact, ContactDraft, ContactId, Conversation, CustomFieldDef,
+    Account, AccountDraft, AccountId, Consent, Contact, ContactDraft, ContactId, Conversation, CustomFieldDef,
     Event, Handle, Message, MessageId, Note, Role, StatusChange, Tag, TagChange, Task, TaskDraft,
     TaskId, Team, User, UserDraft, UserId,
+};
+use stoke_store::outbox::{
+    Broadcast, BroadcastDraft, BroadcastId, BroadcastReport, DueMessage, Outbound, OutboxDraft,
+    OutboxEntry, OutboxId, SendOutcome, Takeover,
 };
 use stoke_store::{
     ApiToken, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage, IngestOutcome, Page,
@@ -246,6 +254,231 @@ impl Store for SqliteStore {
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
         self.read(messages::list_accounts).await
+    }
+
+    async fn create_account(&self, draft: &AccountDraft, now: Timestamp) -> StoreResult<Account> {
+        let draft = draft.clone();
+        self.write(move |tx| outbox::create_account(tx, &draft, now))
+            .await
+    }
+
+    async fn get_account(&self, name: &str) -> StoreResult<Account> {
+        let name = name.to_owned();
+        self.read(move |c| outbox::get_account(c, &name)).await
+    }
+
+    async fn set_account_limits(
+        &self,
+        name: &str,
+        limits: &AccountLimits,
+    ) -> StoreResult<Account> {
+        let (name, limits) = (name.to_owned(), *limits);
+        self.write(move |tx| outbox::set_limits(tx, &name, &limits))
+            .await
+    }
+
+    async fn pause_account(
+        &self,
+        account: AccountId,
+        until: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        let reason = reason.map(str::to_owned);
+        self.write(move |tx| outbox::pause(tx, account, until, reason.as_deref()))
+            .await
+    }
+
+    async fn put_template(&self, template: &Template, now: Timestamp) -> StoreResult<()> {
+        let template = template.clone();
+        self.write(move |tx| outbox::put_template(tx, &template, now))
+            .await
+    }
+
+    async fn get_template(&self, name: &str) -> StoreResult<Template> {
+        let name = name.to_owned();
+        self.read(move |c| outbox::get_template(c, &name)).await
+    }
+
+    async fn list_templates(&self) -> StoreResult<Vec<Template>> {
+        self.read(outbox::list_templates).await
+    }
+
+    async fn create_broadcast(
+        &self,
+        draft: &BroadcastDraft,
+        recipients: &[ContactId],
+        now: Timestamp,
+    ) -> StoreResult<Broadcast> {
+        let (draft, recipients) = (draft.clone(), recipients.to_vec());
+        self.write(move |tx| outbox::create_broadcast(tx, &draft, &recipients, now))
+            .await
+    }
+
+    async fn get_broadcast(&self, id: BroadcastId, now: Timestamp) -> StoreResult<BroadcastReport> {
+        let report = self.read(move |c| outbox::broadcast_report(c, id)).await?;
+        if outbox::broadcast_finished(&report) {
+            return self
+                .write(move |tx| outbox::complete_broadcast(tx, id, now))
+                .await;
+        }
+        Ok(report)
+    }
+
+    async fn list_broadcasts(&self, page: PageRequest) -> StoreResult<Page<Broadcast>> {
+        self.read(move |c| outbox::list_broadcasts(c, page)).await
+    }
+
+    async fn set_broadcast_status(
+        &self,
+        id: BroadcastId,
+        next: BroadcastStatus,
+        now: Timestamp,
+    ) -> StoreResult<Broadcast> {
+        self.write(move |tx| outbox::set_broadcast_status(tx, id, next, now))
+            .await
+    }
+
+    async fn enqueue(&self, draft: &OutboxDraft, now: Timestamp) -> StoreResult<OutboxId> {
+        let draft = draft.clone();
+        self.write(move |tx| outbox::enqueue(tx, &draft, now)).await
+    }
+
+    async fn due_messages(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DueMessage>> {
+        self.read(move |c| outbox::due_messages(c, account, now, limit))
+            .await
+    }
+
+    async fn next_due_at(&self, account: AccountId) -> StoreResult<Option<Timestamp>> {
+        self.read(move |c| outbox::next_due_at(c, account)).await
+    }
+
+    async fn defer_message(
+        &self,
+        id: OutboxId,
+        until: Timestamp,
+        reason: &str,
+    ) -> StoreResult<()> {
+        let reason = reason.to_owned();
+        self.write(move |tx| outbox::defer(tx, id, until, &reason))
+            .await
+    }
+
+    async fn skip_message(&self, id: OutboxId, reason: &str, now: Timestamp) -> StoreResult<()> {
+        let reason = reason.to_owned();
+        self.write(move |tx| outbox::skip(tx, id, &reason, now)).await
+    }
+
+    async fn begin_send(
+        &self,
+        id: OutboxId,
+        outbound: &Outbound,
+        node: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let (outbound, node) = (outbound.clone(), node.to_owned());
+        self.write(move |tx| outbox::begin_send(tx, id, &outbound, &node, now))
+            .await
+    }
+
+    async fn finish_send(
+        &self,
+        id: OutboxId,
+        outcome: &SendOutcome,
+        now: Timestamp,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<()> {
+        let (outcome, rules) = (outcome.clone(), rules.clone());
+        self.write(move |tx| outbox::finish_send(tx, id, &outcome, now, &rules))
+            .await
+    }
+
+    async fn record_receipt(
+        &self,
+        provider_id: &str,
+        status: OutboxStatus,
+        at: Timestamp,
+        detail: Option<&str>,
+        flag_invalid: bool,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<bool> {
+        let (provider_id, detail, rules) =
+            (provider_id.to_owned(), detail.map(str::to_owned), rules.clone());
+        self.write(move |tx| {
+            outbox::record_receipt(
+                tx,
+                &provider_id,
+                status,
+                at,
+                detail.as_deref(),
+                flag_invalid,
+                &rules,
+            )
+        })
+        .await
+    }
+
+    async fn account_sends(
+        &self,
+        account: AccountId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>> {
+        self.read(move |c| outbox::account_sends(c, account, since))
+            .await
+    }
+
+    async fn identical_sent_at(
+        &self,
+        content_hash: &str,
+        other_than: AccountId,
+        since: Timestamp,
+    ) -> StoreResult<Option<Timestamp>> {
+        let hash = content_hash.to_owned();
+        self.read(move |c| outbox::identical_sent_at(c, &hash, other_than, since))
+            .await
+    }
+
+    async fn claim_account(
+        &self,
+        account: AccountId,
+        node: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Takeover>> {
+        let node = node.to_owned();
+        self.write(move |tx| outbox::claim_account(tx, account, &node, until, now))
+            .await
+    }
+
+    async fn renew_account(
+        &self,
+        account: AccountId,
+        node: &str,
+        until: Timestamp,
+        _now: Timestamp,
+    ) -> StoreResult<bool> {
+        let node = node.to_owned();
+        self.write(move |tx| outbox::renew_account(tx, account, &node, until))
+            .await
+    }
+
+    async fn release_account(&self, account: AccountId, node: &str) -> StoreResult<()> {
+        let node = node.to_owned();
+        self.write(move |tx| outbox::release_account(tx, account, &node))
+            .await
+    }
+
+    async fn list_outbox(
+        &self,
+        broadcast: Option<BroadcastId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<OutboxEntry>> {
+        self.read(move |c| outbox::list_outbox(c, broadcast, page))
+            .await
     }
 
     async fn ingest_messages(

@@ -15,30 +15,8 @@ use stoke_store::{
 
 use stoke_core::engine::{EngineEvent, Rules};
 
+use crate::outbox::{self, find_account};
 use crate::{contacts, db_err, engine};
-
-fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
-    Ok(Account {
-        id: AccountId::new(row.get(0).map_err(db_err)?),
-        name: row.get(1).map_err(db_err)?,
-        channel: parse_column("channel", &row.get::<_, String>(2).map_err(db_err)?)?,
-        address: row.get(3).map_err(db_err)?,
-        created_at: from_millis(row.get(4).map_err(db_err)?)?,
-    })
-}
-
-fn find_account(conn: &Connection, name: &str) -> StoreResult<Option<Account>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, name, channel, address, created_at FROM accounts WHERE name = ?1",
-        )
-        .map_err(db_err)?;
-    let mut rows = stmt.query([name]).map_err(db_err)?;
-    rows.next()
-        .map_err(db_err)?
-        .map(account_from_row)
-        .transpose()
-}
 
 pub(crate) fn ensure_account(
     conn: &Connection,
@@ -65,23 +43,20 @@ pub(crate) fn ensure_account(
         }
         return Ok(existing);
     }
-    conn.execute(
-        "INSERT INTO accounts (name, channel, address, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![name, draft.channel.as_str(), draft.address, to_millis(now)],
-    )
-    .map_err(db_err)?;
-    find_account(conn, name)?
-        .ok_or_else(|| StoreError::Backend("account vanished after insert".into()))
+    outbox::insert_account(conn, draft, now)
 }
 
 pub(crate) fn list_accounts(conn: &Connection) -> StoreResult<Vec<Account>> {
     let mut stmt = conn
-        .prepare_cached("SELECT id, name, channel, address, created_at FROM accounts ORDER BY id")
+        .prepare_cached(&format!(
+            "SELECT {} FROM accounts ORDER BY id",
+            outbox::ACCOUNT_COLUMNS
+        ))
         .map_err(db_err)?;
     let mut rows = stmt.query([]).map_err(db_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(db_err)? {
-        out.push(account_from_row(row)?);
+        out.push(outbox::account_from_row(row)?);
     }
     Ok(out)
 }
@@ -180,6 +155,7 @@ pub(crate) fn ingest_messages(
                     name: m.account.clone(),
                     channel: m.channel,
                     address: None,
+                    limits: Default::default(),
                 };
                 let id = ensure_account(conn, &draft, now)?.id;
                 accounts.insert((m.account.clone(), m.channel), id);

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_contact_owner",
         include_str!("../migrations/0003_contact_owner.sql"),
     ),
+    ("0004_outbox", include_str!("../migrations/0004_outbox.sql")),
 ];
 
 /// Applies the migrations the database has not seen, each in its own transaction. Refuses a

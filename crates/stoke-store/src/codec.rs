@@ -742,3 +742,86 @@ mod tests {
         assert!(StateDoc::encode(&state).contains("[1795168800000]"));
     }
 }
+
+/// An account's pacing overrides.
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct LimitsDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_minute: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_hour: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warmup: Option<bool>,
+}
+
+pub fn encode_limits(limits: &stoke_core::pacing::AccountLimits) -> String {
+    let doc = LimitsDoc {
+        per_minute: limits.per_minute,
+        per_hour: limits.per_hour,
+        warmup: limits.warmup,
+    };
+    serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
+}
+
+pub fn decode_limits(json: &str) -> Result<stoke_core::pacing::AccountLimits, StoreError> {
+    let doc: LimitsDoc = serde_json::from_str(json).map_err(|e| corrupt("account limits", e))?;
+    Ok(stoke_core::pacing::AccountLimits {
+        per_minute: doc.per_minute,
+        per_hour: doc.per_hour,
+        warmup: doc.warmup,
+    })
+}
+
+/// A template's variants and fallbacks.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateDoc {
+    variants: Vec<VariantDoc>,
+    fallbacks: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariantDoc {
+    language: Option<String>,
+    kind: String,
+    body: String,
+    media_url: Option<String>,
+}
+
+pub fn encode_template(t: &stoke_core::template::Template) -> String {
+    let doc = TemplateDoc {
+        variants: t
+            .variants()
+            .iter()
+            .map(|v| VariantDoc {
+                language: v.language.as_ref().map(|l| l.as_str().to_owned()),
+                kind: v.kind.as_str().to_owned(),
+                body: v.body.clone(),
+                media_url: v.media_url.clone(),
+            })
+            .collect(),
+        fallbacks: t.fallbacks().clone(),
+    };
+    serde_json::to_string(&doc).unwrap_or_default()
+}
+
+pub fn decode_template(name: &str, json: &str) -> Result<stoke_core::template::Template, StoreError> {
+    use stoke_core::template::{Template, Variant};
+    let doc: TemplateDoc = serde_json::from_str(json).map_err(|e| corrupt("template", e))?;
+    let mut variants = Vec::new();
+    for v in doc.variants {
+        variants.push(Variant {
+            language: v
+                .language
+                .map(|l| stoke_core::Language::parse(&l))
+                .transpose()
+                .map_err(|e| corrupt("template language", e))?,
+            kind: parse_column("template kind", &v.kind)?,
+            body: v.body,
+            media_url: v.media_url,
+        });
+    }
+    Template::new(name, variants, doc.fallbacks).map_err(|e| corrupt("template", e))
+}

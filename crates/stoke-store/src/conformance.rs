@@ -19,6 +19,9 @@ use stoke_core::playbook::Playbook;
 
 use crate::{IncomingEvent, IncomingMessage, PageRequest, Scope, Store, StoreError};
 
+mod outbox;
+pub use outbox::*;
+
 /// The default playbook, compiled once for the whole suite.
 fn rules() -> Arc<Rules> {
     static RULES: OnceLock<Arc<Rules>> = OnceLock::new();
@@ -65,6 +68,12 @@ macro_rules! conformance_suite {
             planning_page_reads_state_and_filters_by_owner,
             segment_page_reads_tags_replies_and_opt_outs,
             scopes_limit_what_managers_and_agents_see,
+            sender_accounts_limits_and_pauses,
+            templates_are_stored_and_replaced,
+            broadcasts_enqueue_every_recipient_and_count_them,
+            a_message_is_written_before_and_after_it_is_sent,
+            failures_retry_or_stay_failed_and_flag_numbers,
+            leases_hand_accounts_over_and_in_flight_becomes_unknown,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(
@@ -703,6 +712,7 @@ pub async fn accounts_are_ensured_by_name(store: &dyn Store) {
         name: "wa-sales-1".into(),
         channel: Channel::WhatsApp,
         address: Some("+966500000001".into()),
+        limits: Default::default(),
     };
     let a = store.ensure_account(&d, now()).await.expect("ensure");
     let b = store

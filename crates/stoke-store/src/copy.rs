@@ -3,7 +3,7 @@
 //! ids as integers), so a copy is rows of integers, texts and nulls, table by table.
 
 /// Every table, referenced tables first: the order a copy writes them in.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 21] = [
     "teams",
     "users",
     "api_tokens",
@@ -21,6 +21,10 @@ pub const TABLES: [&str; 17] = [
     "notes",
     "tasks",
     "contact_states",
+    "templates",
+    "broadcasts",
+    "outbox",
+    "contact_flags",
 ];
 
 /// One stored value.

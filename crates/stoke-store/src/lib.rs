@@ -14,14 +14,23 @@ pub mod codec;
 pub mod conformance;
 /// Whole tables between backends (`stoke migrate`).
 pub mod copy;
+pub mod outbox;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use stoke_core::engine::{ContactState, Rules};
+use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
+use stoke_core::pacing::AccountLimits;
+use stoke_core::template::Template;
+
+use crate::outbox::{
+    Broadcast, BroadcastDraft, BroadcastId, BroadcastReport, DueMessage, Outbound, OutboxDraft,
+    OutboxEntry, OutboxId, SendOutcome, Takeover,
+};
 use stoke_core::{
-    Account, AccountDraft, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
+    Account, AccountDraft, AccountId, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
     Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message, MessageId, Note,
     Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft, TaskId, Team, TeamId, User,
     UserDraft, UserId,
@@ -274,6 +283,163 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ensure_account(&self, draft: &AccountDraft, now: Timestamp) -> StoreResult<Account>;
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+
+    /// Creates a sender account; `Conflict` when the name is taken.
+    async fn create_account(&self, draft: &AccountDraft, now: Timestamp) -> StoreResult<Account>;
+
+    /// The account of that name.
+    async fn get_account(&self, name: &str) -> StoreResult<Account>;
+
+    /// Replaces an account's pacing overrides.
+    async fn set_account_limits(&self, name: &str, limits: &AccountLimits)
+    -> StoreResult<Account>;
+
+    /// Stops an account until a moment (a provider's restriction or rate limit), or lifts
+    /// the stop with `None`.
+    async fn pause_account(
+        &self,
+        account: AccountId,
+        until: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> StoreResult<()>;
+
+    // Templates.
+
+    /// Stores a template, replacing one of the same name.
+    async fn put_template(&self, template: &Template, now: Timestamp) -> StoreResult<()>;
+
+    async fn get_template(&self, name: &str) -> StoreResult<Template>;
+
+    async fn list_templates(&self) -> StoreResult<Vec<Template>>;
+
+    // Broadcasts and the outbox (SPEC 5.3).
+
+    /// Creates a broadcast (a draft) with one queued outbox message per recipient, in one
+    /// transaction. `Invalid` (field `audience`) when the broadcasts created in the last 24
+    /// hours plus these recipients exceed `draft.daily_limit`.
+    async fn create_broadcast(
+        &self,
+        draft: &BroadcastDraft,
+        recipients: &[ContactId],
+        now: Timestamp,
+    ) -> StoreResult<Broadcast>;
+
+    /// A broadcast with its recipients counted by status. A running broadcast with nothing
+    /// left to send is reported (and stored) `Completed`.
+    async fn get_broadcast(&self, id: BroadcastId, now: Timestamp) -> StoreResult<BroadcastReport>;
+
+    /// Newest first.
+    async fn list_broadcasts(&self, page: PageRequest) -> StoreResult<Page<Broadcast>>;
+
+    /// Moves a broadcast to `next` when its status allows it (`Conflict` otherwise);
+    /// cancelling cancels its queued messages.
+    async fn set_broadcast_status(
+        &self,
+        id: BroadcastId,
+        next: BroadcastStatus,
+        now: Timestamp,
+    ) -> StoreResult<Broadcast>;
+
+    /// Enqueues one message (outside a broadcast), idempotent by key: returns the id of the
+    /// message with that key, new or not.
+    async fn enqueue(&self, draft: &OutboxDraft, now: Timestamp) -> StoreResult<OutboxId>;
+
+    /// Up to `limit` queued messages of an account due at `now` (outside broadcasts, or in
+    /// running ones), earliest first, with their contacts and engine states.
+    async fn due_messages(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DueMessage>>;
+
+    /// When the account's next queued message falls due, if it has any in a sendable state.
+    async fn next_due_at(&self, account: AccountId) -> StoreResult<Option<Timestamp>>;
+
+    /// Sends a queued message back to the queue until `until`, with the reason.
+    async fn defer_message(&self, id: OutboxId, until: Timestamp, reason: &str)
+    -> StoreResult<()>;
+
+    /// Marks a queued message skipped, for good, with the reason.
+    async fn skip_message(&self, id: OutboxId, reason: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Claims a queued message for sending: writes `Sending`, its content and the attempt,
+    /// under `node`'s name. `false` when it is no longer queued (another node took it, or it
+    /// was cancelled): it must then not be sent.
+    async fn begin_send(
+        &self,
+        id: OutboxId,
+        outbound: &Outbound,
+        node: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Records how a send ended. A sent message becomes a business message in the contact's
+    /// conversation on the account, through the engine (a touch), in the same transaction.
+    async fn finish_send(
+        &self,
+        id: OutboxId,
+        outcome: &SendOutcome,
+        now: Timestamp,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<()>;
+
+    /// A provider's receipt for a sent message, by the provider's message id: moves the
+    /// outbox message forward (never back) and appends to the message's status timeline.
+    /// `false` when no sent message has that provider id.
+    async fn record_receipt(
+        &self,
+        provider_id: &str,
+        status: OutboxStatus,
+        at: Timestamp,
+        detail: Option<&str>,
+        flag_invalid: bool,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<bool>;
+
+    /// The account's send times since a moment (what its pacing counts).
+    async fn account_sends(&self, account: AccountId, since: Timestamp)
+    -> StoreResult<Vec<Timestamp>>;
+
+    /// The latest time the same content left on another account since a moment.
+    async fn identical_sent_at(
+        &self,
+        content_hash: &str,
+        other_than: AccountId,
+        since: Timestamp,
+    ) -> StoreResult<Option<Timestamp>>;
+
+    /// Takes over dispatching an account until `until` when nobody holds it, its holder's
+    /// lease has lapsed, or the holder is `node` itself (a restarted node). On taking over,
+    /// the account's messages left `Sending` become `Unknown` and are returned. `None` when
+    /// another node holds a live lease.
+    async fn claim_account(
+        &self,
+        account: AccountId,
+        node: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Takeover>>;
+
+    /// Extends `node`'s lease on an account; `false` when another node holds it now (the
+    /// lease lapsed and was taken over): the dispatcher must stop sending on it.
+    async fn renew_account(
+        &self,
+        account: AccountId,
+        node: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Gives up a lease held by `node`.
+    async fn release_account(&self, account: AccountId, node: &str) -> StoreResult<()>;
+
+    /// A broadcast's messages, or all messages outside broadcasts (`None`), in id order.
+    async fn list_outbox(
+        &self,
+        broadcast: Option<BroadcastId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<OutboxEntry>>;
 
     // Messages and conversations.
 
