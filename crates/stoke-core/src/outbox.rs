@@ -244,9 +244,14 @@ pub struct Queued {
 pub enum Verdict {
     Send,
     /// Not now: back to the queue until then.
-    Wait { until: Timestamp, reason: String },
+    Wait {
+        until: Timestamp,
+        reason: String,
+    },
     /// Never, and why (the broadcast's `skipped` count).
-    Skip { reason: String },
+    Skip {
+        reason: String,
+    },
 }
 
 const WEEK: SignedDuration = SignedDuration::from_secs(7 * 86_400);
@@ -296,7 +301,9 @@ pub fn weigh(
             .count();
         if this_week >= cap as usize {
             return Verdict::Skip {
-                reason: format!("frequency cap: {this_week} messages in the last 7 days (at most {cap})"),
+                reason: format!(
+                    "frequency cap: {this_week} messages in the last 7 days (at most {cap})"
+                ),
             };
         }
     }
@@ -443,17 +450,44 @@ mod tests {
         let state = ContactState::default();
         // 20:30 UTC: 23:30 in Riyadh (quiet), 15:30 in New York (allowed).
         let now = at("2026-11-23T20:30:00Z");
-        match weigh(&promo(), &contact("Asia/Riyadh"), &state, &[], false, now, &pb) {
+        match weigh(
+            &promo(),
+            &contact("Asia/Riyadh"),
+            &state,
+            &[],
+            false,
+            now,
+            &pb,
+        ) {
             Verdict::Wait { until, .. } => assert_eq!(until, at("2026-11-24T05:00:00Z")),
             v => panic!("{v:?}"),
         }
         assert_eq!(
-            weigh(&promo(), &contact("America/New_York"), &state, &[], false, now, &pb),
+            weigh(
+                &promo(),
+                &contact("America/New_York"),
+                &state,
+                &[],
+                false,
+                now,
+                &pb
+            ),
             Verdict::Send
         );
-        let urgent = Queued { ignore_quiet_hours: true, ..promo() };
+        let urgent = Queued {
+            ignore_quiet_hours: true,
+            ..promo()
+        };
         assert_eq!(
-            weigh(&urgent, &contact("Asia/Riyadh"), &state, &[], false, now, &pb),
+            weigh(
+                &urgent,
+                &contact("Asia/Riyadh"),
+                &state,
+                &[],
+                false,
+                now,
+                &pb
+            ),
             Verdict::Send
         );
     }
@@ -463,21 +497,37 @@ mod tests {
         let pb = playbook();
         let now = at("2026-11-23T10:00:00Z");
         let c = contact("Europe/Moscow");
-        let mut state = ContactState::default();
-        state.opted_out = Some(Source {
-            at: now,
-            message: None,
-            event: None,
-            detail: "STOP".into(),
-        });
-        assert!(matches!(weigh(&promo(), &c, &state, &[], false, now, &pb), Verdict::Skip { .. }));
-        let service = Queued { purpose: Purpose::Service, ..promo() };
-        assert_eq!(weigh(&service, &c, &state, &[], false, now, &pb), Verdict::Send);
+        let state = ContactState {
+            opted_out: Some(Source {
+                at: now,
+                message: None,
+                event: None,
+                detail: "STOP".into(),
+            }),
+            ..ContactState::default()
+        };
+        assert!(matches!(
+            weigh(&promo(), &c, &state, &[], false, now, &pb),
+            Verdict::Skip { .. }
+        ));
+        let service = Queued {
+            purpose: Purpose::Service,
+            ..promo()
+        };
+        assert_eq!(
+            weigh(&service, &c, &state, &[], false, now, &pb),
+            Verdict::Send
+        );
         let mut state = ContactState::default();
         for d in 1..=pb.max_promotions_per_week {
-            state.recent_outbound.push_back(now - SignedDuration::from_hours(i64::from(d) * 20));
+            state
+                .recent_outbound
+                .push_back(now - SignedDuration::from_hours(i64::from(d) * 20));
         }
-        assert!(matches!(weigh(&promo(), &c, &state, &[], false, now, &pb), Verdict::Skip { .. }));
+        assert!(matches!(
+            weigh(&promo(), &c, &state, &[], false, now, &pb),
+            Verdict::Skip { .. }
+        ));
         let mut withdrawn = c.clone();
         withdrawn.consents.push(Consent {
             channel: Channel::WhatsApp,
@@ -486,15 +536,24 @@ mod tests {
             source: "test".into(),
         });
         let fresh = ContactState::default();
-        assert!(matches!(weigh(&promo(), &withdrawn, &fresh, &[], false, now, &pb), Verdict::Skip { .. }));
-        assert!(matches!(weigh(&service, &c, &fresh, &[], true, now, &pb), Verdict::Skip { .. }));
+        assert!(matches!(
+            weigh(&promo(), &withdrawn, &fresh, &[], false, now, &pb),
+            Verdict::Skip { .. }
+        ));
+        assert!(matches!(
+            weigh(&service, &c, &fresh, &[], true, now, &pb),
+            Verdict::Skip { .. }
+        ));
     }
 
     #[test]
     fn identical_content_waits_fifteen_seconds_after_another_account() {
         let pb = playbook();
         let now = at("2026-11-23T10:00:00Z");
-        let q = Queued { identical_sent_at: Some(now - SignedDuration::from_secs(5)), ..promo() };
+        let q = Queued {
+            identical_sent_at: Some(now - SignedDuration::from_secs(5)),
+            ..promo()
+        };
         let c = contact("Europe/Moscow");
         assert_eq!(
             weigh(&q, &c, &ContactState::default(), &[], false, now, &pb),
@@ -511,12 +570,19 @@ mod tests {
         let now = at("2026-11-23T10:00:00Z");
         let r = recover(FailureClass::InvalidNumber, 1, now, &pb);
         assert_eq!((r.retry_at, r.flag_invalid), (None, true));
-        let soon = recover(FailureClass::Transient, 1, now, &pb).retry_at.expect("retry");
+        let soon = recover(FailureClass::Transient, 1, now, &pb)
+            .retry_at
+            .expect("retry");
         assert!(soon - now < SignedDuration::from_mins(5));
         let later = recover(FailureClass::Restricted, 1, now, &pb);
         assert_eq!(later.retry_at, Some(now + SignedDuration::from_hours(24)));
         assert!(later.pause_account.is_some());
-        let last = recover(FailureClass::Transient, pb.count("pacing.max_attempts"), now, &pb);
+        let last = recover(
+            FailureClass::Transient,
+            pb.count("pacing.max_attempts"),
+            now,
+            &pb,
+        );
         assert_eq!(last.retry_at, None);
         assert!(OutboxStatus::Sent.advances_to(OutboxStatus::Read));
         assert!(!OutboxStatus::Read.advances_to(OutboxStatus::Delivered));

@@ -100,11 +100,7 @@ impl Pacing {
         now: Timestamp,
         jitter: f64,
     ) -> (Timestamp, Option<Held>) {
-        let mut recent: Vec<Timestamp> = sends
-            .iter()
-            .copied()
-            .filter(|t| *t > now - DAY)
-            .collect();
+        let mut recent: Vec<Timestamp> = sends.iter().copied().filter(|t| *t > now - DAY).collect();
         recent.sort_unstable();
         let mut at = now;
         let mut held = None;
@@ -203,13 +199,21 @@ mod tests {
     }
 
     /// Sends as fast as the pacing allows for `hours` and returns the send times.
-    fn run(p: &Pacing, created: Timestamp, from: Timestamp, hours: i64, seed: u64) -> Vec<Timestamp> {
+    fn run(
+        p: &Pacing,
+        created: Timestamp,
+        from: Timestamp,
+        hours: i64,
+        seed: u64,
+    ) -> Vec<Timestamp> {
         let mut sends = Vec::new();
         let mut now = from;
         let mut state = seed;
         let end = from + SignedDuration::from_hours(hours);
         loop {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let jitter = (state >> 11) as f64 / (1u64 << 53) as f64;
             let (at, _) = p.next_send_at(created, &sends, now, jitter);
             if at >= end {
@@ -263,7 +267,11 @@ mod tests {
         assert!(max_in_window(&sends, MINUTE) <= 30);
         assert!(sends.len() > 700, "{}", sends.len());
         assert!(p.risk_warning(&pb).is_some());
-        assert!(Pacing::new(&pb, &AccountLimits::default()).risk_warning(&pb).is_none());
+        assert!(
+            Pacing::new(&pb, &AccountLimits::default())
+                .risk_warning(&pb)
+                .is_none()
+        );
     }
 
     #[test]
@@ -286,7 +294,13 @@ mod tests {
     #[test]
     fn sends_before_now_count_and_the_gap_is_jittered() {
         let pb = playbook();
-        let p = Pacing::new(&pb, &AccountLimits { warmup: Some(false), ..Default::default() });
+        let p = Pacing::new(
+            &pb,
+            &AccountLimits {
+                warmup: Some(false),
+                ..Default::default()
+            },
+        );
         let (at, held) = p.next_send_at(t(0), &[t(100)], t(101), 0.0);
         assert_eq!((at, held), (t(103), Some(Held::Gap)));
         let (at, _) = p.next_send_at(t(0), &[t(100)], t(101), 0.999_999);

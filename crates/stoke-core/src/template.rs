@@ -161,7 +161,10 @@ impl Template {
                 v.language.as_ref().map_or("default", |l| l.as_str())
             );
             if variants[..i].iter().any(|o| o.language == v.language) {
-                return Err(TemplateError::new(field, "a second variant for one language"));
+                return Err(TemplateError::new(
+                    field,
+                    "a second variant for one language",
+                ));
             }
             if v.body.trim().is_empty() && v.kind == MediaKind::Text {
                 return Err(TemplateError::new(format!("{field}.body"), "is empty"));
@@ -236,7 +239,11 @@ impl Template {
     }
 
     /// Renders the template for a contact in the contact's language.
-    pub fn render(&self, contact: &Contact, default_language: &str) -> Result<Rendered, TemplateError> {
+    pub fn render(
+        &self,
+        contact: &Contact,
+        default_language: &str,
+    ) -> Result<Rendered, TemplateError> {
         let variant = self.variant_for(contact.language.as_ref(), default_language);
         let mut vars: BTreeMap<String, Value> = self
             .fallbacks
@@ -246,7 +253,8 @@ impl Template {
         for (k, v) in contact_variables(contact) {
             vars.insert(k, v);
         }
-        let text = render_with(&variant.body, vars).map_err(|m| TemplateError::new(&self.name, m))?;
+        let text =
+            render_with(&variant.body, vars).map_err(|m| TemplateError::new(&self.name, m))?;
         Ok(Rendered {
             language: variant.language.clone(),
             kind: variant.kind,
@@ -308,7 +316,10 @@ fn contact_variables(contact: &Contact) -> impl Iterator<Item = (String, Value)>
         ("name", Some(name.to_owned())),
         ("company", contact.company.legal_name.clone()),
         ("city", contact.city.clone()),
-        ("country", contact.country.as_ref().map(|c| c.as_str().to_owned())),
+        (
+            "country",
+            contact.country.as_ref().map(|c| c.as_str().to_owned()),
+        ),
         ("order_id", contact.commerce.current_order.clone()),
         ("order_stage", contact.commerce.order_stage.clone()),
     ];
@@ -375,26 +386,38 @@ mod tests {
         let t = Template::new(
             "welcome",
             vec![
-                variant(None, "Hi {{ first_name }}, order {{ order_id | default(\"-\") }}"),
+                variant(
+                    None,
+                    "Hi {{ first_name }}, order {{ order_id | default(\"-\") }}",
+                ),
                 variant(Some("ar"), "مرحبا {{first_name}}"),
                 variant(Some("ru"), "Здравствуйте, {{ first_name }}!"),
             ],
             BTreeMap::from([("first_name".to_owned(), "friend".to_owned())]),
         )
         .expect("valid");
-        let r = t.render(&contact("Amal Haddad", Some("ar")), "en").expect("render");
+        let r = t
+            .render(&contact("Amal Haddad", Some("ar")), "en")
+            .expect("render");
         assert_eq!(r.text, "مرحبا Amal");
         let r = t.render(&contact("", Some("ru-RU")), "en").expect("render");
         assert_eq!(r.text, "Здравствуйте, friend!");
         let mut c = contact("John Smith", Some("en"));
         c.commerce.current_order = Some("A-17".into());
-        assert_eq!(t.render(&c, "en").expect("render").text, "Hi John, order A-17");
+        assert_eq!(
+            t.render(&c, "en").expect("render").text,
+            "Hi John, order A-17"
+        );
     }
 
     #[test]
     fn a_variable_with_no_value_and_no_fallback_is_an_error_naming_it() {
-        let t = Template::new("x", vec![variant(None, "Hi {{ first_name }}")], BTreeMap::new())
-            .expect("valid");
+        let t = Template::new(
+            "x",
+            vec![variant(None, "Hi {{ first_name }}")],
+            BTreeMap::new(),
+        )
+        .expect("valid");
         let e = t.render(&contact("", None), "en").expect_err("no name");
         assert!(e.message.contains("first_name"), "{e}");
         assert!(render_text("Hi {{ city }}", &contact("A", None)).is_err());
@@ -402,8 +425,12 @@ mod tests {
 
     #[test]
     fn bad_templates_are_refused_with_the_field() {
-        let e = Template::new("x", vec![variant(None, "Hi {{ first_name")], BTreeMap::new())
-            .expect_err("syntax");
+        let e = Template::new(
+            "x",
+            vec![variant(None, "Hi {{ first_name")],
+            BTreeMap::new(),
+        )
+        .expect_err("syntax");
         assert_eq!(e.field, "variants[default].body");
         let image = Variant {
             kind: MediaKind::Image,
@@ -411,12 +438,19 @@ mod tests {
         };
         let e = Template::new("x", vec![image], BTreeMap::new()).expect_err("no media");
         assert_eq!(e.field, "variants[en].media_url");
-        let e = Template::new("x", vec![variant(None, "a"), variant(None, "b")], BTreeMap::new())
-            .expect_err("twice");
+        let e = Template::new(
+            "x",
+            vec![variant(None, "a"), variant(None, "b")],
+            BTreeMap::new(),
+        )
+        .expect_err("twice");
         assert!(e.message.contains("second"));
         let e = Template::new(
             "x",
-            vec![variant(None, "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}")],
+            vec![variant(
+                None,
+                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            )],
             BTreeMap::new(),
         )
         .expect("compiles")

@@ -6,8 +6,11 @@
 //! HTTP and the API's JSON shapes (`dto`).
 
 pub mod auth;
+pub mod channel;
+pub mod dispatch;
 mod dto;
 mod error;
+pub mod inbound;
 pub mod queue;
 pub mod scheduler;
 pub mod segments;

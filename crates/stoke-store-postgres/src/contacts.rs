@@ -640,6 +640,8 @@ async fn merge(tx: &Tx<'_>, keep: ContactId, absorb: ContactId, now: Timestamp) 
         &[&k, &a],
     )
     .await?;
+    // Outbox rows and number flags reference the contact about to be deleted.
+    crate::outbox::merge_contacts(tx, keep, absorb, now).await?;
     execute(
         tx,
         "DELETE FROM contact_handles WHERE contact_id = $1",

@@ -17,9 +17,15 @@
 //! transaction, a few times at most. Reads run in a read-only REPEATABLE READ transaction so that
 //! a page and its details come from one snapshot.
 //!
-//! Bulk paths (message and event ingest, contact imports, the engine's writes, reclassify) send
-//! one statement per table and batch, with arrays unnested into rows, not one per row; ids are
-//! taken from the sequences first so that they follow the order of the batch, as SQLite's do.
+//! The outbox (`outbox.rs`) is shared by every node's dispatcher: `begin_send` claims a message
+//! with one conditional update (`queued` to `sending`), so a message leaves at most once however
+//! many nodes read it as due; `claim_account` reads and takes an account's lease under the row's
+//! lock, so two nodes cannot both take a lapsed one.
+//!
+//! Bulk paths (message and event ingest, contact imports, the engine's writes, reclassify, a
+//! broadcast's recipients) send one statement per table and batch (or chunk), with arrays
+//! unnested into rows, not one per row; ids are taken from the sequences first so that they
+//! follow the order of the batch, as SQLite's do.
 //!
 //! Migrations are SQL files compiled into the binary (`migrations/`), applied in order at open
 //! and recorded in `schema_migrations`.
@@ -28,6 +34,7 @@ mod contacts;
 mod copy;
 mod engine;
 mod messages;
+mod outbox;
 mod people;
 mod schema;
 
@@ -38,10 +45,17 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use jiff::Timestamp;
 use stoke_core::engine::{ContactState, Rules};
+use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
+use stoke_core::pacing::AccountLimits;
+use stoke_core::template::Template;
 use stoke_core::{
-    Account, AccountDraft, Consent, Contact, ContactDraft, ContactId, Conversation, CustomFieldDef,
-    Event, Handle, Message, MessageId, Note, Role, StatusChange, Tag, TagChange, Task, TaskDraft,
-    TaskId, Team, User, UserDraft, UserId,
+    Account, AccountDraft, AccountId, Consent, Contact, ContactDraft, ContactId, Conversation,
+    CustomFieldDef, Event, Handle, Message, MessageId, Note, Role, StatusChange, Tag, TagChange,
+    Task, TaskDraft, TaskId, Team, User, UserDraft, UserId,
+};
+use stoke_store::outbox::{
+    Broadcast, BroadcastDraft, BroadcastId, BroadcastReport, DueMessage, Outbound, OutboxDraft,
+    OutboxEntry, OutboxId, SendOutcome, Takeover,
 };
 use stoke_store::{
     ApiToken, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage, IngestOutcome, Page,
@@ -386,7 +400,7 @@ impl PostgresStore {
             client
                 .batch_execute(
                     "ANALYZE contacts, contact_handles, conversations, messages, events, tags, \
-                     tag_changes, contact_states, notes",
+                     tag_changes, contact_states, notes, outbox",
                 )
                 .await?;
             Res::Ok(())
@@ -508,6 +522,221 @@ impl Store for PostgresStore {
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
         transaction!(self, Read, |tx| messages::list_accounts(tx).await)
+    }
+
+    async fn create_account(&self, draft: &AccountDraft, now: Timestamp) -> StoreResult<Account> {
+        transaction!(self, Write, |tx| outbox::create_account(tx, draft, now)
+            .await)
+    }
+
+    async fn get_account(&self, name: &str) -> StoreResult<Account> {
+        transaction!(self, Read, |tx| outbox::get_account(tx, name).await)
+    }
+
+    async fn set_account_limits(&self, name: &str, limits: &AccountLimits) -> StoreResult<Account> {
+        transaction!(self, Write, |tx| outbox::set_limits(tx, name, limits).await)
+    }
+
+    async fn pause_account(
+        &self,
+        account: AccountId,
+        until: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        transaction!(self, Write, |tx| outbox::pause(tx, account, until, reason)
+            .await)
+    }
+
+    async fn put_template(&self, template: &Template, now: Timestamp) -> StoreResult<()> {
+        transaction!(self, Write, |tx| outbox::put_template(tx, template, now)
+            .await)
+    }
+
+    async fn get_template(&self, name: &str) -> StoreResult<Template> {
+        transaction!(self, Read, |tx| outbox::get_template(tx, name).await)
+    }
+
+    async fn list_templates(&self) -> StoreResult<Vec<Template>> {
+        transaction!(self, Read, |tx| outbox::list_templates(tx).await)
+    }
+
+    async fn create_broadcast(
+        &self,
+        draft: &BroadcastDraft,
+        recipients: &[ContactId],
+        now: Timestamp,
+    ) -> StoreResult<Broadcast> {
+        let broadcast = transaction!(self, Write, |tx| outbox::create_broadcast(
+            tx, draft, recipients, now
+        )
+        .await)?;
+        self.wrote(recipients.len()).await?;
+        Ok(broadcast)
+    }
+
+    async fn get_broadcast(&self, id: BroadcastId, now: Timestamp) -> StoreResult<BroadcastReport> {
+        let report = transaction!(self, Read, |tx| outbox::broadcast_report(tx, id).await)?;
+        if outbox::broadcast_finished(&report) {
+            // Decided again under the broadcast's lock before it is stored.
+            return transaction!(self, Write, |tx| outbox::complete_broadcast(tx, id, now)
+                .await);
+        }
+        Ok(report)
+    }
+
+    async fn list_broadcasts(&self, page: PageRequest) -> StoreResult<Page<Broadcast>> {
+        transaction!(self, Read, |tx| outbox::list_broadcasts(tx, page).await)
+    }
+
+    async fn set_broadcast_status(
+        &self,
+        id: BroadcastId,
+        next: BroadcastStatus,
+        now: Timestamp,
+    ) -> StoreResult<Broadcast> {
+        transaction!(self, Write, |tx| outbox::set_broadcast_status(
+            tx, id, next, now
+        )
+        .await)
+    }
+
+    async fn enqueue(&self, draft: &OutboxDraft, now: Timestamp) -> StoreResult<OutboxId> {
+        transaction!(self, Write, |tx| outbox::enqueue(tx, draft, now).await)
+    }
+
+    async fn due_messages(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DueMessage>> {
+        transaction!(self, Read, |tx| outbox::due_messages(
+            tx, account, now, limit
+        )
+        .await)
+    }
+
+    async fn next_due_at(&self, account: AccountId) -> StoreResult<Option<Timestamp>> {
+        transaction!(self, Read, |tx| outbox::next_due_at(tx, account).await)
+    }
+
+    async fn defer_message(&self, id: OutboxId, until: Timestamp, reason: &str) -> StoreResult<()> {
+        transaction!(self, Write, |tx| outbox::defer(tx, id, until, reason).await)
+    }
+
+    async fn skip_message(&self, id: OutboxId, reason: &str, now: Timestamp) -> StoreResult<()> {
+        transaction!(self, Write, |tx| outbox::skip(tx, id, reason, now).await)
+    }
+
+    async fn begin_send(
+        &self,
+        id: OutboxId,
+        outbound: &Outbound,
+        node: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        transaction!(self, Write, |tx| outbox::begin_send(
+            tx, id, outbound, node, now
+        )
+        .await)
+    }
+
+    async fn finish_send(
+        &self,
+        id: OutboxId,
+        outcome: &SendOutcome,
+        now: Timestamp,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<()> {
+        transaction!(self, Write, |tx| outbox::finish_send(
+            tx, id, outcome, now, rules
+        )
+        .await)
+    }
+
+    async fn record_receipt(
+        &self,
+        provider_id: &str,
+        status: OutboxStatus,
+        at: Timestamp,
+        detail: Option<&str>,
+        flag_invalid: bool,
+        rules: &Arc<Rules>,
+    ) -> StoreResult<bool> {
+        transaction!(self, Write, |tx| outbox::record_receipt(
+            tx,
+            provider_id,
+            status,
+            at,
+            detail,
+            flag_invalid,
+            rules
+        )
+        .await)
+    }
+
+    async fn account_sends(
+        &self,
+        account: AccountId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>> {
+        transaction!(self, Read, |tx| outbox::account_sends(tx, account, since)
+            .await)
+    }
+
+    async fn identical_sent_at(
+        &self,
+        content_hash: &str,
+        other_than: AccountId,
+        since: Timestamp,
+    ) -> StoreResult<Option<Timestamp>> {
+        transaction!(self, Read, |tx| outbox::identical_sent_at(
+            tx,
+            content_hash,
+            other_than,
+            since
+        )
+        .await)
+    }
+
+    async fn claim_account(
+        &self,
+        account: AccountId,
+        node: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Takeover>> {
+        transaction!(self, Write, |tx| outbox::claim_account(
+            tx, account, node, until, now
+        )
+        .await)
+    }
+
+    async fn renew_account(
+        &self,
+        account: AccountId,
+        node: &str,
+        until: Timestamp,
+        _now: Timestamp,
+    ) -> StoreResult<bool> {
+        transaction!(self, Write, |tx| outbox::renew_account(
+            tx, account, node, until
+        )
+        .await)
+    }
+
+    async fn release_account(&self, account: AccountId, node: &str) -> StoreResult<()> {
+        transaction!(self, Write, |tx| outbox::release_account(tx, account, node)
+            .await)
+    }
+
+    async fn list_outbox(
+        &self,
+        broadcast: Option<BroadcastId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<OutboxEntry>> {
+        transaction!(self, Read, |tx| outbox::list_outbox(tx, broadcast, page)
+            .await)
     }
 
     async fn ingest_messages(

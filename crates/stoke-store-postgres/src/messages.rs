@@ -15,28 +15,8 @@ use stoke_store::{IncomingEvent, IncomingMessage, IngestOutcome, Page, PageReque
 use tokio_postgres::Row;
 
 use crate::contacts::{self, HandleKey, key_of};
+use crate::outbox::{self, ACCOUNT_COLUMNS, find_account};
 use crate::{Fail, Res, Tx, allocate_ids, engine, execute, not_found, query, query_opt};
-
-fn account_from_row(row: &Row) -> Res<Account> {
-    Ok(Account {
-        id: AccountId::new(row.try_get(0)?),
-        name: row.try_get(1)?,
-        channel: parse_column("channel", row.try_get::<_, &str>(2)?)?,
-        address: row.try_get(3)?,
-        created_at: from_millis(row.try_get(4)?)?,
-    })
-}
-
-async fn find_account(tx: &Tx<'_>, name: &str) -> Res<Option<Account>> {
-    query_opt(
-        tx,
-        "SELECT id, name, channel, address, created_at FROM accounts WHERE name = $1",
-        &[&name],
-    )
-    .await?
-    .map(|row| account_from_row(&row))
-    .transpose()
-}
 
 pub(crate) async fn ensure_account(
     tx: &Tx<'_>,
@@ -65,34 +45,17 @@ pub(crate) async fn ensure_account(
     }
     // Another node creating the same account first makes this fail on the unique name, and the
     // transaction runs again and finds it.
-    let row = query_opt(
-        tx,
-        "INSERT INTO accounts (name, channel, address, created_at) VALUES ($1, $2, $3, $4)
-         RETURNING id, name, channel, address, created_at",
-        &[
-            &name,
-            &draft.channel.as_str(),
-            &draft.address,
-            &to_millis(now),
-        ],
-    )
-    .await?
-    .ok_or_else(|| {
-        Fail::Store(StoreError::Backend(
-            "an account insert returned nothing".into(),
-        ))
-    })?;
-    account_from_row(&row)
+    outbox::insert_account(tx, draft, now).await
 }
 
 pub(crate) async fn list_accounts(tx: &Tx<'_>) -> Res<Vec<Account>> {
     let rows = query(
         tx,
-        "SELECT id, name, channel, address, created_at FROM accounts ORDER BY id",
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id"),
         &[],
     )
     .await?;
-    rows.iter().map(account_from_row).collect()
+    rows.iter().map(outbox::account_from_row).collect()
 }
 
 /// What becomes of one row of an ingest batch.
@@ -250,6 +213,7 @@ pub(crate) async fn ingest_messages(
                     name: m.account.clone(),
                     channel: m.channel,
                     address: None,
+                    limits: Default::default(),
                 };
                 let id = ensure_account(tx, &draft, now).await?.id;
                 accounts.insert((m.account.as_str(), m.channel), id);

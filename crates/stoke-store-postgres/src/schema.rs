@@ -6,10 +6,13 @@ use stoke_store::StoreError;
 use tokio_postgres::Client;
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../migrations/0001_initial.sql"),
+    ),
+    ("0002_outbox", include_str!("../migrations/0002_outbox.sql")),
+];
 
 /// The advisory lock key that serialises migrations: several nodes may start at once, and only
 /// one of them may apply a migration ("stoke" in ASCII).

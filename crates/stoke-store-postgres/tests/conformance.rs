@@ -290,4 +290,206 @@ mod postgres_server {
             .count();
         assert_eq!(removed_high, 1);
     }
+
+    fn simulator_account(name: &str) -> stoke_core::AccountDraft {
+        stoke_core::AccountDraft {
+            name: name.into(),
+            channel: Channel::Simulator,
+            address: None,
+            limits: Default::default(),
+        }
+    }
+
+    fn outbound(text: &str) -> stoke_store::outbox::Outbound {
+        stoke_store::outbox::Outbound {
+            to: "+966501230000".into(),
+            kind: stoke_core::template::MediaKind::Text,
+            text: text.into(),
+            media_url: None,
+            content_hash: stoke_core::outbox::content_hash(text, None),
+        }
+    }
+
+    /// Two nodes' dispatchers read the same due messages and claim them at once: every message
+    /// is claimed by exactly one node.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_claiming_the_same_messages_send_each_once() {
+        use stoke_core::outbox::BroadcastStatus;
+        use stoke_store::outbox::{BroadcastDraft, Content};
+
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let a = PostgresStore::connect(&url).await.expect("node a");
+        let b = PostgresStore::connect(&url).await.expect("node b");
+        let account = a
+            .create_account(&simulator_account("wa-1"), now())
+            .await
+            .expect("account");
+        let mut people = Vec::new();
+        for i in 0..30 {
+            let draft = ContactDraft {
+                phones: vec![Phone::parse(&format!("+9665012340{i:02}"), None).expect("phone")],
+                ..ContactDraft::default()
+            };
+            people.push(a.create_contact(&draft, now()).await.expect("contact").id);
+        }
+        let broadcast = a
+            .create_broadcast(
+                &BroadcastDraft {
+                    name: "sale".into(),
+                    audience: "all".into(),
+                    account: account.id,
+                    content: Content::Text("Sale".into()),
+                    not_before: now(),
+                    golden_window: false,
+                    ignore_quiet_hours: false,
+                    created_by: None,
+                    daily_limit: 100_000,
+                },
+                &people,
+                now(),
+            )
+            .await
+            .expect("broadcast");
+        a.set_broadcast_status(broadcast.id, BroadcastStatus::Running, now())
+            .await
+            .expect("start");
+        let due_a = a.due_messages(account.id, now(), 100).await.expect("due");
+        let due_b = b.due_messages(account.id, now(), 100).await.expect("due");
+        assert_eq!((due_a.len(), due_b.len()), (30, 30));
+        let claim = |store: PostgresStore, ids: Vec<i64>, node: &'static str| async move {
+            let mut won = Vec::new();
+            for id in ids {
+                if store
+                    .begin_send(id, &outbound("Sale"), node, now())
+                    .await
+                    .expect("begin")
+                {
+                    won.push(id);
+                }
+            }
+            won
+        };
+        let (won_a, won_b) = tokio::join!(
+            tokio::spawn(claim(a.clone(), due_a.iter().map(|d| d.id).collect(), "a")),
+            tokio::spawn(claim(
+                b.clone(),
+                due_b.iter().rev().map(|d| d.id).collect(),
+                "b"
+            )),
+        );
+        let (won_a, won_b) = (won_a.expect("join"), won_b.expect("join"));
+        assert_eq!(won_a.len() + won_b.len(), 30, "{won_a:?} {won_b:?}");
+        assert!(won_a.iter().all(|id| !won_b.contains(id)));
+    }
+
+    /// Two nodes find an account's lease lapsed at the same moment: one takes it over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_taking_over_a_lapsed_lease_one_wins() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let a = PostgresStore::connect(&url).await.expect("node a");
+        let b = PostgresStore::connect(&url).await.expect("node b");
+        let mut accounts = Vec::new();
+        for i in 0..10 {
+            let account = a
+                .create_account(&simulator_account(&format!("wa-{i}")), now())
+                .await
+                .expect("account");
+            let lease = a
+                .claim_account(account.id, "dead-node", now(), now())
+                .await
+                .expect("claim");
+            assert!(lease.is_some());
+            accounts.push(account.id);
+        }
+        let later = now() + jiff::SignedDuration::from_mins(1);
+        let until = later + jiff::SignedDuration::from_mins(1);
+        for account in accounts {
+            let (ra, rb) = tokio::join!(
+                a.claim_account(account, "node-a", until, later),
+                b.claim_account(account, "node-b", until, later)
+            );
+            let (ra, rb) = (ra.expect("node a"), rb.expect("node b"));
+            assert!(ra.is_some() != rb.is_some(), "{ra:?} {rb:?}");
+        }
+    }
+
+    /// Merging a contact that has outbox messages and a flagged number moves them to the
+    /// survivor (their rows reference the contact the merge deletes).
+    #[tokio::test]
+    async fn merging_moves_outbox_messages_and_flags() {
+        use stoke_core::outbox::{FailureClass, Purpose};
+        use stoke_store::outbox::{Content, OutboxDraft, SendOutcome};
+
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let store = PostgresStore::connect(&url).await.expect("open");
+        let rules =
+            Arc::new(Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules"));
+        let account = store
+            .create_account(&simulator_account("wa-1"), now())
+            .await
+            .expect("account");
+        let mut people = Vec::new();
+        for phone in ["+966501234500", "+966501234501"] {
+            let draft = ContactDraft {
+                phones: vec![Phone::parse(phone, None).expect("phone")],
+                ..ContactDraft::default()
+            };
+            people.push(
+                store
+                    .create_contact(&draft, now())
+                    .await
+                    .expect("contact")
+                    .id,
+            );
+        }
+        let enqueue = |key: &str| OutboxDraft {
+            key: key.into(),
+            account: account.id,
+            contact: people[1],
+            purpose: Purpose::Service,
+            content: Content::Text("hello".into()),
+            not_before: now(),
+        };
+        let failed = store.enqueue(&enqueue("k1"), now()).await.expect("enqueue");
+        assert!(
+            store
+                .begin_send(failed, &outbound("hello"), "n", now())
+                .await
+                .expect("begin")
+        );
+        store
+            .finish_send(
+                failed,
+                &SendOutcome::Failed {
+                    class: FailureClass::InvalidNumber,
+                    detail: "131026".into(),
+                    retry_at: None,
+                    flag_invalid: true,
+                },
+                now(),
+                &rules,
+            )
+            .await
+            .expect("finish");
+        let queued = store.enqueue(&enqueue("k2"), now()).await.expect("enqueue");
+        store
+            .merge_contacts(people[0], people[1], now())
+            .await
+            .expect("merge");
+        let due = store
+            .due_messages(account.id, now(), 10)
+            .await
+            .expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].id, due[0].contact.id), (queued, people[0]));
+        assert!(due[0].invalid_number);
+        let entries = store
+            .list_outbox(None, stoke_store::PageRequest::first(10))
+            .await
+            .expect("entries");
+        assert!(entries.items.iter().all(|e| e.contact == people[0]));
+    }
 }

@@ -371,6 +371,7 @@ pub(crate) fn merge(
         conn.execute("DELETE FROM conversations WHERE id = ?1", [from])
             .map_err(db_err)?;
     }
+    crate::outbox::merge_contacts(conn, keep, absorb, now)?;
     for table in [
         "conversations",
         "messages",

@@ -31,9 +31,9 @@ use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
 use stoke_core::pacing::AccountLimits;
 use stoke_core::template::Template;
 use stoke_core::{
-    Account, AccountDraft, AccountId, Consent, Contact, ContactDraft, ContactId, Conversation, CustomFieldDef,
-    Event, Handle, Message, MessageId, Note, Role, StatusChange, Tag, TagChange, Task, TaskDraft,
-    TaskId, Team, User, UserDraft, UserId,
+    Account, AccountDraft, AccountId, Consent, Contact, ContactDraft, ContactId, Conversation,
+    CustomFieldDef, Event, Handle, Message, MessageId, Note, Role, StatusChange, Tag, TagChange,
+    Task, TaskDraft, TaskId, Team, User, UserDraft, UserId,
 };
 use stoke_store::outbox::{
     Broadcast, BroadcastDraft, BroadcastId, BroadcastReport, DueMessage, Outbound, OutboxDraft,
@@ -267,11 +267,7 @@ impl Store for SqliteStore {
         self.read(move |c| outbox::get_account(c, &name)).await
     }
 
-    async fn set_account_limits(
-        &self,
-        name: &str,
-        limits: &AccountLimits,
-    ) -> StoreResult<Account> {
+    async fn set_account_limits(&self, name: &str, limits: &AccountLimits) -> StoreResult<Account> {
         let (name, limits) = (name.to_owned(), *limits);
         self.write(move |tx| outbox::set_limits(tx, &name, &limits))
             .await
@@ -357,12 +353,7 @@ impl Store for SqliteStore {
         self.read(move |c| outbox::next_due_at(c, account)).await
     }
 
-    async fn defer_message(
-        &self,
-        id: OutboxId,
-        until: Timestamp,
-        reason: &str,
-    ) -> StoreResult<()> {
+    async fn defer_message(&self, id: OutboxId, until: Timestamp, reason: &str) -> StoreResult<()> {
         let reason = reason.to_owned();
         self.write(move |tx| outbox::defer(tx, id, until, &reason))
             .await
@@ -370,7 +361,8 @@ impl Store for SqliteStore {
 
     async fn skip_message(&self, id: OutboxId, reason: &str, now: Timestamp) -> StoreResult<()> {
         let reason = reason.to_owned();
-        self.write(move |tx| outbox::skip(tx, id, &reason, now)).await
+        self.write(move |tx| outbox::skip(tx, id, &reason, now))
+            .await
     }
 
     async fn begin_send(
@@ -406,8 +398,11 @@ impl Store for SqliteStore {
         flag_invalid: bool,
         rules: &Arc<Rules>,
     ) -> StoreResult<bool> {
-        let (provider_id, detail, rules) =
-            (provider_id.to_owned(), detail.map(str::to_owned), rules.clone());
+        let (provider_id, detail, rules) = (
+            provider_id.to_owned(),
+            detail.map(str::to_owned),
+            rules.clone(),
+        );
         self.write(move |tx| {
             outbox::record_receipt(
                 tx,

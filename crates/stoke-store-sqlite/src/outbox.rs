@@ -206,7 +206,10 @@ fn broadcast_from_row(row: &Row<'_>) -> StoreResult<Broadcast> {
         not_before: from_millis(row.get(6).map_err(db_err)?)?,
         golden_window: row.get(7).map_err(db_err)?,
         ignore_quiet_hours: row.get(8).map_err(db_err)?,
-        status: parse_column("broadcast status", &row.get::<_, String>(9).map_err(db_err)?)?,
+        status: parse_column(
+            "broadcast status",
+            &row.get::<_, String>(9).map_err(db_err)?,
+        )?,
         recipients: row.get::<_, i64>(10).map_err(db_err)?.max(0) as u64,
         created_by: row.get(11).map_err(db_err)?,
         created_at: from_millis(row.get(12).map_err(db_err)?)?,
@@ -368,7 +371,10 @@ pub(crate) fn complete_broadcast(
     Ok(report)
 }
 
-pub(crate) fn list_broadcasts(conn: &Connection, page: PageRequest) -> StoreResult<Page<Broadcast>> {
+pub(crate) fn list_broadcasts(
+    conn: &Connection,
+    page: PageRequest,
+) -> StoreResult<Page<Broadcast>> {
     let limit = page.effective_limit();
     let mut stmt = conn
         .prepare_cached(&format!(
@@ -376,7 +382,10 @@ pub(crate) fn list_broadcasts(conn: &Connection, page: PageRequest) -> StoreResu
         ))
         .map_err(db_err)?;
     let mut rows = stmt
-        .query(params![page.after.unwrap_or(i64::MAX), i64::from(limit) + 1])
+        .query(params![
+            page.after.unwrap_or(i64::MAX),
+            i64::from(limit) + 1
+        ])
         .map_err(db_err)?;
     let mut items = Vec::new();
     while let Some(row) = rows.next().map_err(db_err)? {
@@ -452,8 +461,10 @@ pub(crate) fn enqueue(conn: &Connection, d: &OutboxDraft, now: Timestamp) -> Sto
         }
         e => db_err(e),
     })?;
-    conn.query_row("SELECT id FROM outbox WHERE key = ?1", [&d.key], |r| r.get(0))
-        .map_err(db_err)
+    conn.query_row("SELECT id FROM outbox WHERE key = ?1", [&d.key], |r| {
+        r.get(0)
+    })
+    .map_err(db_err)
 }
 
 /// The queued messages a dispatcher may send: outside broadcasts or in running ones.
@@ -477,7 +488,11 @@ pub(crate) fn due_messages(
         ))
         .map_err(db_err)?;
     let mut rows = stmt
-        .query(params![account.get(), to_millis(now), i64::from(limit.max(1))])
+        .query(params![
+            account.get(),
+            to_millis(now),
+            i64::from(limit.max(1))
+        ])
         .map_err(db_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(db_err)? {
@@ -531,7 +546,12 @@ pub(crate) fn defer(
     Ok(())
 }
 
-pub(crate) fn skip(conn: &Connection, id: OutboxId, reason: &str, now: Timestamp) -> StoreResult<()> {
+pub(crate) fn skip(
+    conn: &Connection,
+    id: OutboxId,
+    reason: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
     conn.execute(
         "UPDATE outbox SET status = 'skipped', reason = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'queued'",
         params![id, reason, to_millis(now)],
@@ -551,7 +571,8 @@ pub(crate) fn begin_send(
         .execute(
             "UPDATE outbox SET status = 'sending', sent_text = ?2, media_kind = ?3, media_url = ?4, content_hash = ?5,
                     node = ?6, attempts = attempts + 1, updated_at = ?7
-             WHERE id = ?1 AND status = 'queued'",
+             WHERE id = ?1 AND status = 'queued'
+               AND (broadcast_id IS NULL OR broadcast_id IN (SELECT id FROM broadcasts WHERE status = 'running'))",
             params![
                 id,
                 out.text,
@@ -573,16 +594,42 @@ pub(crate) fn finish_send(
     now: Timestamp,
     rules: &Rules,
 ) -> StoreResult<()> {
-    let row: Option<(String, i64, i64, String, Option<String>, String, String)> = conn
+    /// The outbox row and its account, as `finish_send` needs them.
+    struct Row {
+        key: String,
+        contact: i64,
+        status: String,
+        text: Option<String>,
+        account_name: String,
+        channel: String,
+    }
+    let row = conn
         .query_row(
-            "SELECT o.key, o.account_id, o.contact_id, o.status, o.sent_text, a.name, a.channel
+            "SELECT o.key, o.contact_id, o.status, o.sent_text, a.name, a.channel
              FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            |r| {
+                Ok(Row {
+                    key: r.get(0)?,
+                    contact: r.get(1)?,
+                    status: r.get(2)?,
+                    text: r.get(3)?,
+                    account_name: r.get(4)?,
+                    channel: r.get(5)?,
+                })
+            },
         )
         .optional()
         .map_err(db_err)?;
-    let Some((key, _account, contact, status, text, account_name, channel)) = row else {
+    let Some(Row {
+        key,
+        contact,
+        status,
+        text,
+        account_name,
+        channel,
+    }) = row
+    else {
         return Err(StoreError::not_found("outbox message", id));
     };
     if status != OutboxStatus::Sending.as_str() && status != OutboxStatus::Unknown.as_str() {
@@ -596,7 +643,7 @@ pub(crate) fn finish_send(
     match outcome {
         SendOutcome::Sent { provider_id } => {
             let message = IncomingMessage {
-                external_id: key.clone(),
+                external_id: stoke_store::outbox::message_key(&key),
                 contact: ContactRef::Id(ContactId::new(contact)),
                 account: account_name,
                 channel: parse_column("channel", &channel)?,
@@ -607,7 +654,11 @@ pub(crate) fn finish_send(
             };
             messages::ingest_messages(conn, &[message], now, rules)?;
             let message_id: Option<i64> = conn
-                .query_row("SELECT id FROM messages WHERE external_id = ?1", [&key], |r| r.get(0))
+                .query_row(
+                    "SELECT id FROM messages WHERE external_id = ?1",
+                    [stoke_store::outbox::message_key(&key)],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(db_err)?;
             conn.execute(
@@ -702,7 +753,12 @@ pub(crate) fn record_receipt(
         messages::add_status(conn, MessageId::new(message), &change, rules)?;
     }
     if flag_invalid {
-        flag_invalid_number(conn, ContactId::new(contact), detail.unwrap_or("invalid number"), at)?;
+        flag_invalid_number(
+            conn,
+            ContactId::new(contact),
+            detail.unwrap_or("invalid number"),
+            at,
+        )?;
     }
     Ok(true)
 }
@@ -802,7 +858,11 @@ pub(crate) fn renew_account(
     Ok(n == 1)
 }
 
-pub(crate) fn release_account(conn: &Connection, account: AccountId, node: &str) -> StoreResult<()> {
+pub(crate) fn release_account(
+    conn: &Connection,
+    account: AccountId,
+    node: &str,
+) -> StoreResult<()> {
     conn.execute(
         "UPDATE accounts SET lease_node = NULL, lease_until = NULL WHERE id = ?1 AND lease_node = ?2",
         params![account.get(), node],
@@ -811,8 +871,7 @@ pub(crate) fn release_account(conn: &Connection, account: AccountId, node: &str)
     Ok(())
 }
 
-const ENTRY_COLUMNS: &str =
-    "id, key, account_id, contact_id, broadcast_id, status, attempts, not_before, sent_text, provider_id, reason, sent_at";
+const ENTRY_COLUMNS: &str = "id, key, account_id, contact_id, broadcast_id, status, attempts, not_before, sent_text, provider_id, reason, sent_at";
 
 fn entry_from_row(row: &Row<'_>) -> StoreResult<OutboxEntry> {
     Ok(OutboxEntry {
@@ -847,11 +906,50 @@ pub(crate) fn list_outbox(
         ))
         .map_err(db_err)?;
     let mut rows = stmt
-        .query(params![broadcast, page.after.unwrap_or(0), i64::from(limit) + 1])
+        .query(params![
+            broadcast,
+            page.after.unwrap_or(0),
+            i64::from(limit) + 1
+        ])
         .map_err(db_err)?;
     let mut items = Vec::new();
     while let Some(row) = rows.next().map_err(db_err)? {
         items.push(entry_from_row(row)?);
     }
     Ok(Page::from_overfetch(items, limit, |e| e.id))
+}
+
+/// A merge's share of the outbox: the absorbed contact's messages and number flag move to the
+/// survivor (their rows reference the contact the merge deletes). A queued message of a
+/// broadcast the survivor also receives is cancelled rather than sent twice.
+pub(crate) fn merge_contacts(
+    conn: &Connection,
+    keep: ContactId,
+    absorb: ContactId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (k, a) = (keep.get(), absorb.get());
+    conn.execute(
+        "UPDATE outbox SET status = 'cancelled', reason = 'merged into contact ' || ?1, updated_at = ?3
+         WHERE contact_id = ?2 AND status = 'queued' AND broadcast_id IN
+           (SELECT broadcast_id FROM outbox WHERE contact_id = ?1 AND broadcast_id IS NOT NULL)",
+        params![k, a, to_millis(now)],
+    )
+    .map_err(db_err)?;
+    conn.execute(
+        "UPDATE outbox SET contact_id = ?1 WHERE contact_id = ?2",
+        params![k, a],
+    )
+    .map_err(db_err)?;
+    // The survivor's own flag stays; otherwise it inherits the absorbed one's.
+    conn.execute(
+        "INSERT INTO contact_flags (contact_id, invalid_number, at)
+         SELECT ?1, invalid_number, at FROM contact_flags WHERE contact_id = ?2
+         ON CONFLICT (contact_id) DO NOTHING",
+        params![k, a],
+    )
+    .map_err(db_err)?;
+    conn.execute("DELETE FROM contact_flags WHERE contact_id = ?1", [a])
+        .map_err(db_err)?;
+    Ok(())
 }

@@ -807,7 +807,10 @@ pub fn encode_template(t: &stoke_core::template::Template) -> String {
     serde_json::to_string(&doc).unwrap_or_default()
 }
 
-pub fn decode_template(name: &str, json: &str) -> Result<stoke_core::template::Template, StoreError> {
+pub fn decode_template(
+    name: &str,
+    json: &str,
+) -> Result<stoke_core::template::Template, StoreError> {
     use stoke_core::template::{Template, Variant};
     let doc: TemplateDoc = serde_json::from_str(json).map_err(|e| corrupt("template", e))?;
     let mut variants = Vec::new();

@@ -30,10 +30,10 @@ use crate::outbox::{
     OutboxEntry, OutboxId, SendOutcome, Takeover,
 };
 use stoke_core::{
-    Account, AccountDraft, AccountId, Channel, Consent, Contact, ContactDraft, ContactId, ContactRef,
-    Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message, MessageId, Note,
-    Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft, TaskId, Team, TeamId, User,
-    UserDraft, UserId,
+    Account, AccountDraft, AccountId, Channel, Consent, Contact, ContactDraft, ContactId,
+    ContactRef, Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message,
+    MessageId, Note, Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft, TaskId, Team,
+    TeamId, User, UserDraft, UserId,
 };
 
 /// Whose contacts a caller may see and touch (SPEC 7). Backends apply it inside their queries,
@@ -291,8 +291,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_account(&self, name: &str) -> StoreResult<Account>;
 
     /// Replaces an account's pacing overrides.
-    async fn set_account_limits(&self, name: &str, limits: &AccountLimits)
-    -> StoreResult<Account>;
+    async fn set_account_limits(&self, name: &str, limits: &AccountLimits) -> StoreResult<Account>;
 
     /// Stops an account until a moment (a provider's restriction or rate limit), or lifts
     /// the stop with `None`.
@@ -357,8 +356,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn next_due_at(&self, account: AccountId) -> StoreResult<Option<Timestamp>>;
 
     /// Sends a queued message back to the queue until `until`, with the reason.
-    async fn defer_message(&self, id: OutboxId, until: Timestamp, reason: &str)
-    -> StoreResult<()>;
+    async fn defer_message(&self, id: OutboxId, until: Timestamp, reason: &str) -> StoreResult<()>;
 
     /// Marks a queued message skipped, for good, with the reason.
     async fn skip_message(&self, id: OutboxId, reason: &str, now: Timestamp) -> StoreResult<()>;
@@ -398,8 +396,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<bool>;
 
     /// The account's send times since a moment (what its pacing counts).
-    async fn account_sends(&self, account: AccountId, since: Timestamp)
-    -> StoreResult<Vec<Timestamp>>;
+    async fn account_sends(
+        &self,
+        account: AccountId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>>;
 
     /// The latest time the same content left on another account since a moment.
     async fn identical_sent_at(

@@ -156,3 +156,9 @@ pub struct OutboxEntry {
 pub struct Takeover {
     pub unknown: Vec<OutboxEntry>,
 }
+
+/// The idempotency key of the business message a sent outbox message becomes: its own key in
+/// a namespace of its own, so that it never meets an imported message's id.
+pub fn message_key(outbox_key: &str) -> String {
+    format!("outbox:{outbox_key}")
+}

@@ -10,9 +10,7 @@ use stoke_core::template::{MediaKind, Template, Variant};
 use stoke_core::{Account, AccountDraft, Channel, ContactId, Direction, Language};
 
 use super::{draft, now, rules};
-use crate::outbox::{
-    BroadcastDraft, Content, Outbound, OutboxDraft, SendOutcome,
-};
+use crate::outbox::{BroadcastDraft, Content, Outbound, OutboxDraft, SendOutcome};
 use crate::{PageRequest, Store, StoreError};
 
 async fn account(store: &dyn Store, name: &str) -> Account {
@@ -93,7 +91,10 @@ pub async fn sender_accounts_limits_and_pauses(store: &dyn Store) {
         per_hour: Some(400),
         warmup: Some(false),
     };
-    let b = store.set_account_limits("wa-1", &limits).await.expect("limits");
+    let b = store
+        .set_account_limits("wa-1", &limits)
+        .await
+        .expect("limits");
     assert_eq!(b.limits, limits);
     assert_eq!(store.get_account("wa-1").await.expect("get").limits, limits);
     store
@@ -104,7 +105,10 @@ pub async fn sender_accounts_limits_and_pauses(store: &dyn Store) {
     assert_eq!(paused.paused_until, Some(later(15)));
     assert_eq!(paused.pause_reason.as_deref(), Some("rate_limited: 130429"));
     store.pause_account(a.id, None, None).await.expect("resume");
-    assert_eq!(store.list_accounts().await.expect("list")[0].paused_until, None);
+    assert_eq!(
+        store.list_accounts().await.expect("list")[0].paused_until,
+        None
+    );
     assert!(matches!(
         store.get_account("nope").await,
         Err(StoreError::NotFound { .. })
@@ -137,9 +141,12 @@ pub async fn templates_are_stored_and_replaced(store: &dyn Store) {
     .expect("template");
     store.put_template(&t, now()).await.expect("put");
     assert_eq!(store.get_template("welcome").await.expect("get"), t);
-    let replaced = Template::new("welcome", vec![variant(None, "Hello")], BTreeMap::new())
-        .expect("template");
-    store.put_template(&replaced, later(1)).await.expect("replace");
+    let replaced =
+        Template::new("welcome", vec![variant(None, "Hello")], BTreeMap::new()).expect("template");
+    store
+        .put_template(&replaced, later(1))
+        .await
+        .expect("replace");
     assert_eq!(store.list_templates().await.expect("list"), vec![replaced]);
     assert!(matches!(
         store.get_template("missing").await,
@@ -158,7 +165,11 @@ pub async fn broadcasts_enqueue_every_recipient_and_count_them(store: &dyn Store
     let report = store.get_broadcast(b.id, now()).await.expect("report");
     assert_eq!(report.count(OutboxStatus::Queued), 3);
     assert!(
-        store.due_messages(a.id, later(1), 10).await.expect("due").is_empty(),
+        store
+            .due_messages(a.id, later(1), 10)
+            .await
+            .expect("due")
+            .is_empty(),
         "a draft sends nothing"
     );
     assert_eq!(store.next_due_at(a.id).await.expect("next"), None);
@@ -170,8 +181,14 @@ pub async fn broadcasts_enqueue_every_recipient_and_count_them(store: &dyn Store
     let due = store.due_messages(a.id, later(1), 10).await.expect("due");
     assert_eq!(due.len(), 3);
     assert_eq!(due[0].contact.id, people[0]);
-    assert_eq!(due[0].content, Content::Text("Sale {{ first_name }}".into()));
-    assert_eq!((due[0].purpose, due[0].broadcast), (Purpose::Promotion, Some(b.id)));
+    assert_eq!(
+        due[0].content,
+        Content::Text("Sale {{ first_name }}".into())
+    );
+    assert_eq!(
+        (due[0].purpose, due[0].broadcast),
+        (Purpose::Promotion, Some(b.id))
+    );
     assert!(!due[0].invalid_number);
     let err = store
         .set_broadcast_status(b.id, BroadcastStatus::Draft, now())
@@ -182,7 +199,13 @@ pub async fn broadcasts_enqueue_every_recipient_and_count_them(store: &dyn Store
         .set_broadcast_status(b.id, BroadcastStatus::Paused, now())
         .await
         .expect("pause");
-    assert!(store.due_messages(a.id, later(1), 10).await.expect("due").is_empty());
+    assert!(
+        store
+            .due_messages(a.id, later(1), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
     store
         .set_broadcast_status(b.id, BroadcastStatus::Cancelled, now())
         .await
@@ -204,14 +227,23 @@ pub async fn broadcasts_enqueue_every_recipient_and_count_them(store: &dyn Store
         .await
         .expect_err("6 of 5");
     assert!(
-        matches!(err, StoreError::Invalid { field: "audience", .. }),
+        matches!(
+            err,
+            StoreError::Invalid {
+                field: "audience",
+                ..
+            }
+        ),
         "{err:?}"
     );
     store
         .create_broadcast(&small, &people, now() + SignedDuration::from_hours(25))
         .await
         .expect("a day later");
-    let listed = store.list_broadcasts(PageRequest::first(10)).await.expect("list");
+    let listed = store
+        .list_broadcasts(PageRequest::first(10))
+        .await
+        .expect("list");
     assert_eq!(listed.items.len(), 3);
     assert!(listed.items[0].id > listed.items[2].id, "newest first");
 }
@@ -230,10 +262,12 @@ pub async fn a_message_is_written_before_and_after_it_is_sent(store: &dyn Store)
         .expect("start");
     let due = store.due_messages(a.id, now(), 10).await.expect("due");
     let first = &due[0];
-    assert!(store
-        .begin_send(first.id, &outbound("Sale"), "node-a", now())
-        .await
-        .expect("begin"));
+    assert!(
+        store
+            .begin_send(first.id, &outbound("Sale"), "node-a", now())
+            .await
+            .expect("begin")
+    );
     assert!(
         !store
             .begin_send(first.id, &outbound("Sale"), "node-b", now())
@@ -241,7 +275,14 @@ pub async fn a_message_is_written_before_and_after_it_is_sent(store: &dyn Store)
             .expect("again"),
         "a message is claimed once"
     );
-    assert_eq!(store.due_messages(a.id, now(), 10).await.expect("due").len(), 1);
+    assert_eq!(
+        store
+            .due_messages(a.id, now(), 10)
+            .await
+            .expect("due")
+            .len(),
+        1
+    );
     let sent_at = later(1);
     store
         .finish_send(
@@ -268,24 +309,46 @@ pub async fn a_message_is_written_before_and_after_it_is_sent(store: &dyn Store)
     );
     let hash = stoke_core::outbox::content_hash("Sale", None);
     assert_eq!(
-        store.identical_sent_at(&hash, other.id, now()).await.expect("identical"),
+        store
+            .identical_sent_at(&hash, other.id, now())
+            .await
+            .expect("identical"),
         Some(sent_at)
     );
-    assert_eq!(store.identical_sent_at(&hash, a.id, now()).await.expect("own"), None);
+    assert_eq!(
+        store
+            .identical_sent_at(&hash, a.id, now())
+            .await
+            .expect("own"),
+        None
+    );
     // Receipts move forward only, and reach the message's timeline.
     let rules = rules();
-    assert!(store
-        .record_receipt("sim-1", OutboxStatus::Read, later(3), None, false, &rules)
-        .await
-        .expect("read"));
-    assert!(store
-        .record_receipt("sim-1", OutboxStatus::Delivered, later(2), None, false, &rules)
-        .await
-        .expect("late delivered"));
-    assert!(!store
-        .record_receipt("nobody", OutboxStatus::Read, later(3), None, false, &rules)
-        .await
-        .expect("unknown id"));
+    assert!(
+        store
+            .record_receipt("sim-1", OutboxStatus::Read, later(3), None, false, &rules)
+            .await
+            .expect("read")
+    );
+    assert!(
+        store
+            .record_receipt(
+                "sim-1",
+                OutboxStatus::Delivered,
+                later(2),
+                None,
+                false,
+                &rules
+            )
+            .await
+            .expect("late delivered")
+    );
+    assert!(
+        !store
+            .record_receipt("nobody", OutboxStatus::Read, later(3), None, false, &rules)
+            .await
+            .expect("unknown id")
+    );
     let entries = store
         .list_outbox(Some(b.id), PageRequest::first(10))
         .await
@@ -293,7 +356,10 @@ pub async fn a_message_is_written_before_and_after_it_is_sent(store: &dyn Store)
     assert_eq!(entries.items[0].status, OutboxStatus::Read);
     assert_eq!(entries.items[0].provider_id.as_deref(), Some("sim-1"));
     assert_eq!(entries.items[0].attempts, 1);
-    let timeline = store.get_message(messages.items[0].id).await.expect("message");
+    let timeline = store
+        .get_message(messages.items[0].id)
+        .await
+        .expect("message");
     assert_eq!(timeline.statuses.len(), 3, "{:?}", timeline.statuses);
     // The second recipient is skipped: the broadcast completes.
     store
@@ -303,7 +369,10 @@ pub async fn a_message_is_written_before_and_after_it_is_sent(store: &dyn Store)
     let report = store.get_broadcast(b.id, later(5)).await.expect("report");
     assert_eq!(report.broadcast.status, BroadcastStatus::Completed);
     assert_eq!(
-        (report.count(OutboxStatus::Read), report.count(OutboxStatus::Skipped)),
+        (
+            report.count(OutboxStatus::Read),
+            report.count(OutboxStatus::Skipped)
+        ),
         (1, 1)
     );
 }
@@ -330,7 +399,12 @@ pub async fn failures_retry_or_stay_failed_and_flag_numbers(store: &dyn Store) {
         ids.push(id);
     }
     for id in &ids {
-        assert!(store.begin_send(*id, &outbound("Your order shipped"), "n", now()).await.expect("begin"));
+        assert!(
+            store
+                .begin_send(*id, &outbound("Your order shipped"), "n", now())
+                .await
+                .expect("begin")
+        );
     }
     store
         .finish_send(
@@ -360,14 +434,27 @@ pub async fn failures_retry_or_stay_failed_and_flag_numbers(store: &dyn Store) {
         )
         .await
         .expect("invalid");
-    assert!(store.due_messages(a.id, now(), 10).await.expect("due").is_empty());
+    assert!(
+        store
+            .due_messages(a.id, now(), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
     let due = store.due_messages(a.id, later(1), 10).await.expect("due");
     assert_eq!(due.len(), 1);
     assert_eq!((due[0].id, due[0].attempts), (ids[0], 1));
-    let entries = store.list_outbox(None, PageRequest::first(10)).await.expect("entries");
+    let entries = store
+        .list_outbox(None, PageRequest::first(10))
+        .await
+        .expect("entries");
     assert_eq!(entries.items[1].status, OutboxStatus::Failed);
     assert!(
-        entries.items[1].reason.as_deref().unwrap_or("").contains("invalid_number"),
+        entries.items[1]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("invalid_number"),
         "{:?}",
         entries.items[1].reason
     );
@@ -391,8 +478,18 @@ pub async fn failures_retry_or_stay_failed_and_flag_numbers(store: &dyn Store) {
     assert!(flagged.invalid_number);
     assert_eq!(flagged.content, Content::Template("welcome".into()));
     // Deferral moves a message; enqueueing a key twice keeps the first.
-    store.defer_message(next, later(30), "quiet hours").await.expect("defer");
-    assert!(store.due_messages(a.id, later(29), 10).await.expect("due").iter().all(|d| d.id != next));
+    store
+        .defer_message(next, later(30), "quiet hours")
+        .await
+        .expect("defer");
+    assert!(
+        store
+            .due_messages(a.id, later(29), 10)
+            .await
+            .expect("due")
+            .iter()
+            .all(|d| d.id != next)
+    );
     let again = store
         .enqueue(
             &OutboxDraft {
@@ -408,10 +505,22 @@ pub async fn failures_retry_or_stay_failed_and_flag_numbers(store: &dyn Store) {
         .await
         .expect("enqueue again");
     assert_eq!(again, next);
-    assert!(matches!(
-        store.finish_send(ids[0], &SendOutcome::Sent { provider_id: "x".into() }, now(), &rules()).await,
-        Err(StoreError::Conflict { .. })
-    ), "a queued message cannot be finished");
+    assert!(
+        matches!(
+            store
+                .finish_send(
+                    ids[0],
+                    &SendOutcome::Sent {
+                        provider_id: "x".into()
+                    },
+                    now(),
+                    &rules()
+                )
+                .await,
+            Err(StoreError::Conflict { .. })
+        ),
+        "a queued message cannot be finished"
+    );
 }
 
 pub async fn leases_hand_accounts_over_and_in_flight_becomes_unknown(store: &dyn Store) {
@@ -436,23 +545,72 @@ pub async fn leases_hand_accounts_over_and_in_flight_becomes_unknown(store: &dyn
         .await
         .expect("claim");
     assert_eq!(first.map(|t| t.unknown.len()), Some(0));
-    assert!(store.claim_account(a.id, "node-b", later(1), now()).await.expect("claim").is_none());
-    assert!(store.renew_account(a.id, "node-a", later(2), now()).await.expect("renew"));
-    assert!(store.begin_send(id, &outbound("hello"), "node-a", now()).await.expect("begin"));
+    assert!(
+        store
+            .claim_account(a.id, "node-b", later(1), now())
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    assert!(
+        store
+            .renew_account(a.id, "node-a", later(2), now())
+            .await
+            .expect("renew")
+    );
+    assert!(
+        store
+            .begin_send(id, &outbound("hello"), "node-a", now())
+            .await
+            .expect("begin")
+    );
     // node-a dies; its lease lapses; node-b takes over and finds the message in flight.
-    assert!(store.claim_account(a.id, "node-b", later(3), later(1)).await.expect("early").is_none());
+    assert!(
+        store
+            .claim_account(a.id, "node-b", later(3), later(1))
+            .await
+            .expect("early")
+            .is_none()
+    );
     let takeover = store
         .claim_account(a.id, "node-b", later(4), later(2))
         .await
         .expect("claim")
         .expect("lapsed");
     assert_eq!(takeover.unknown.len(), 1);
-    assert_eq!((takeover.unknown[0].id, takeover.unknown[0].status), (id, OutboxStatus::Unknown));
-    assert!(!store.renew_account(a.id, "node-a", later(5), later(2)).await.expect("renew"));
-    assert!(store.due_messages(a.id, later(2), 10).await.expect("due").is_empty(), "never resent");
+    assert_eq!(
+        (takeover.unknown[0].id, takeover.unknown[0].status),
+        (id, OutboxStatus::Unknown)
+    );
+    assert!(
+        !store
+            .renew_account(a.id, "node-a", later(5), later(2))
+            .await
+            .expect("renew")
+    );
+    assert!(
+        store
+            .due_messages(a.id, later(2), 10)
+            .await
+            .expect("due")
+            .is_empty(),
+        "never resent"
+    );
     // A node restarted under its own name takes its account back at once.
-    let own = store.claim_account(a.id, "node-b", later(5), later(2)).await.expect("claim");
+    let own = store
+        .claim_account(a.id, "node-b", later(5), later(2))
+        .await
+        .expect("claim");
     assert!(own.is_some());
-    store.release_account(a.id, "node-b").await.expect("release");
-    assert!(store.claim_account(a.id, "node-c", later(5), later(2)).await.expect("claim").is_some());
+    store
+        .release_account(a.id, "node-b")
+        .await
+        .expect("release");
+    assert!(
+        store
+            .claim_account(a.id, "node-c", later(5), later(2))
+            .await
+            .expect("claim")
+            .is_some()
+    );
 }

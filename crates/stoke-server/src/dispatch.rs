@@ -1,0 +1,474 @@
+//! The dispatcher: one worker per sender account sends the account's queued messages at the
+//! account's pace (SPEC 5.3), through the channel's provider.
+//!
+//! Every decision is the domain's (`stoke_core::pacing`, `stoke_core::outbox::weigh`,
+//! `stoke_core::outbox::recover`); this module asks the store and the provider and writes the
+//! answers down. The order of writes is what makes a crash safe: a message is `Sending` in the
+//! store before the provider is called, so after a SIGKILL it is found there and reported
+//! `Unknown` instead of being sent a second time; one account sends one message at a time, so at
+//! most one message per account can be in doubt.
+//!
+//! Several nodes may run dispatchers on one database: an account is dispatched by the node that
+//! holds its lease (renewed while it works, taken over when it lapses), and `begin_send` claims
+//! each message atomically.
+//!
+//! `AccountDispatcher::step` takes the time as a parameter, so tests drive pacing, quiet hours
+//! and retries with a clock of their own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use stoke_core::engine::evaluate;
+use stoke_core::outbox::{Purpose, Queued, Verdict, content_hash, recover, weigh};
+use stoke_core::pacing::{Held, Pacing};
+use stoke_core::template::{self, MediaKind};
+use stoke_core::{Account, AccountId, Channel, Contact};
+use stoke_store::outbox::{Content, DueMessage, Outbound, SendOutcome, Takeover};
+use stoke_store::{Store, StoreResult};
+
+use crate::channel::{Provider, Providers};
+use crate::scheduler::LiveRules;
+
+/// How a node dispatches.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// This node's name in leases; a node restarted under the same name takes its accounts
+    /// back at once (and reports what was in flight).
+    pub node: String,
+    /// How long a lease lasts without renewal: another node takes over an account this long
+    /// after its dispatcher died.
+    pub lease: Duration,
+    /// How often an idle dispatcher looks for new work (broadcasts started by another process).
+    pub poll: Duration,
+}
+
+impl DispatchSettings {
+    pub fn new(node: impl Into<String>) -> Self {
+        Self {
+            node: node.into(),
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Messages weighed per store read.
+const BATCH: u32 = 50;
+
+fn span(d: Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::from_secs(30))
+}
+
+/// What a step did and when the dispatcher should step again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// Step again at this moment.
+    At(Timestamp),
+    /// Another node holds the account now: stop.
+    Lost,
+}
+
+/// The worker of one account on this node.
+#[derive(Debug)]
+pub struct AccountDispatcher {
+    store: Arc<dyn Store>,
+    live: Arc<LiveRules>,
+    provider: Arc<dyn Provider>,
+    account: Account,
+    settings: DispatchSettings,
+    /// The account's send times of the last day: what its pacing counts.
+    sends: Vec<Timestamp>,
+    lease_until: Timestamp,
+    rng: fastrand::Rng,
+    /// Where in the jittered gap the next send falls, drawn after each send.
+    jitter: f64,
+    /// What the steps did, for logs and tests.
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub deferred: u64,
+}
+
+impl AccountDispatcher {
+    /// Takes over an account at `now`: `None` when another node holds it. The takeover lists
+    /// the messages found in flight, now `Unknown`.
+    pub async fn claim(
+        store: Arc<dyn Store>,
+        live: Arc<LiveRules>,
+        provider: Arc<dyn Provider>,
+        account: Account,
+        settings: DispatchSettings,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Self, Takeover)>> {
+        let until = now + span(settings.lease);
+        let Some(takeover) = store
+            .claim_account(account.id, &settings.node, until, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let sends = store
+            .account_sends(account.id, now - SignedDuration::from_hours(24))
+            .await?;
+        let mut rng = fastrand::Rng::new();
+        let jitter = rng.f64();
+        Ok(Some((
+            Self {
+                store,
+                live,
+                provider,
+                account,
+                settings,
+                sends,
+                lease_until: until,
+                rng,
+                jitter,
+                sent: 0,
+                failed: 0,
+                skipped: 0,
+                deferred: 0,
+            },
+            takeover,
+        )))
+    }
+
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// A fixed seed for the gap's jitter (tests).
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = fastrand::Rng::with_seed(seed);
+        self.jitter = self.rng.f64();
+    }
+
+    /// Does what is due at `now`: sends at most one message (weighing, deferring and
+    /// skipping others on the way) and says when to come back.
+    pub async fn step(&mut self, now: Timestamp) -> StoreResult<Wake> {
+        let lease = span(self.settings.lease);
+        if self.lease_until - now <= lease / 2 {
+            let until = now + lease;
+            if !self
+                .store
+                .renew_account(self.account.id, &self.settings.node, until, now)
+                .await?
+            {
+                return Ok(Wake::Lost);
+            }
+            self.lease_until = until;
+        }
+        let renew_by = self.lease_until - lease / 2;
+        let poll = now + span(self.settings.poll);
+        self.account = self.store.get_account(&self.account.name).await?;
+        if let Some(until) = self.account.paused_until.filter(|u| *u > now) {
+            return Ok(Wake::At(until.min(renew_by).max(now)));
+        }
+        let rules = self.live.get();
+        let playbook = &rules.playbook;
+        let pacing = Pacing::new(playbook, &self.account.limits);
+        self.sends
+            .retain(|t| *t > now - SignedDuration::from_hours(24));
+        let (free_at, held) =
+            pacing.next_send_at(self.account.created_at, &self.sends, now, self.jitter);
+        if free_at > now {
+            if held == Some(Held::PerHour) {
+                tracing::debug!(account = %self.account.name, until = %free_at, "hourly limit reached: the account waits");
+            }
+            return Ok(Wake::At(free_at.min(renew_by.max(now))));
+        }
+        let due = self.store.due_messages(self.account.id, now, BATCH).await?;
+        if due.is_empty() {
+            let next = self.store.next_due_at(self.account.id).await?;
+            let wake = next.map_or(poll, |n| n.min(poll)).max(now);
+            return Ok(Wake::At(wake.min(renew_by.max(now))));
+        }
+        let gap = playbook.duration("pacing.identical_content_gap");
+        for m in &due {
+            let outbound = match self.render(m, &rules.playbook.default_language).await {
+                Ok(o) => o,
+                Err(reason) => {
+                    self.store.skip_message(m.id, &reason, now).await?;
+                    self.skipped += 1;
+                    continue;
+                }
+            };
+            let identical_sent_at = self
+                .store
+                .identical_sent_at(&outbound.content_hash, self.account.id, now - gap)
+                .await?;
+            let queued = Queued {
+                purpose: m.purpose,
+                channel: self.account.channel,
+                golden_window: m.golden_window,
+                ignore_quiet_hours: m.ignore_quiet_hours,
+                identical_sent_at,
+            };
+            let tags = evaluate(&m.state, now, playbook).0;
+            match weigh(
+                &queued,
+                &m.contact,
+                &m.state,
+                &tags,
+                m.invalid_number,
+                now,
+                playbook,
+            ) {
+                Verdict::Skip { reason } => {
+                    self.store.skip_message(m.id, &reason, now).await?;
+                    self.skipped += 1;
+                }
+                Verdict::Wait { until, reason } => {
+                    self.store.defer_message(m.id, until, &reason).await?;
+                    self.deferred += 1;
+                }
+                Verdict::Send => {
+                    if !self
+                        .store
+                        .begin_send(m.id, &outbound, &self.settings.node, now)
+                        .await?
+                    {
+                        continue;
+                    }
+                    let answer = self.provider.send(&self.account, &m.key, &outbound).await;
+                    let outcome = match answer {
+                        Ok(accepted) => {
+                            self.sent += 1;
+                            SendOutcome::Sent {
+                                provider_id: accepted.provider_id,
+                            }
+                        }
+                        Err(refused) => {
+                            self.failed += 1;
+                            let r = recover(refused.class, m.attempts + 1, now, playbook);
+                            if let Some(pause) = r.pause_account {
+                                let reason =
+                                    format!("{}: {}", refused.class.as_str(), refused.detail);
+                                self.store
+                                    .pause_account(
+                                        self.account.id,
+                                        Some(now + pause),
+                                        Some(&reason),
+                                    )
+                                    .await?;
+                                tracing::warn!(account = %self.account.name, %reason, until = %(now + pause), "account paused");
+                            }
+                            SendOutcome::Failed {
+                                class: refused.class,
+                                detail: refused.detail,
+                                retry_at: r.retry_at,
+                                flag_invalid: r.flag_invalid,
+                            }
+                        }
+                    };
+                    self.store.finish_send(m.id, &outcome, now, &rules).await?;
+                    self.sends.push(now);
+                    self.jitter = self.rng.f64();
+                    let (next, _) =
+                        pacing.next_send_at(self.account.created_at, &self.sends, now, self.jitter);
+                    return Ok(Wake::At(next.min(renew_by.max(now))));
+                }
+            }
+        }
+        // Everything read was deferred or skipped: look again at once.
+        Ok(Wake::At(now))
+    }
+
+    /// The message as it will leave: rendered for the contact, addressed on the channel.
+    async fn render(&self, m: &DueMessage, default_language: &str) -> Result<Outbound, String> {
+        let to = address(&m.contact, self.account.channel).ok_or_else(|| {
+            format!(
+                "the contact has no address for the {} channel",
+                self.account.channel
+            )
+        })?;
+        let (kind, text, media_url) = match &m.content {
+            Content::Text(body) => (
+                MediaKind::Text,
+                template::render_text(body, &m.contact).map_err(|e| e.to_string())?,
+                None,
+            ),
+            Content::Template(name) => {
+                let t = self
+                    .store
+                    .get_template(name)
+                    .await
+                    .map_err(|e| format!("template {name:?}: {e}"))?;
+                let r = t
+                    .render(&m.contact, default_language)
+                    .map_err(|e| e.to_string())?;
+                (r.kind, r.text, r.media_url)
+            }
+        };
+        Ok(Outbound {
+            to,
+            kind,
+            content_hash: content_hash(&text, media_url.as_deref()),
+            text,
+            media_url,
+        })
+    }
+}
+
+/// Where a contact is reached on a channel.
+pub fn address(contact: &Contact, channel: Channel) -> Option<String> {
+    match channel {
+        Channel::Email => contact.emails.first().map(|e| e.as_str().to_owned()),
+        Channel::WhatsApp => contact
+            .whatsapp_id
+            .clone()
+            .or_else(|| contact.phones.first().map(|p| p.as_str().to_owned())),
+        Channel::Sms | Channel::Simulator => contact
+            .phones
+            .first()
+            .map(|p| p.as_str().to_owned())
+            .or_else(|| contact.whatsapp_id.clone()),
+        Channel::Webhook => Some(contact.id.to_string()),
+    }
+}
+
+/// Runs every account's dispatcher on this node until the task is dropped: looks for accounts
+/// every poll, starts a worker for each one with a provider, and reports what a takeover found
+/// in flight.
+pub async fn run(
+    store: Arc<dyn Store>,
+    live: Arc<LiveRules>,
+    providers: Providers,
+    settings: DispatchSettings,
+) {
+    let mut workers: HashMap<AccountId, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut warned: HashMap<AccountId, ()> = HashMap::new();
+    loop {
+        match store.list_accounts().await {
+            Ok(accounts) => {
+                for account in accounts {
+                    if workers.get(&account.id).is_some_and(|w| !w.is_finished()) {
+                        continue;
+                    }
+                    let Some(provider) = providers.get(account.channel) else {
+                        if warned.insert(account.id, ()).is_none() {
+                            tracing::info!(account = %account.name, channel = %account.channel, "no provider for this channel on this node: its messages wait");
+                        }
+                        continue;
+                    };
+                    let worker = tokio::spawn(work_account(
+                        store.clone(),
+                        live.clone(),
+                        provider,
+                        account.clone(),
+                        settings.clone(),
+                    ));
+                    workers.insert(account.id, worker);
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "the dispatcher cannot list accounts"),
+        }
+        tokio::time::sleep(settings.poll.max(Duration::from_millis(200)) * 2).await;
+    }
+}
+
+/// One account's worker: claims it (waiting while another node holds it), then steps until
+/// the lease is lost or the store fails.
+async fn work_account(
+    store: Arc<dyn Store>,
+    live: Arc<LiveRules>,
+    provider: Arc<dyn Provider>,
+    account: Account,
+    settings: DispatchSettings,
+) {
+    let name = account.name.clone();
+    let claimed = AccountDispatcher::claim(
+        store,
+        live,
+        provider,
+        account,
+        settings.clone(),
+        Timestamp::now(),
+    )
+    .await;
+    let mut dispatcher = match claimed {
+        Ok(Some((d, takeover))) => {
+            for m in &takeover.unknown {
+                tracing::warn!(account = %name, message = m.id, key = %m.key, contact = %m.contact, "in flight when its dispatcher stopped: marked unknown, not resent");
+            }
+            tracing::info!(account = %name, node = %settings.node, "dispatching");
+            d
+        }
+        Ok(None) => {
+            tokio::time::sleep(settings.lease / 2).await;
+            return;
+        }
+        Err(err) => {
+            tracing::error!(account = %name, error = %err, "cannot claim the account");
+            tokio::time::sleep(settings.poll).await;
+            return;
+        }
+    };
+    loop {
+        let now = Timestamp::now();
+        match dispatcher.step(now).await {
+            Ok(Wake::At(at)) => {
+                let wait = (at - Timestamp::now()).max(SignedDuration::ZERO);
+                if !wait.is_zero() {
+                    tokio::time::sleep(Duration::try_from(wait).unwrap_or(settings.poll)).await;
+                }
+            }
+            Ok(Wake::Lost) => {
+                tracing::warn!(account = %name, "another node took the account over");
+                return;
+            }
+            Err(err) => {
+                tracing::error!(account = %name, error = %err, "dispatching failed; retrying");
+                tokio::time::sleep(settings.poll).await;
+            }
+        }
+    }
+}
+
+/// Enqueues the confirmation of an opt-out (SPEC 5.3: "confirms"), once per STOP message,
+/// in the contact's language, on the account the STOP came in on.
+pub async fn confirm_opt_out(
+    store: &dyn Store,
+    playbook: &stoke_core::playbook::Playbook,
+    account: AccountId,
+    contact: &Contact,
+    stop_message_key: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let language = contact
+        .language
+        .as_ref()
+        .map(|l| l.primary().to_owned())
+        .unwrap_or_else(|| {
+            contact
+                .home_country()
+                .map(|c| match c.as_str() {
+                    "RU" | "BY" | "KZ" | "KG" => "ru",
+                    "SA" | "AE" | "EG" | "KW" | "QA" | "BH" | "OM" | "JO" | "IQ" | "MA" | "DZ"
+                    | "TN" | "LB" | "SY" | "YE" | "LY" | "SD" | "PS" => "ar",
+                    _ => "en",
+                })
+                .unwrap_or("en")
+                .to_owned()
+        });
+    let text = match playbook.setting(&format!("opt_out.confirm_{language}")) {
+        Some(stoke_core::playbook::Setting::Text(t)) => t.clone(),
+        _ => playbook.text_setting("opt_out.confirm_en").to_owned(),
+    };
+    store
+        .enqueue(
+            &stoke_store::outbox::OutboxDraft {
+                key: format!("opt-out-confirmation-{stop_message_key}"),
+                account,
+                contact: contact.id,
+                purpose: Purpose::Service,
+                // Written as a literal: a playbook text is not a template.
+                content: Content::Text(format!("{{% raw %}}{text}{{% endraw %}}")),
+                not_before: now,
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
