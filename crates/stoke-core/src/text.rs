@@ -307,6 +307,9 @@ struct LanguageMatcher {
     automaton: AhoCorasick,
     /// Per automaton pattern, in pattern order.
     patterns: Vec<Pattern>,
+    /// Entries written `=word`: matched as written, never stemmed or corrected, for words the
+    /// stemmer folds into others (почём and почему share a stem).
+    literals: Vec<(Vec<String>, Pattern)>,
     /// The script this language's entries are written in, when it is one Stoke tells apart.
     script: Option<Script>,
     /// Message endings that are a price question ("how much?", "почём?", "كم؟").
@@ -351,11 +354,25 @@ impl LanguageMatcher {
         let mut patterns = Vec::new();
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
+        let mut literals = Vec::new();
         for (signal, words) in lists {
             for entry in words {
                 let normalised = normalise(entry);
                 let entry_tokens: Vec<&str> = tokens(&normalised).collect();
                 if entry_tokens.is_empty() {
+                    continue;
+                }
+                if entry.starts_with('=') {
+                    known.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
+                    literals.push((
+                        entry_tokens.iter().map(|t| (*t).to_owned()).collect(),
+                        Pattern {
+                            signal,
+                            entry: entry.clone(),
+                            tokens: entry_tokens.len(),
+                            literal: None,
+                        },
+                    ));
                     continue;
                 }
                 // Every entry word is known (never "corrected" into another); typos are never
@@ -418,6 +435,7 @@ impl LanguageMatcher {
             typos,
             automaton,
             patterns,
+            literals,
             ending_high,
             question_openers,
         })
@@ -462,6 +480,23 @@ impl LanguageMatcher {
                 start,
                 end: starts.partition_point(|s| *s < m.end()),
             });
+        }
+        for (words, pattern) in &self.literals {
+            for start in 0..message_tokens.len().saturating_sub(words.len() - 1) {
+                if message_tokens[start..start + words.len()]
+                    .iter()
+                    .zip(words)
+                    .all(|(t, w)| *t == w.as_str())
+                {
+                    out.push(Found {
+                        signal: pattern.signal,
+                        entry: pattern.entry.clone(),
+                        tokens: pattern.tokens,
+                        start,
+                        end: start + words.len(),
+                    });
+                }
+            }
         }
         // Endings of up to four words: "thanks, how much?" ends with "how much".
         for take in 1..=message_tokens.len().min(4) {
@@ -598,6 +633,10 @@ pub struct Classification {
 /// your list", "not interested") count anywhere.
 const SHORT_REPLY_TOKENS: usize = 3;
 
+/// A one-word refusal this long is a word of its own ("передумал", "overpriced", "неактуально"),
+/// not grammar like "no", "не" or "لا": it counts anywhere in a message.
+const LONG_REFUSAL_LETTERS: usize = 6;
+
 /// The playbook's lexicons compiled for matching. Build once per playbook; cheap to share.
 #[derive(Debug)]
 pub struct Analyzer {
@@ -699,8 +738,18 @@ impl Analyzer {
         let has = |signal: Signal| found.iter().any(|f| f.signal == signal);
         // A question: a question mark, or a question word opening the message or one of its
         // clauses ("the wrong colour came. how do I get the right one").
+        // The second word opens it after a greeting or a short word ("hi how much", "а есть
+        // синий"), not after a subject ("this is", "سجلت في").
+        let after_greeting = message_tokens.first().is_some_and(|t| {
+            t.chars().count() <= 3
+                || found
+                    .iter()
+                    .any(|f| f.signal == Signal::Polite && f.start == 0 && f.end == 1)
+        });
         let opener = message_tokens.iter().enumerate().find_map(|(i, t)| {
-            let opens = i < 2 || (i > 0 && clause_of.get(i) != clause_of.get(i - 1));
+            let opens = i == 0
+                || (i == 1 && after_greeting)
+                || (i > 0 && clause_of.get(i) != clause_of.get(i - 1));
             (opens
                 && self
                     .matchers
@@ -738,14 +787,16 @@ impl Analyzer {
         // A one-word refusal in a question is grammar too: "не промокает?", "no?".
         let counts_as_refusal = |f: &Found| {
             f.signal == Signal::Refusal
-                && (f.tokens > 1 || (short && !polite_phrase && !text.contains(['?', '؟'])))
+                && (f.tokens > 1
+                    || f.entry.chars().count() >= LONG_REFUSAL_LETTERS
+                    || (short && !polite_phrase && !text.contains(['?', '؟'])))
         };
         let refusal = found.iter().any(counts_as_refusal);
         let discount = has(Signal::Interest(DISCOUNT));
         let education = has(Signal::Interest(EDUCATION));
         let intent = if opt_out {
             IntentTier::None
-        } else if new_purchase && (asks || !refusal) {
+        } else if new_purchase && (asks || !(refusal || complaint)) {
             IntentTier::High
         } else if refusal {
             IntentTier::None

@@ -215,6 +215,53 @@ fn complaints_are_not_purchase_intent() {
     assert!(!classify("отмените заказ").opt_out);
 }
 
+/// The rule classes around the tiers: words the stemmer folds (почём/почему), one-word refusals
+/// that are words of their own, question words after a subject, free delivery, repeat orders,
+/// how-to questions and owners of the brand's products.
+#[test]
+fn rule_classes_in_three_languages() {
+    check(&[
+        ("почем кроссовки", High, &[]),
+        ("почему так долго отвечаете?", Medium, &[]),
+        ("отмените мой заказ, передумала", Nothing, &[]),
+        ("ok i changed my mind, its overpriced anyway", Nothing, &[]),
+        ("this is the one i liked 😍", Potential, &[]),
+        ("سجلت في نادي ثاني، مشكورين", Nothing, &[]),
+        ("bro does it support fast charging", Medium, &["function"]),
+        ("free delivery to Ajman?", High, &[]),
+        ("التوصيل مجاني ولا في رسوم؟", High, &[]),
+        (
+            "ordering again 🙌 same as last time, 3 bags",
+            High,
+            &["loyal"],
+        ),
+        ("повторите заказ как в прошлый раз", High, &["loyal"]),
+        ("كرر الطلب نفس المره اللي فاتت", High, &["loyal"]),
+        (
+            "how do i descale the coffee machine",
+            Medium,
+            &["education"],
+        ),
+        ("whats the best way to store linen?", Medium, &["education"]),
+        ("подскажите как часто наносить крем", Medium, &["education"]),
+        ("ايش افضل طريقه انظف فيها الجلد؟", Medium, &["education"]),
+        ("when is the new version out?", Medium, &["new_product"]),
+        (
+            "my whole family uses your shampoo ❤️",
+            Potential,
+            &["loyal"],
+        ),
+        ("стойкость у крема какая?", Medium, &["function"]),
+        ("reserve the grey one for me pls", High, &[]),
+    ]);
+    // A new-product question is not researching specs.
+    assert!(
+        !classify("when is the new version out?")
+            .interests
+            .contains(&"function")
+    );
+}
+
 /// Reads one corpus file: (line number, text, intent, interests).
 fn corpus(language: &str) -> Vec<(usize, String, String, Vec<String>)> {
     let path = format!(
