@@ -479,6 +479,7 @@ impl LanguageMatcher {
                 tokens: pattern.tokens,
                 start,
                 end: starts.partition_point(|s| *s < m.end()),
+                ending: false,
             });
         }
         for (words, pattern) in &self.literals {
@@ -494,6 +495,7 @@ impl LanguageMatcher {
                         tokens: pattern.tokens,
                         start,
                         end: start + words.len(),
+                        ending: false,
                     });
                 }
             }
@@ -508,6 +510,7 @@ impl LanguageMatcher {
                     tokens: take,
                     start: message_tokens.len() - take,
                     end: message_tokens.len(),
+                    ending: true,
                 });
             }
         }
@@ -530,6 +533,8 @@ struct Found {
     /// The message tokens it covers, `start..end`.
     start: usize,
     end: usize,
+    /// Found as a message ending (`intent_high_ending`), not as an entry.
+    ending: bool,
 }
 
 impl Found {
@@ -705,7 +710,19 @@ impl Analyzer {
                     && f.inside(g)
             })
         };
-        let mut found: Vec<Found> = found.iter().filter(|f| !shadowed(f)).cloned().collect();
+        // A question word ending the message asks about the spec word just before it:
+        // "الكنب يتحمل وزن كم؟" and "the backpack weight how much" ask the weight, not the price.
+        let asks_spec = |f: &Found| {
+            f.ending
+                && found
+                    .iter()
+                    .any(|g| g.signal == Signal::IntentMedium && g.end == f.start)
+        };
+        let mut found: Vec<Found> = found
+            .iter()
+            .filter(|f| !shadowed(f) && !asks_spec(f))
+            .cloned()
+            .collect();
         // The clauses a complaint is made in: a purchase word there is about the order
         // complained of ("I'd like a refund for order 4412"), not a new purchase.
         let complaint_clauses: BTreeSet<usize> = found

@@ -253,6 +253,8 @@ fn rule_classes_in_three_languages() {
         ),
         ("стойкость у крема какая?", Medium, &["function"]),
         ("reserve the grey one for me pls", High, &[]),
+        ("الكنب يتحمل وزن كم؟", Medium, &["function"]),
+        ("the backpack weight how much", Medium, &["function"]),
     ]);
     // A new-product question is not researching specs.
     assert!(
@@ -347,7 +349,7 @@ fn development_corpus_accuracy() {
             rows.len(),
             misses.join("\n  ")
         ));
-        failed |= intent < 0.9 || interests < 0.85;
+        failed |= intent < 0.95 || interests < 0.9;
         if std::env::var_os("STOKE_SHOW_MISSES").is_some() {
             println!("{}", misses.join("\n"));
         }
