@@ -144,6 +144,9 @@ pub struct Lexicon {
     pub negative: Vec<String>,
     pub positive: Vec<String>,
     pub opt_out: Vec<String>,
+    /// After-sales complaints and remedies asked for (refund, return, cancel the order, broken,
+    /// wrong item): not a purchase, so not purchase intent, and negative. Optional in a file.
+    pub complaint: Vec<String>,
     /// Words that make a message a question even without a question mark (`هل`, `ли`, `does`):
     /// a question about the product with no stronger signal is medium intent.
     pub question: Vec<String>,
@@ -852,6 +855,9 @@ fn read_lexicons(
         }
         if s.table.contains_key("intent_high_ending") {
             lexicon.intent_high_ending = s.strings(r, "intent_high_ending").unwrap_or_default();
+        }
+        if s.table.contains_key("complaint") {
+            lexicon.complaint = s.strings(r, "complaint").unwrap_or_default();
         }
         for list in LEXICON_LISTS {
             let words = s.strings(r, list).unwrap_or_default();

@@ -170,6 +170,9 @@ pub enum Signal {
     Negative,
     Positive,
     OptOut,
+    /// An after-sales complaint or a remedy asked for: refund, return, cancel the order, broken,
+    /// wrong item.
+    Complaint,
     /// Index into `INTERESTS`.
     Interest(usize),
 }
@@ -184,6 +187,7 @@ impl Signal {
             Signal::Negative => "sentiment.negative",
             Signal::Positive => "sentiment.positive",
             Signal::OptOut => "opt_out",
+            Signal::Complaint => "intent.none.complaint",
             Signal::Interest(DISCOUNT) => "interest.discount",
             Signal::Interest(NEW_PRODUCT) => "interest.new_product",
             Signal::Interest(FUNCTION) => "interest.function",
@@ -303,6 +307,9 @@ struct LanguageMatcher {
     automaton: AhoCorasick,
     /// Per automaton pattern, in pattern order.
     patterns: Vec<Pattern>,
+    /// Entries written `=word`: matched as written, never stemmed or corrected, for words the
+    /// stemmer folds into others (почём and почему share a stem).
+    literals: Vec<(Vec<String>, Pattern)>,
     /// The script this language's entries are written in, when it is one Stoke tells apart.
     script: Option<Script>,
     /// Message endings that are a price question ("how much?", "почём?", "كم؟").
@@ -335,6 +342,7 @@ impl LanguageMatcher {
             (Signal::Negative, &lexicon.negative),
             (Signal::Positive, &lexicon.positive),
             (Signal::OptOut, &lexicon.opt_out),
+            (Signal::Complaint, &lexicon.complaint),
         ];
         for (i, name) in INTERESTS.iter().enumerate() {
             if let Some(words) = lexicon.interests.get(*name) {
@@ -346,11 +354,25 @@ impl LanguageMatcher {
         let mut patterns = Vec::new();
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
+        let mut literals = Vec::new();
         for (signal, words) in lists {
             for entry in words {
                 let normalised = normalise(entry);
                 let entry_tokens: Vec<&str> = tokens(&normalised).collect();
                 if entry_tokens.is_empty() {
+                    continue;
+                }
+                if entry.starts_with('=') {
+                    known.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
+                    literals.push((
+                        entry_tokens.iter().map(|t| (*t).to_owned()).collect(),
+                        Pattern {
+                            signal,
+                            entry: entry.clone(),
+                            tokens: entry_tokens.len(),
+                            literal: None,
+                        },
+                    ));
                     continue;
                 }
                 // Every entry word is known (never "corrected" into another); typos are never
@@ -413,6 +435,7 @@ impl LanguageMatcher {
             typos,
             automaton,
             patterns,
+            literals,
             ending_high,
             question_openers,
         })
@@ -442,18 +465,40 @@ impl LanguageMatcher {
         }
         for m in self.automaton.find_overlapping_iter(&stream) {
             let pattern = &self.patterns[m.pattern().as_usize()];
-            if let Some(literal) = &pattern.literal {
-                // The pattern starts with a space; its first token starts one byte later.
-                let index = starts.partition_point(|s| *s <= m.start());
-                if message_tokens.get(index) != Some(&literal.as_str()) {
-                    continue;
-                }
+            // The pattern starts with a space; its first token starts one byte later, and it
+            // ends with the space before the next token.
+            let start = starts.partition_point(|s| *s <= m.start());
+            if let Some(literal) = &pattern.literal
+                && message_tokens.get(start) != Some(&literal.as_str())
+            {
+                continue;
             }
             out.push(Found {
                 signal: pattern.signal,
                 entry: pattern.entry.clone(),
                 tokens: pattern.tokens,
+                start,
+                end: starts.partition_point(|s| *s < m.end()),
+                ending: false,
             });
+        }
+        for (words, pattern) in &self.literals {
+            for start in 0..message_tokens.len().saturating_sub(words.len() - 1) {
+                if message_tokens[start..start + words.len()]
+                    .iter()
+                    .zip(words)
+                    .all(|(t, w)| *t == w.as_str())
+                {
+                    out.push(Found {
+                        signal: pattern.signal,
+                        entry: pattern.entry.clone(),
+                        tokens: pattern.tokens,
+                        start,
+                        end: start + words.len(),
+                        ending: false,
+                    });
+                }
+            }
         }
         // Endings of up to four words: "thanks, how much?" ends with "how much".
         for take in 1..=message_tokens.len().min(4) {
@@ -463,6 +508,9 @@ impl LanguageMatcher {
                     signal: Signal::IntentHigh,
                     entry: ending,
                     tokens: take,
+                    start: message_tokens.len() - take,
+                    end: message_tokens.len(),
+                    ending: true,
                 });
             }
         }
@@ -482,6 +530,51 @@ struct Found {
     signal: Signal,
     entry: String,
     tokens: usize,
+    /// The message tokens it covers, `start..end`.
+    start: usize,
+    end: usize,
+    /// Found as a message ending (`intent_high_ending`), not as an entry.
+    ending: bool,
+}
+
+impl Found {
+    /// Whether `other` covers this entry's words and more: "wrong size" covers "size", "cancel
+    /// my order" covers "order", "been buying from you" covers "buy".
+    fn inside(&self, other: &Found) -> bool {
+        other.start <= self.start
+            && self.end <= other.end
+            && other.end - other.start > self.end - self.start
+    }
+}
+
+/// The clause each token of normalised text is in: a clause ends at sentence punctuation, a
+/// comma or an emoji, so that "not what I ordered. refund" and "got a broken one, want to buy
+/// another" are two clauses each.
+fn clauses(normalised: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let (mut clause, mut in_token, mut boundary) = (0, false, false);
+    for c in normalised.chars() {
+        if c.is_alphanumeric() {
+            if !in_token {
+                if boundary && !out.is_empty() {
+                    clause += 1;
+                }
+                boundary = false;
+                out.push(clause);
+                in_token = true;
+            }
+        } else {
+            in_token = false;
+            if matches!(
+                c,
+                '.' | ',' | '!' | '?' | ';' | '\n' | '،' | '؟' | '؛' | '…'
+            ) || is_emoji(c)
+            {
+                boundary = true;
+            }
+        }
+    }
+    out
 }
 
 /// The purchase-intent tiers (SPEC 3.2), highest first.
@@ -545,6 +638,10 @@ pub struct Classification {
 /// your list", "not interested") count anywhere.
 const SHORT_REPLY_TOKENS: usize = 3;
 
+/// A one-word refusal this long is a word of its own ("передумал", "overpriced", "неактуально"),
+/// not grammar like "no", "не" or "لا": it counts anywhere in a message.
+const LONG_REFUSAL_LETTERS: usize = 6;
+
 /// The playbook's lexicons compiled for matching. Build once per playbook; cheap to share.
 #[derive(Debug)]
 pub struct Analyzer {
@@ -584,19 +681,98 @@ impl Analyzer {
         };
         let normalised = normalise(text);
         let message_tokens: Vec<&str> = tokens(&normalised).collect();
+        let clause_of = clauses(&normalised);
         let mut found = Vec::new();
         for matcher in &self.matchers {
             matcher.find(&message_tokens, &mut found);
         }
+        // Longest match wins across the lists that decide intent: a purchase or spec word
+        // inside a longer complaint, refusal, loyalty or opt-out entry is that entry's word
+        // ("cancel my order", "wrong size", "not buying", "been buying from you for years").
+        let shadowed = |f: &Found| {
+            matches!(
+                f.signal,
+                Signal::IntentHigh
+                    | Signal::IntentMedium
+                    | Signal::Complaint
+                    | Signal::Interest(FUNCTION)
+            ) && found.iter().any(|g| {
+                g.signal != f.signal
+                    && matches!(
+                        g.signal,
+                        Signal::IntentHigh
+                            | Signal::IntentMedium
+                            | Signal::Complaint
+                            | Signal::Refusal
+                            | Signal::OptOut
+                            | Signal::Interest(LOYAL)
+                    )
+                    && f.inside(g)
+            })
+        };
+        // A question word ending the message asks about the spec word just before it:
+        // "الكنب يتحمل وزن كم؟" and "the backpack weight how much" ask the weight, not the price.
+        let asks_spec = |f: &Found| {
+            f.ending
+                && found
+                    .iter()
+                    .any(|g| g.signal == Signal::IntentMedium && g.end == f.start)
+        };
+        let mut found: Vec<Found> = found
+            .iter()
+            .filter(|f| !shadowed(f) && !asks_spec(f))
+            .cloned()
+            .collect();
+        // The clauses a complaint is made in: a purchase word there is about the order
+        // complained of ("I'd like a refund for order 4412"), not a new purchase.
+        let complaint_clauses: BTreeSet<usize> = found
+            .iter()
+            .filter(|f| f.signal == Signal::Complaint)
+            .flat_map(|f| (f.start..f.end).filter_map(|t| clause_of.get(t).copied()))
+            .collect();
+        let complaint = !complaint_clauses.is_empty();
+        let outside_complaint = |f: &Found| {
+            !(f.start..f.end).any(|t| {
+                clause_of
+                    .get(t)
+                    .is_some_and(|c| complaint_clauses.contains(c))
+            })
+        };
+        let new_purchase = found
+            .iter()
+            .any(|f| f.signal == Signal::IntentHigh && outside_complaint(f));
+        // A question about the product beside a complaint: "it stopped working, is it under
+        // warranty?" (but not "wrong size, can I exchange it": that is the remedy asked for).
+        let product_question = found.iter().any(|f| {
+            matches!(
+                f.signal,
+                Signal::IntentMedium | Signal::Interest(FUNCTION) | Signal::Interest(EDUCATION)
+            ) && outside_complaint(f)
+        });
         found.sort_by(|a, b| (a.signal, &a.entry).cmp(&(b.signal, &b.entry)));
         found.dedup_by(|a, b| a.signal == b.signal && a.entry == b.entry);
 
         let has = |signal: Signal| found.iter().any(|f| f.signal == signal);
-        // A question: a question mark, or a question word opening the message.
-        let opener = message_tokens.iter().take(2).find(|t| {
-            self.matchers
-                .iter()
-                .any(|m| m.question_openers.contains(**t))
+        // A question: a question mark, or a question word opening the message or one of its
+        // clauses ("the wrong colour came. how do I get the right one").
+        // The second word opens it after a greeting or a short word ("hi how much", "а есть
+        // синий"), not after a subject ("this is", "سجلت في").
+        let after_greeting = message_tokens.first().is_some_and(|t| {
+            t.chars().count() <= 3
+                || found
+                    .iter()
+                    .any(|f| f.signal == Signal::Polite && f.start == 0 && f.end == 1)
+        });
+        let opener = message_tokens.iter().enumerate().find_map(|(i, t)| {
+            let opens = i == 0
+                || (i == 1 && after_greeting)
+                || (i > 0 && clause_of.get(i) != clause_of.get(i - 1));
+            (opens
+                && self
+                    .matchers
+                    .iter()
+                    .any(|m| m.question_openers.contains(*t)))
+            .then_some(t)
         });
         let asks = text.contains(['?', '؟']) || opener.is_some();
         // A one-word opt-out or refusal counts only as a short reply of its own (see
@@ -611,24 +787,42 @@ impl Analyzer {
         // - a refusal outranks a price word that is not asked about ("your prices are a joke,
         //   no thanks"), but a question about buying outranks a refusal ("no thanks, how much is
         //   the blue one?");
+        // - a complaint (refund, return, cancel the order, broken, wrong item) is not a
+        //   purchase: a purchase word in its clause is about the order complained of, and only
+        //   a purchase said in another clause ("it came broken, do you have another in stock?")
+        //   or a question about the product ("it stopped working, is it under warranty?")
+        //   outranks it;
         // - asking about a discount is asking about buying (SPEC 3.2: price, discount);
-        // - any other question about the product is medium: potential is polite replies only.
+        // - any other question about the product is medium: potential is polite replies only,
+        //   so an unhappy message that asks nothing is none.
         // A one-word refusal ("no", "нет", "لا", "pass") is a refusal only as a short reply of
         // its own: inside a sentence it is grammar ("does it not leak?", "I'll pass by"), and
         // in a polite phrase it is politeness ("no problem", "нет проблем").
         let polite_phrase = found
             .iter()
             .any(|f| f.signal == Signal::Polite && f.tokens > 1);
-        let counts_as_refusal =
-            |f: &Found| f.signal == Signal::Refusal && (f.tokens > 1 || (short && !polite_phrase));
+        // A one-word refusal in a question is grammar too: "не промокает?", "no?".
+        let counts_as_refusal = |f: &Found| {
+            f.signal == Signal::Refusal
+                && (f.tokens > 1
+                    || f.entry.chars().count() >= LONG_REFUSAL_LETTERS
+                    || (short && !polite_phrase && !text.contains(['?', '؟'])))
+        };
         let refusal = found.iter().any(counts_as_refusal);
         let discount = has(Signal::Interest(DISCOUNT));
+        let education = has(Signal::Interest(EDUCATION));
         let intent = if opt_out {
             IntentTier::None
-        } else if has(Signal::IntentHigh) && (asks || !refusal) {
+        } else if new_purchase && (asks || !(refusal || complaint)) {
             IntentTier::High
         } else if refusal {
             IntentTier::None
+        } else if complaint {
+            if asks && product_question {
+                IntentTier::Medium
+            } else {
+                IntentTier::None
+            }
         } else if has(Signal::IntentMedium) && (asks || !has(Signal::Polite)) {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium
@@ -636,17 +830,21 @@ impl Analyzer {
             IntentTier::High
         } else if asks {
             IntentTier::Medium
+        } else if has(Signal::Negative) {
+            IntentTier::None
         } else {
             IntentTier::Potential
         };
         // Function-oriented is researching the product (SPEC 3.3): a question about it that is
         // not about price, availability or ordering. Someone buying is not researching, so a
         // high-intent message does not carry it; a medium-intent one does unless it is about
-        // learning (education).
-        let education = has(Signal::Interest(EDUCATION));
+        // learning (education) or about what is new.
         let function = match intent {
             IntentTier::High => false,
-            IntentTier::Medium => !education || has(Signal::Interest(FUNCTION)),
+            IntentTier::Medium => {
+                has(Signal::Interest(FUNCTION))
+                    || !(education || has(Signal::Interest(NEW_PRODUCT)))
+            }
             _ => has(Signal::Interest(FUNCTION)),
         };
         let inferred_function = function && !has(Signal::Interest(FUNCTION));
@@ -656,12 +854,12 @@ impl Analyzer {
             .filter(|(i, _)| match *i {
                 FUNCTION => function,
                 // Loyalty is said warmly; "never ordering from you again" is not it.
-                LOYAL => has(Signal::Interest(LOYAL)) && !has(Signal::Negative),
+                LOYAL => has(Signal::Interest(LOYAL)) && !has(Signal::Negative) && !complaint,
                 _ => has(Signal::Interest(*i)),
             })
             .map(|(_, name)| *name)
             .collect();
-        let sentiment = if has(Signal::Negative) {
+        let sentiment = if has(Signal::Negative) || complaint {
             Sentiment::Negative
         } else if has(Signal::Positive) {
             Sentiment::Positive
@@ -670,6 +868,7 @@ impl Analyzer {
         };
         let decisive = |s: Signal| match s {
             Signal::OptOut => opt_out,
+            Signal::Complaint => intent == IntentTier::None && !opt_out && !refusal,
             Signal::IntentHigh => intent == IntentTier::High,
             Signal::IntentMedium => intent == IntentTier::Medium,
             Signal::Refusal => intent == IntentTier::None && !opt_out && refusal,
@@ -677,7 +876,7 @@ impl Analyzer {
             Signal::Negative => sentiment == Sentiment::Negative,
             Signal::Positive => sentiment == Sentiment::Positive,
             Signal::Interest(FUNCTION) => function,
-            Signal::Interest(LOYAL) => !has(Signal::Negative),
+            Signal::Interest(LOYAL) => !has(Signal::Negative) && !complaint,
             Signal::Interest(_) => true,
         };
         let mut evidence: Vec<Evidence> = found

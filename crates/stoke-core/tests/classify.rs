@@ -141,6 +141,129 @@ fn mixed_language_and_evidence() {
     assert_eq!((c.language.as_str(), c.intent), ("ru", High));
 }
 
+/// Complaints and remedies (refund, return, exchange, cancel the order, broken, wrong item) are
+/// no purchase intent and negative, whatever purchase word they mention, unless a new purchase
+/// or a product question is asked beside them; cancelling an order is not an opt-out.
+#[test]
+fn complaints_are_not_purchase_intent() {
+    check(&[
+        ("Not what I ordered. Refund.", Nothing, &[]),
+        ("not what i orderd!! refund pls 😡", Nothing, &[]),
+        (
+            "I'd like a refund for order 5521, the lid came cracked",
+            Nothing,
+            &[],
+        ),
+        ("pls cancel my order, i placed it by mistake", Nothing, &[]),
+        ("the mixer arrived brokn, i want to return it", Nothing, &[]),
+        (
+            "you sent the wrong size 🙄 want to send it back",
+            Nothing,
+            &[],
+        ),
+        ("its a knock off. give me my money back", Nothing, &[]),
+        (
+            "been buying from you for years but this one stopped working. refund",
+            Nothing,
+            &[],
+        ),
+        (
+            "the lamp came broken, do you have another one in stock?",
+            High,
+            &[],
+        ),
+        (
+            "my kettle stopped working after 2 weeks, is it still under warranty?",
+            Medium,
+            &["function"],
+        ),
+        (
+            "does the warranty cover water damage",
+            Medium,
+            &["function"],
+        ),
+        ("رجعوا فلوسي، المنتج وصل مكسور 😡", Nothing, &[]),
+        ("ابي استرجاع الطلب، جاني غلط", Nothing, &[]),
+        ("عايز الغي الاوردر", Nothing, &[]),
+        ("الجهاز خربان من اول يوم ابي ارجعه", Nothing, &[]),
+        ("الشنطه وصلت مخدوشه، عندكم وحده ثانيه متوفره؟", High, &[]),
+        ("пришёл бракованный, верните деньги", Nothing, &[]),
+        ("хочу отменить заказ", Nothing, &[]),
+        ("прислали не тот размер!! оформите возврат", Nothing, &[]),
+        (
+            "чайник сломался через неделю, это гарантийный случай?",
+            Medium,
+            &["function"],
+        ),
+        (
+            "привезли не тот цвет. когда привезёте правильный?",
+            High,
+            &[],
+        ),
+    ]);
+    for text in [
+        "Not what I ordered. Refund.",
+        "رجعوا فلوسي",
+        "верните деньги, товар с браком",
+    ] {
+        let c = classify(text);
+        assert_eq!(c.sentiment, Sentiment::Negative, "{text}");
+        assert!(!c.opt_out, "{text}");
+    }
+    assert!(!classify("cancel my order").opt_out);
+    assert!(!classify("الغي الطلب").opt_out);
+    assert!(!classify("отмените заказ").opt_out);
+}
+
+/// The rule classes around the tiers: words the stemmer folds (почём/почему), one-word refusals
+/// that are words of their own, question words after a subject, free delivery, repeat orders,
+/// how-to questions and owners of the brand's products.
+#[test]
+fn rule_classes_in_three_languages() {
+    check(&[
+        ("почем кроссовки", High, &[]),
+        ("почему так долго отвечаете?", Medium, &[]),
+        ("отмените мой заказ, передумала", Nothing, &[]),
+        ("ok i changed my mind, its overpriced anyway", Nothing, &[]),
+        ("this is the one i liked 😍", Potential, &[]),
+        ("سجلت في نادي ثاني، مشكورين", Nothing, &[]),
+        ("bro does it support fast charging", Medium, &["function"]),
+        ("free delivery to Ajman?", High, &[]),
+        ("التوصيل مجاني ولا في رسوم؟", High, &[]),
+        (
+            "ordering again 🙌 same as last time, 3 bags",
+            High,
+            &["loyal"],
+        ),
+        ("повторите заказ как в прошлый раз", High, &["loyal"]),
+        ("كرر الطلب نفس المره اللي فاتت", High, &["loyal"]),
+        (
+            "how do i descale the coffee machine",
+            Medium,
+            &["education"],
+        ),
+        ("whats the best way to store linen?", Medium, &["education"]),
+        ("подскажите как часто наносить крем", Medium, &["education"]),
+        ("ايش افضل طريقه انظف فيها الجلد؟", Medium, &["education"]),
+        ("when is the new version out?", Medium, &["new_product"]),
+        (
+            "my whole family uses your shampoo ❤️",
+            Potential,
+            &["loyal"],
+        ),
+        ("стойкость у крема какая?", Medium, &["function"]),
+        ("reserve the grey one for me pls", High, &[]),
+        ("الكنب يتحمل وزن كم؟", Medium, &["function"]),
+        ("the backpack weight how much", Medium, &["function"]),
+    ]);
+    // A new-product question is not researching specs.
+    assert!(
+        !classify("when is the new version out?")
+            .interests
+            .contains(&"function")
+    );
+}
+
 /// Reads one corpus file: (line number, text, intent, interests).
 fn corpus(language: &str) -> Vec<(usize, String, String, Vec<String>)> {
     let path = format!(
@@ -226,7 +349,7 @@ fn development_corpus_accuracy() {
             rows.len(),
             misses.join("\n  ")
         ));
-        failed |= intent < 0.9 || interests < 0.85;
+        failed |= intent < 0.95 || interests < 0.9;
         if std::env::var_os("STOKE_SHOW_MISSES").is_some() {
             println!("{}", misses.join("\n"));
         }
