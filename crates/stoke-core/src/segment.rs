@@ -9,6 +9,7 @@
 //! predicate = FAMILY ":" VALUE        a tag the contact holds (intent:high, tag:vip)
 //!           | "active_within:" DURATION   replied within (7d, 12h)
 //!           | "opted_out"
+//!           | "all"                    every contact
 //! ```
 //!
 //! Words are case-insensitive; `&&`, `||` and `!` work too. Values of the engine's closed
@@ -38,6 +39,8 @@ pub enum Segment {
     /// Replied within this long of the moment the segment is evaluated at.
     ActiveWithin(SignedDuration),
     OptedOut,
+    /// Every contact.
+    All,
     Not(Box<Segment>),
     And(Vec<Segment>),
     Or(Vec<Segment>),
@@ -216,6 +219,9 @@ impl Parser {
         if lower == "opted_out" {
             return Ok(Segment::OptedOut);
         }
+        if lower == "all" {
+            return Ok(Segment::All);
+        }
         let Some((name, value)) = lower.split_once(':') else {
             return self.fail(format!(
                 "{word:?} is not a condition: write family:value (intent:high, interest:discount, tag:vip), active_within:7d or opted_out"
@@ -307,6 +313,7 @@ impl fmt::Display for Segment {
                 }
             }
             Segment::OptedOut => f.write_str("opted_out"),
+            Segment::All => f.write_str("all"),
             Segment::Not(inner) => write!(f, "not ({inner})"),
             Segment::And(parts) | Segment::Or(parts) => {
                 let joiner = if matches!(self, Segment::And(_)) {
@@ -444,6 +451,7 @@ impl SegmentIndex {
                 .cloned()
                 .unwrap_or_default(),
             Segment::OptedOut => self.opted_out.clone(),
+            Segment::All => self.all.clone(),
             Segment::ActiveWithin(d) => self.replied_since(now.as_second() - d.as_secs()),
             Segment::Not(inner) => &self.all - self.evaluate(inner, now),
             Segment::And(parts) => {
@@ -576,6 +584,8 @@ mod tests {
         index.remove(3);
         assert_eq!(ids_in(&index, "intent:high"), [1, 2]);
         assert_eq!(ids_in(&index, "opted_out"), Vec::<u32>::new());
+        assert_eq!(ids_in(&index, "all").len() as u64, index.len());
+        assert_eq!(ids_in(&index, "all and not all"), Vec::<u32>::new());
         assert_eq!(index.len(), 4);
     }
 }

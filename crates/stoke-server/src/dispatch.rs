@@ -390,7 +390,7 @@ async fn work_account(
     let mut dispatcher = match claimed {
         Ok(Some((d, takeover))) => {
             for m in &takeover.unknown {
-                tracing::warn!(account = %name, message = m.id, key = %m.key, contact = %m.contact, "in flight when its dispatcher stopped: marked unknown, not resent");
+                tracing::warn!(account = %name, outbox_id = m.id, key = %m.key, contact = %m.contact, "in flight when its dispatcher stopped: marked unknown, not resent");
             }
             tracing::info!(account = %name, node = %settings.node, "dispatching");
             d

@@ -5088,3 +5088,59 @@ mod tests {
         }
     }
 }
+
+/// What a simulated customer answers a business message with (the simulator channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReplyMood {
+    High,
+    Medium,
+    Polite,
+    Refusal,
+    Stop,
+}
+
+/// A customer's reply in a language (`ar`, `ru`, anything else English), from the same phrase
+/// banks as the generated workspaces: dialect forms, typos and emoji included.
+pub(crate) fn customer_reply(rng: &mut fastrand::Rng, language: &str, mood: ReplyMood) -> String {
+    let lang = match language {
+        "ar" => Lang::Ar,
+        "ru" => Lang::Ru,
+        _ => Lang::En,
+    };
+    let dialect = match lang {
+        Lang::Ar if rng.bool() => Dialect::Egypt,
+        Lang::Ar => Dialect::Gulf,
+        _ => Dialect::Neutral,
+    };
+    let product = &PRODUCTS[rng.usize(..PRODUCTS.len())];
+    let sizes = product.sizes.get(lang);
+    let colours = COLOURS.get(lang);
+    let fill = Fill {
+        lang,
+        dialect,
+        first: "",
+        city: "",
+        product,
+        size: sizes[rng.usize(..sizes.len())],
+        colour: product
+            .coloured
+            .then(|| colours[rng.usize(..colours.len())]),
+        price: Money {
+            minor: i64::from(product.price_usd_cents),
+            decimals: 2,
+        },
+        currency: "",
+        code: PROMO_CODES[rng.usize(..PROMO_CODES.len())],
+    };
+    let bank = lang.customer();
+    let phrases = match mood {
+        ReplyMood::High => bank.high,
+        ReplyMood::Medium => bank.medium,
+        ReplyMood::Polite => bank.polite,
+        ReplyMood::Refusal => bank.refusal,
+        ReplyMood::Stop => bank.stop,
+    };
+    let mut out = String::new();
+    expand(pick_phrase(rng, phrases, dialect, &fill), &fill, &mut out);
+    out
+}

@@ -7,8 +7,10 @@ mod export;
 mod generator;
 mod import;
 mod migrate;
+mod outbound;
 mod queue;
 mod settings;
+mod simulator;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -147,6 +149,15 @@ enum Command {
     /// Administration: users and API tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Sender accounts and their pacing.
+    #[command(subcommand)]
+    Account(outbound::AccountCommand),
+    /// Message templates with variables, fallbacks and language variants.
+    #[command(subcommand)]
+    Template(outbound::TemplateCommand),
+    /// Broadcasts to a segment, sent by a running `stoke serve`.
+    #[command(subcommand)]
+    Broadcast(outbound::BroadcastCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -386,6 +397,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { from, to } => migrate::run(&cli.storage.data, &from, &to).await,
+        Command::Account(command) => outbound::account(&cli.storage, command).await,
+        Command::Template(command) => outbound::template(&cli.storage, command).await,
+        Command::Broadcast(command) => outbound::broadcast(&cli.storage, command).await,
         Command::Queue {
             agent,
             now,
@@ -706,12 +720,37 @@ pub(crate) async fn serve(
         live.clone(),
         std::time::Duration::from_secs(30),
     ));
+    let node = node_name();
+    tracing::info!(%node, "dispatching as");
+    let dispatcher = tokio::spawn(stoke_server::dispatch::run(
+        store.clone(),
+        live.clone(),
+        outbound::providers(store.clone(), live.clone())?,
+        stoke_server::dispatch::DispatchSettings::new(node),
+    ));
     let watcher = tokio::spawn(watch_playbook(data, live.clone(), loaded));
     let served = stoke_server::serve(listener, store, live, shutdown_signal()).await;
     scheduler.abort();
+    dispatcher.abort();
     watcher.abort();
     served?;
     Ok(())
+}
+
+/// This node's name in dispatch leases: `STOKE_NODE`, else the host's name. Nodes sharing one
+/// database need different names; a node restarted under its name takes its accounts back at
+/// once.
+fn node_name() -> String {
+    std::env::var("STOKE_NODE")
+        .ok()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "stoke".to_owned())
 }
 
 /// When DATA/playbook.toml was last written, if it exists.

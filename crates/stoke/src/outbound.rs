@@ -1,0 +1,592 @@
+//! `stoke account`, `stoke template` and `stoke broadcast`: sender accounts and their pacing,
+//! message templates, and broadcasts to a segment (SPEC 5.2-5.3). A running `stoke serve`
+//! dispatches what these commands enqueue.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use jiff::Timestamp;
+use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
+use stoke_core::pacing::{AccountLimits, Pacing};
+use stoke_core::segment::Segment;
+use stoke_core::template::{self, MediaKind, Template, Variant};
+use stoke_core::{AccountDraft, Channel, ContactId, Language};
+use stoke_store::outbox::{BroadcastDraft, BroadcastReport, Content};
+use stoke_store::{PageRequest, Store};
+
+use crate::settings::StorageArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountCommand {
+    /// Add a sender account with its pacing (the playbook's unless overridden).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// simulator, whatsapp, email or webhook.
+        #[arg(long)]
+        channel: Channel,
+        /// The sending number, address or URL.
+        #[arg(long)]
+        address: Option<String>,
+        /// Messages a minute; the gap between messages follows from it.
+        #[arg(long)]
+        per_minute: Option<u32>,
+        #[arg(long)]
+        per_hour: Option<u32>,
+        /// `off` for a number that is already established: no warm-up cap for new accounts.
+        #[arg(long)]
+        warmup: Option<OnOff>,
+    },
+    /// Change an account's pacing.
+    Set {
+        name: String,
+        #[arg(long)]
+        per_minute: Option<u32>,
+        #[arg(long)]
+        per_hour: Option<u32>,
+        #[arg(long)]
+        warmup: Option<OnOff>,
+    },
+    /// Every account with its effective pacing and state.
+    List,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TemplateCommand {
+    /// Add a template, or a language variant to one (`--lang`), replacing that variant.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// The variant's language (ar, ru, en, ...); without it, the variant for everyone else.
+        #[arg(long)]
+        lang: Option<String>,
+        /// The text (or the media's caption), with variables like {{ first_name }}.
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
+        /// Read the text from a file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// text, image, video, document (pdf) or audio (voice).
+        #[arg(long, default_value = "text")]
+        kind: String,
+        #[arg(long)]
+        media_url: Option<String>,
+        /// A variable's value when a contact has none: --fallback first_name=friend.
+        #[arg(long = "fallback", value_name = "VAR=VALUE")]
+        fallbacks: Vec<String>,
+    },
+    List,
+    /// A template's variants, or its rendering for one contact (`--contact ID`).
+    Show {
+        name: String,
+        #[arg(long)]
+        contact: Option<i64>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BroadcastCommand {
+    /// Create a broadcast to a segment; prints its id on the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A segment expression: `intent:high and not opted_out`, `active_within:7d`, `all`.
+        #[arg(long)]
+        audience: String,
+        /// The sender account's name.
+        #[arg(long)]
+        account: String,
+        #[arg(
+            long,
+            conflicts_with = "template",
+            required_unless_present = "template"
+        )]
+        text: Option<String>,
+        #[arg(long)]
+        template: Option<String>,
+        /// Send from this moment (RFC 3339); default at once.
+        #[arg(long, conflicts_with = "golden_window")]
+        at: Option<Timestamp>,
+        /// Send to each contact at the hour they answer fastest.
+        #[arg(long)]
+        golden_window: bool,
+        /// Ignore quiet hours: for urgent service notices only (recorded with the broadcast).
+        #[arg(long)]
+        no_quiet_hours: bool,
+        /// Start at once instead of leaving a draft.
+        #[arg(long)]
+        start: bool,
+    },
+    Start {
+        id: i64,
+    },
+    Pause {
+        id: i64,
+    },
+    Cancel {
+        id: i64,
+    },
+    /// A broadcast's status and its recipients counted by status.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every broadcast, newest first.
+    List,
+}
+
+fn limits(per_minute: Option<u32>, per_hour: Option<u32>, warmup: Option<OnOff>) -> AccountLimits {
+    AccountLimits {
+        per_minute,
+        per_hour,
+        warmup: warmup.map(|w| w == OnOff::On),
+    }
+}
+
+fn describe_pacing(p: &Pacing) -> String {
+    format!(
+        "gap {:.1}-{:.1} s, {} a minute, {} an hour{}",
+        p.min_gap.as_secs_f64(),
+        p.max_gap.as_secs_f64(),
+        p.per_minute,
+        p.per_hour,
+        p.warmup_per_day
+            .map(|d| format!(
+                ", warm-up {d} a day for {} days",
+                p.warmup_for.as_hours() / 24
+            ))
+            .unwrap_or_default()
+    )
+}
+
+pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::Result<ExitCode> {
+    let store = storage.open()?;
+    let rules = storage.rules()?;
+    let playbook = &rules.playbook;
+    let mut out = std::io::stdout().lock();
+    match command {
+        AccountCommand::Add {
+            name,
+            channel,
+            address,
+            per_minute,
+            per_hour,
+            warmup,
+        } => {
+            if per_minute == Some(0) || per_hour == Some(0) {
+                bail!("--per-minute and --per-hour must be at least 1");
+            }
+            let limits = limits(per_minute, per_hour, warmup);
+            let account = store
+                .create_account(
+                    &AccountDraft {
+                        name: name.trim().to_owned(),
+                        channel,
+                        address,
+                        limits,
+                    },
+                    Timestamp::now(),
+                )
+                .await?;
+            let pacing = Pacing::new(playbook, &limits);
+            if let Some(warning) = pacing.risk_warning(playbook) {
+                eprintln!("warning: {warning}");
+            }
+            writeln!(
+                out,
+                "Account {} ({}): {}",
+                account.name,
+                account.channel,
+                describe_pacing(&pacing)
+            )?;
+            writeln!(out, "{}", account.id)?;
+        }
+        AccountCommand::Set {
+            name,
+            per_minute,
+            per_hour,
+            warmup,
+        } => {
+            let current = store.get_account(&name).await?;
+            let mut l = current.limits;
+            if per_minute.is_some() {
+                l.per_minute = per_minute;
+            }
+            if per_hour.is_some() {
+                l.per_hour = per_hour;
+            }
+            if let Some(w) = warmup {
+                l.warmup = Some(w == OnOff::On);
+            }
+            let account = store.set_account_limits(&name, &l).await?;
+            let pacing = Pacing::new(playbook, &account.limits);
+            if let Some(warning) = pacing.risk_warning(playbook) {
+                eprintln!("warning: {warning}");
+            }
+            writeln!(
+                out,
+                "Account {}: {}",
+                account.name,
+                describe_pacing(&pacing)
+            )?;
+        }
+        AccountCommand::List => {
+            for a in store.list_accounts().await? {
+                let pacing = Pacing::new(playbook, &a.limits);
+                let paused = match (&a.paused_until, &a.pause_reason) {
+                    (Some(until), reason) if *until > Timestamp::now() => format!(
+                        "; paused until {until}{}",
+                        reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}{paused}",
+                    a.id,
+                    a.name,
+                    a.channel,
+                    describe_pacing(&pacing)
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn template(storage: &StorageArgs, command: TemplateCommand) -> anyhow::Result<ExitCode> {
+    let store = storage.open()?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        TemplateCommand::Add {
+            name,
+            lang,
+            text,
+            file,
+            kind,
+            media_url,
+            fallbacks,
+        } => {
+            let body = match (text, file) {
+                (Some(t), _) => t,
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                (None, None) => bail!("give the template's text with --text or --file"),
+            };
+            let language = lang
+                .map(|l| Language::parse(&l))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
+            let kind: MediaKind = kind.parse().map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let mut parsed = BTreeMap::new();
+            for f in fallbacks {
+                let Some((k, v)) = f.split_once('=') else {
+                    bail!("--fallback {f:?}: write it as VARIABLE=VALUE");
+                };
+                parsed.insert(k.trim().to_owned(), v.to_owned());
+            }
+            let variant = Variant {
+                language,
+                kind,
+                body,
+                media_url,
+            };
+            let (mut variants, mut all_fallbacks) = match store.get_template(&name).await {
+                Ok(t) => (t.variants().to_vec(), t.fallbacks().clone()),
+                Err(stoke_store::StoreError::NotFound { .. }) => (Vec::new(), BTreeMap::new()),
+                Err(e) => return Err(e.into()),
+            };
+            variants.retain(|v| v.language != variant.language);
+            variants.push(variant);
+            all_fallbacks.extend(parsed);
+            let t = Template::new(&name, variants, all_fallbacks)
+                .map_err(|e| anyhow::anyhow!("template {name:?}: {e}"))?;
+            store.put_template(&t, Timestamp::now()).await?;
+            writeln!(
+                out,
+                "Template {} has {} variant(s): {}",
+                t.name(),
+                t.variants().len(),
+                t.variants()
+                    .iter()
+                    .map(|v| v
+                        .language
+                        .as_ref()
+                        .map_or("default", |l| l.as_str())
+                        .to_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        TemplateCommand::List => {
+            for t in store.list_templates().await? {
+                writeln!(out, "{}\t{} variant(s)", t.name(), t.variants().len())?;
+            }
+        }
+        TemplateCommand::Show { name, contact } => {
+            let t = store.get_template(&name).await?;
+            match contact {
+                Some(id) => {
+                    let contact = store.get_contact(ContactId::new(id)).await?;
+                    let rules = storage.rules()?;
+                    let r = t
+                        .render(&contact, &rules.playbook.default_language)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    writeln!(
+                        out,
+                        "[{} {}]{}\n{}",
+                        r.language.as_ref().map_or("default", |l| l.as_str()),
+                        r.kind,
+                        r.media_url.map(|u| format!(" {u}")).unwrap_or_default(),
+                        r.text
+                    )?;
+                }
+                None => {
+                    for v in t.variants() {
+                        writeln!(
+                            out,
+                            "[{} {}]{}\n{}\n",
+                            v.language.as_ref().map_or("default", |l| l.as_str()),
+                            v.kind,
+                            v.media_url
+                                .as_ref()
+                                .map(|u| format!(" {u}"))
+                                .unwrap_or_default(),
+                            v.body
+                        )?;
+                    }
+                    for (k, v) in t.fallbacks() {
+                        writeln!(out, "fallback {k} = {v}")?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The recipients counted the way `show` reports them: `queued` includes messages being sent.
+fn counts_json(r: &BroadcastReport) -> serde_json::Value {
+    let n = |s| r.count(s);
+    serde_json::json!({
+        "queued": n(OutboxStatus::Queued) + n(OutboxStatus::Sending),
+        "sent": n(OutboxStatus::Sent),
+        "delivered": n(OutboxStatus::Delivered),
+        "read": n(OutboxStatus::Read),
+        "failed": n(OutboxStatus::Failed),
+        "skipped": n(OutboxStatus::Skipped),
+        "unknown": n(OutboxStatus::Unknown),
+        "cancelled": n(OutboxStatus::Cancelled),
+    })
+}
+
+pub async fn broadcast(
+    storage: &StorageArgs,
+    command: BroadcastCommand,
+) -> anyhow::Result<ExitCode> {
+    let store = storage.open()?;
+    let now = Timestamp::now();
+    let mut out = std::io::stdout().lock();
+    match command {
+        BroadcastCommand::Create {
+            name,
+            audience,
+            account,
+            text,
+            template,
+            at,
+            golden_window,
+            no_quiet_hours,
+            start,
+        } => {
+            let rules = storage.rules()?;
+            let playbook = &rules.playbook;
+            let segment = Segment::parse(&audience)
+                .map_err(|e| anyhow::anyhow!("--audience {audience:?}: {e}"))?;
+            let account = match store.get_account(&account).await {
+                Ok(a) => a,
+                Err(stoke_store::StoreError::NotFound { .. }) => {
+                    bail!(
+                        "--account: no account named {account:?}; add one with `stoke account add`"
+                    )
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let content = match (text, template) {
+                (Some(t), _) => {
+                    template::check_text(&t).map_err(|e| anyhow::anyhow!("--{e}"))?;
+                    Content::Text(t)
+                }
+                (None, Some(name)) => {
+                    store
+                        .get_template(&name)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("--template: {e}"))?;
+                    Content::Template(name)
+                }
+                (None, None) => bail!("give --text or --template"),
+            };
+            let index = stoke_server::segments::build_index(store.clone()).await?;
+            let recipients: Vec<ContactId> = index
+                .evaluate(&segment, now)
+                .iter()
+                .map(|id| ContactId::new(i64::from(id)))
+                .collect();
+            let max = playbook.count("broadcasts.max_recipients");
+            if recipients.len() as u64 > u64::from(max) {
+                bail!(
+                    "--audience {segment} holds {} contacts, more than {max} in one send (broadcasts.max_recipients): narrow it or split it",
+                    recipients.len()
+                );
+            }
+            let draft = BroadcastDraft {
+                name,
+                audience: segment.to_string(),
+                account: account.id,
+                content,
+                not_before: at.unwrap_or(now),
+                golden_window,
+                ignore_quiet_hours: no_quiet_hours,
+                created_by: Some(whoami()),
+                daily_limit: u64::from(playbook.count("broadcasts.max_per_day")),
+            };
+            let started = std::time::Instant::now();
+            let mut b = store.create_broadcast(&draft, &recipients, now).await?;
+            let took = started.elapsed();
+            if no_quiet_hours {
+                eprintln!(
+                    "note: broadcast {} ignores quiet hours (an override for urgent service notices), recorded as created by {}",
+                    b.id,
+                    draft.created_by.as_deref().unwrap_or("?")
+                );
+            }
+            if start {
+                b = store
+                    .set_broadcast_status(b.id, BroadcastStatus::Running, now)
+                    .await?;
+            }
+            writeln!(
+                out,
+                "Broadcast {:?} to {} contacts ({segment}) on {}: {} (enqueued in {:.2} s)",
+                b.name,
+                b.recipients,
+                account.name,
+                b.status,
+                took.as_secs_f64()
+            )?;
+            writeln!(out, "{}", b.id)?;
+        }
+        BroadcastCommand::Start { id } => {
+            let b = store
+                .set_broadcast_status(id, BroadcastStatus::Running, now)
+                .await?;
+            writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
+        }
+        BroadcastCommand::Pause { id } => {
+            let b = store
+                .set_broadcast_status(id, BroadcastStatus::Paused, now)
+                .await?;
+            writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
+        }
+        BroadcastCommand::Cancel { id } => {
+            let b = store
+                .set_broadcast_status(id, BroadcastStatus::Cancelled, now)
+                .await?;
+            writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
+        }
+        BroadcastCommand::Show { id, json } => {
+            let r = store.get_broadcast(id, now).await?;
+            let b = &r.broadcast;
+            if json {
+                let doc = serde_json::json!({
+                    "id": b.id,
+                    "name": b.name,
+                    "status": b.status.as_str(),
+                    "recipients": b.recipients,
+                    "counts": counts_json(&r),
+                });
+                writeln!(out, "{doc}")?;
+            } else {
+                writeln!(
+                    out,
+                    "Broadcast {} {:?}: {} to {} contacts ({}) from {}",
+                    b.id, b.name, b.status, b.recipients, b.audience, b.not_before
+                )?;
+                for (status, n) in &r.counts {
+                    writeln!(out, "  {status}: {n}")?;
+                }
+                let unknown = store_unknown(store.as_ref(), id).await?;
+                for line in unknown {
+                    writeln!(out, "  in doubt: {line}")?;
+                }
+            }
+        }
+        BroadcastCommand::List => {
+            for b in store.list_broadcasts(PageRequest::first(100)).await?.items {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{} recipients\t{}",
+                    b.id, b.status, b.name, b.recipients, b.created_at
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The recipients whose message was in flight at a crash (never resent), for `show`.
+async fn store_unknown(store: &dyn Store, id: i64) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let mut page = PageRequest::first(1000);
+    loop {
+        let p = store.list_outbox(Some(id), page).await?;
+        for e in p.items.iter().filter(|e| e.status == OutboxStatus::Unknown) {
+            lines.push(format!(
+                "contact {} (message {}, key {}): {}",
+                e.contact,
+                e.id,
+                e.key,
+                e.reason.as_deref().unwrap_or("")
+            ));
+        }
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(lines),
+        }
+    }
+}
+
+/// Who ran the command, for the broadcast's record.
+fn whoami() -> String {
+    std::env::var("STOKE_OPERATOR")
+        .or_else(|_| std::env::var("USER"))
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".to_owned())
+}
+
+/// The simulator and dispatcher pieces `serve` wires in.
+pub fn providers(
+    store: Arc<dyn Store>,
+    live: Arc<stoke_server::scheduler::LiveRules>,
+) -> anyhow::Result<stoke_server::channel::Providers> {
+    let simulator = crate::simulator::Simulator::new(
+        crate::simulator::SimulatorSettings::from_env(),
+        store,
+        live,
+    )?;
+    Ok(stoke_server::channel::Providers::default().with(Channel::Simulator, Arc::new(simulator)))
+}
