@@ -237,6 +237,8 @@ pub struct Queued {
     pub ignore_quiet_hours: bool,
     /// When the same content last left on another account, if ever.
     pub identical_sent_at: Option<Timestamp>,
+    /// Promotions the contact received in the last 7 days.
+    pub promotions_this_week: u32,
 }
 
 /// The dispatcher's verdict on one queued message at `now`.
@@ -253,8 +255,6 @@ pub enum Verdict {
         reason: String,
     },
 }
-
-const WEEK: SignedDuration = SignedDuration::from_secs(7 * 86_400);
 
 /// May this message go to this contact now? Opt-outs and the weekly cap skip a promotion;
 /// quiet hours (in the contact's local time), the golden window and the gap between identical
@@ -290,19 +290,17 @@ pub fn weigh(
                 reason: format!("consent withdrawn on {}", q.channel),
             };
         }
+        // SPEC 3.4: "2-3 promotional messages a week are tolerated". Answers and follow-ups
+        // in a conversation are not promotions; the planner paces those.
         let cap = contact
             .reach
             .max_per_week
             .unwrap_or(playbook.max_promotions_per_week);
-        let this_week = state
-            .recent_outbound
-            .iter()
-            .filter(|t| **t > now - WEEK)
-            .count();
-        if this_week >= cap as usize {
+        if q.promotions_this_week >= cap {
             return Verdict::Skip {
                 reason: format!(
-                    "frequency cap: {this_week} messages in the last 7 days (at most {cap})"
+                    "frequency cap: {} promotions in the last 7 days (at most {cap})",
+                    q.promotions_this_week
                 ),
             };
         }
@@ -441,6 +439,7 @@ mod tests {
             golden_window: false,
             ignore_quiet_hours: false,
             identical_sent_at: None,
+            promotions_this_week: 0,
         }
     }
 
@@ -518,16 +517,23 @@ mod tests {
             weigh(&service, &c, &state, &[], false, now, &pb),
             Verdict::Send
         );
-        let mut state = ContactState::default();
-        for d in 1..=pb.max_promotions_per_week {
-            state
-                .recent_outbound
-                .push_back(now - SignedDuration::from_hours(i64::from(d) * 20));
-        }
+        let fresh = ContactState::default();
+        let capped = Queued {
+            promotions_this_week: pb.max_promotions_per_week,
+            ..promo()
+        };
         assert!(matches!(
-            weigh(&promo(), &c, &state, &[], false, now, &pb),
+            weigh(&capped, &c, &fresh, &[], false, now, &pb),
             Verdict::Skip { .. }
         ));
+        let answer = Queued {
+            purpose: Purpose::Service,
+            ..capped
+        };
+        assert_eq!(
+            weigh(&answer, &c, &fresh, &[], false, now, &pb),
+            Verdict::Send
+        );
         let mut withdrawn = c.clone();
         withdrawn.consents.push(Consent {
             channel: Channel::WhatsApp,

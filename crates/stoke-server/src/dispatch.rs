@@ -204,6 +204,7 @@ impl AccountDispatcher {
                 golden_window: m.golden_window,
                 ignore_quiet_hours: m.ignore_quiet_hours,
                 identical_sent_at,
+                promotions_this_week: m.promotions_this_week,
             };
             let tags = evaluate(&m.state, now, playbook).0;
             match weigh(

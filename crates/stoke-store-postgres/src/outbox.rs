@@ -548,6 +548,8 @@ const SENDABLE: &str = "o.status = 'queued' AND (o.broadcast_id IS NULL OR b.sta
 
 /// Reads due messages without locking them: `begin_send` is the claim, so two nodes reading
 /// the same message send it once (the second's `begin_send` is `false`).
+const WEEK_MS: i64 = 7 * 86_400_000;
+
 pub(crate) async fn due_messages(
     tx: &Tx<'_>,
     account: AccountId,
@@ -560,13 +562,21 @@ pub(crate) async fn due_messages(
             "SELECT o.id, o.key, o.broadcast_id, o.purpose, COALESCE(o.template, b.template),
                     COALESCE(o.body, b.body), COALESCE(b.golden_window, 0),
                     COALESCE(b.ignore_quiet, 0), o.attempts, o.not_before, o.contact_id,
-                    f.contact_id IS NOT NULL
+                    f.contact_id IS NOT NULL,
+                    (SELECT COUNT(*) FROM outbox p WHERE p.contact_id = o.contact_id
+                       AND p.purpose = 'promotion' AND p.sent_at > $4
+                       AND p.status IN ('sent', 'delivered', 'read'))
              FROM outbox o LEFT JOIN broadcasts b ON b.id = o.broadcast_id
                            LEFT JOIN contact_flags f ON f.contact_id = o.contact_id
              WHERE o.account_id = $1 AND o.not_before <= $2 AND {SENDABLE}
              ORDER BY o.not_before, o.id LIMIT $3"
         ),
-        &[&account.get(), &to_millis(now), &i64::from(limit.max(1))],
+        &[
+            &account.get(),
+            &to_millis(now),
+            &i64::from(limit.max(1)),
+            &(to_millis(now) - WEEK_MS),
+        ],
     )
     .await?;
     if rows.is_empty() {
@@ -613,6 +623,7 @@ pub(crate) async fn due_messages(
             contact,
             state: states.get(&contact_id).cloned().unwrap_or_default(),
             invalid_number: row.try_get(11)?,
+            promotions_this_week: u32::try_from(row.try_get::<_, i64>(12)?).unwrap_or(u32::MAX),
         });
     }
     Ok(out)

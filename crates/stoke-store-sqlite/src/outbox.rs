@@ -480,7 +480,10 @@ pub(crate) fn due_messages(
         .prepare_cached(&format!(
             "SELECT o.id, o.key, o.broadcast_id, o.purpose, COALESCE(o.template, b.template), COALESCE(o.body, b.body),
                     COALESCE(b.golden_window, 0), COALESCE(b.ignore_quiet, 0), o.attempts, o.not_before, o.contact_id,
-                    f.contact_id IS NOT NULL
+                    f.contact_id IS NOT NULL,
+                    (SELECT COUNT(*) FROM outbox p WHERE p.contact_id = o.contact_id
+                       AND p.purpose = 'promotion' AND p.sent_at > ?4
+                       AND p.status IN ('sent', 'delivered', 'read'))
              FROM outbox o LEFT JOIN broadcasts b ON b.id = o.broadcast_id
                            LEFT JOIN contact_flags f ON f.contact_id = o.contact_id
              WHERE o.account_id = ?1 AND o.not_before <= ?2 AND {SENDABLE}
@@ -491,7 +494,8 @@ pub(crate) fn due_messages(
         .query(params![
             account.get(),
             to_millis(now),
-            i64::from(limit.max(1))
+            i64::from(limit.max(1)),
+            to_millis(now) - 7 * 86_400_000
         ])
         .map_err(db_err)?;
     let mut out = Vec::new();
@@ -513,6 +517,7 @@ pub(crate) fn due_messages(
             contact,
             state,
             invalid_number: row.get(11).map_err(db_err)?,
+            promotions_this_week: row.get::<_, i64>(12).map_err(db_err)?.max(0) as u32,
         });
     }
     Ok(out)

@@ -105,6 +105,9 @@ pub struct DueMessage {
     pub state: ContactState,
     /// The contact's number was flagged invalid by an earlier failure.
     pub invalid_number: bool,
+    /// Promotions the outbox delivered to the contact in the 7 days before `now` (on any
+    /// account): what the weekly cap counts.
+    pub promotions_this_week: u32,
 }
 
 /// The message as it leaves: written with `Sending` before the provider is called.

@@ -85,18 +85,121 @@ pub async fn run(
             counts.contacts
         );
     }
+    let broadcast = live_broadcast(&store, &rules).await?;
     let token = create_token(store.as_ref(), "demo", Role::Admin, None)
         .await
         .context("while creating the demo token")?;
+    let data_dir = storage.data.clone();
     let ready = Box::new(move |bound: SocketAddr| {
         // Written without panicking if stdout was closed: the server must keep running.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
-            "\nStoke is running at http://{bound}\n  health:   curl http://{bound}/healthz\n  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'\n  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1\n  today:    curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/queue\nAPI token (admin, shown once): {token}\nPress Ctrl-C to stop."
+            "\nStoke is running at http://{bound}\n  health:   curl http://{bound}/healthz\n  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'\n  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1\n  today:    curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/queue\n  sending:  broadcast {broadcast} through the simulator; simulated customers answer in their language\n            (stoke --data {data} broadcast show {broadcast})\nAPI token (admin, shown once): {token}\nPress Ctrl-C to stop.",
+            data = data_dir.display()
         );
         let _ = out.flush();
     });
     serve(store, rules, storage.data.clone(), listen, Some(ready)).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's sending side: a simulator account, a welcome-back template in the three
+/// languages, and a broadcast to the hottest leads, started, so that receipts and replies flow
+/// and tags and queues change while the user watches. Reused when the demo runs again.
+async fn live_broadcast(
+    store: &std::sync::Arc<dyn stoke_store::Store>,
+    rules: &stoke_core::engine::Rules,
+) -> anyhow::Result<i64> {
+    use stoke_core::outbox::BroadcastStatus;
+    use stoke_core::template::{MediaKind, Template, Variant};
+    use stoke_store::outbox::{BroadcastDraft, Content};
+
+    let now = Timestamp::now();
+    if let Some(b) = store
+        .list_broadcasts(stoke_store::PageRequest::first(1))
+        .await?
+        .items
+        .into_iter()
+        .next()
+    {
+        return Ok(b.id);
+    }
+    let account = match store.get_account("simulator").await {
+        Ok(a) => a,
+        Err(_) => {
+            store
+                .create_account(
+                    &stoke_core::AccountDraft {
+                        name: "simulator".into(),
+                        channel: stoke_core::Channel::Simulator,
+                        address: None,
+                        // An established number: the demo should not wait for a warm-up.
+                        limits: stoke_core::pacing::AccountLimits {
+                            warmup: Some(false),
+                            ..Default::default()
+                        },
+                    },
+                    now,
+                )
+                .await?
+        }
+    };
+    let variant = |lang: Option<&str>, body: &str| -> anyhow::Result<Variant> {
+        Ok(Variant {
+            language: lang.map(stoke_core::Language::parse).transpose()?,
+            kind: MediaKind::Text,
+            body: body.into(),
+            media_url: None,
+        })
+    };
+    let template = Template::new(
+        "demo-welcome-back",
+        vec![
+            variant(
+                None,
+                "Hi {{ first_name }}, our new collection is in. Shall I send you the prices?",
+            )?,
+            variant(
+                Some("ar"),
+                "مرحبا {{ first_name }}، وصلت التشكيلة الجديدة. أرسل لك الأسعار؟",
+            )?,
+            variant(
+                Some("ru"),
+                "{{ first_name }}, здравствуйте! Пришла новая коллекция. Прислать цены?",
+            )?,
+        ],
+        [("first_name".to_owned(), "there".to_owned())].into(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.put_template(&template, now).await?;
+    let segment = stoke_core::segment::Segment::parse("intent:high and not opted_out")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let recipients: Vec<stoke_core::ContactId> = stoke_server::segments::build_index(store.clone())
+        .await?
+        .evaluate(&segment, now)
+        .iter()
+        .map(|id| stoke_core::ContactId::new(i64::from(id)))
+        .collect();
+    let b = store
+        .create_broadcast(
+            &BroadcastDraft {
+                name: "Demo: new collection to hot leads".into(),
+                audience: segment.to_string(),
+                account: account.id,
+                content: Content::Template(template.name().to_owned()),
+                not_before: now,
+                golden_window: false,
+                ignore_quiet_hours: false,
+                created_by: Some("demo".into()),
+                daily_limit: u64::from(rules.playbook.count("broadcasts.max_per_day")),
+            },
+            &recipients,
+            now,
+        )
+        .await?;
+    store
+        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
+        .await?;
+    Ok(b.id)
 }

@@ -375,6 +375,29 @@ pub async fn a_message_is_written_before_and_after_it_is_sent(store: &dyn Store)
         ),
         (1, 1)
     );
+    // The weekly cap counts the promotions that reached the contact, on any account.
+    let next = store
+        .create_broadcast(&broadcast(&other, "Again"), &people, later(10))
+        .await
+        .expect("create");
+    store
+        .set_broadcast_status(next.id, BroadcastStatus::Running, later(10))
+        .await
+        .expect("start");
+    let due = store
+        .due_messages(other.id, later(10), 10)
+        .await
+        .expect("due");
+    let weekly: Vec<(ContactId, u32)> = due
+        .iter()
+        .map(|d| (d.contact.id, d.promotions_this_week))
+        .collect();
+    assert_eq!(weekly, vec![(people[0], 1), (people[1], 0)]);
+    let a_week_on = store
+        .due_messages(other.id, now() + SignedDuration::from_hours(24 * 8), 10)
+        .await
+        .expect("due");
+    assert!(a_week_on.iter().all(|d| d.promotions_this_week == 0));
 }
 
 pub async fn failures_retry_or_stay_failed_and_flag_numbers(store: &dyn Store) {
