@@ -54,8 +54,10 @@ impl DispatchSettings {
     }
 }
 
-/// Messages weighed per store read.
-const BATCH: u32 = 50;
+/// Messages weighed per store read: few while messages go out (one leaves per step, and each
+/// read loads contacts and states), many once a read found nothing to send (quiet hours, caps).
+const BATCH_SENDING: u32 = 4;
+const BATCH_SEARCHING: u32 = 64;
 
 fn span(d: Duration) -> SignedDuration {
     SignedDuration::try_from(d).unwrap_or(SignedDuration::from_secs(30))
@@ -84,6 +86,7 @@ pub struct AccountDispatcher {
     rng: fastrand::Rng,
     /// Where in the jittered gap the next send falls, drawn after each send.
     jitter: f64,
+    batch: u32,
     /// What the steps did, for logs and tests.
     pub sent: u64,
     pub failed: u64,
@@ -125,6 +128,7 @@ impl AccountDispatcher {
                 lease_until: until,
                 rng,
                 jitter,
+                batch: BATCH_SENDING,
                 sent: 0,
                 failed: 0,
                 skipped: 0,
@@ -178,7 +182,10 @@ impl AccountDispatcher {
             }
             return Ok(Wake::At(free_at.min(renew_by.max(now))));
         }
-        let due = self.store.due_messages(self.account.id, now, BATCH).await?;
+        let due = self
+            .store
+            .due_messages(self.account.id, now, self.batch)
+            .await?;
         if due.is_empty() {
             let next = self.store.next_due_at(self.account.id).await?;
             let wake = next.map_or(poll, |n| n.min(poll)).max(now);
@@ -266,13 +273,15 @@ impl AccountDispatcher {
                     self.store.finish_send(m.id, &outcome, now, &rules).await?;
                     self.sends.push(now);
                     self.jitter = self.rng.f64();
+                    self.batch = BATCH_SENDING;
                     let (next, _) =
                         pacing.next_send_at(self.account.created_at, &self.sends, now, self.jitter);
                     return Ok(Wake::At(next.min(renew_by.max(now))));
                 }
             }
         }
-        // Everything read was deferred or skipped: look again at once.
+        // Everything read was deferred or skipped: look again at once, further.
+        self.batch = BATCH_SEARCHING;
         Ok(Wake::At(now))
     }
 

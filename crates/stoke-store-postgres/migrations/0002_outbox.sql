@@ -68,13 +68,13 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(account_id, not_before) WHERE status = 'queued';
 CREATE INDEX outbox_sending ON outbox(account_id) WHERE status = 'sending';
 CREATE INDEX outbox_by_broadcast ON outbox(broadcast_id, status);
-CREATE INDEX outbox_by_provider ON outbox(provider_id) WHERE provider_id IS NOT NULL;
--- Pacing reads an account's recent sends; the identical-content gap, a hash's latest send.
-CREATE INDEX outbox_sent_by_account ON outbox(account_id, sent_at) WHERE sent_at IS NOT NULL;
-CREATE INDEX outbox_sent_by_hash ON outbox(content_hash, sent_at) WHERE sent_at IS NOT NULL;
--- Not in SQLite's schema: a merge moves the absorbed contact's rows and deletes the contact,
--- and the foreign-key check of that delete would otherwise scan the whole outbox.
+-- A merge moves a contact's outbox rows (and deleting the contact checks none are left).
 CREATE INDEX outbox_by_contact ON outbox(contact_id);
+CREATE INDEX outbox_by_provider ON outbox(provider_id) WHERE provider_id IS NOT NULL;
+-- Pacing reads an account's recent sends; the identical-content gap, a hash's latest send on
+-- another account (read from the index alone).
+CREATE INDEX outbox_sent_by_account ON outbox(account_id, sent_at) WHERE sent_at IS NOT NULL;
+CREATE INDEX outbox_sent_by_hash ON outbox(content_hash, account_id, sent_at) WHERE sent_at IS NOT NULL;
 
 -- Numbers a provider called invalid: cleanup candidates, skipped by later sends.
 CREATE TABLE contact_flags (

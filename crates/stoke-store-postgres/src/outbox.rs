@@ -888,8 +888,11 @@ pub(crate) async fn identical_sent_at(
 ) -> Res<Option<Timestamp>> {
     let ms: Option<i64> = query_opt(
         tx,
-        "SELECT MAX(sent_at) FROM outbox
-         WHERE content_hash = $1 AND account_id != $2 AND sent_at > $3",
+        // One index seek per other account to its latest send of this content: a broadcast of
+        // one text puts many rows of its own account in the window, and those are never read.
+        "SELECT MAX((SELECT MAX(o.sent_at) FROM outbox o
+                     WHERE o.content_hash = $1 AND o.account_id = a.id AND o.sent_at > $3))
+         FROM accounts a WHERE a.id != $2",
         &[&hash, &other_than.get(), &to_millis(since)],
     )
     .await?

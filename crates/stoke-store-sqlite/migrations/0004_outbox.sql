@@ -66,9 +66,11 @@ CREATE INDEX outbox_by_broadcast ON outbox(broadcast_id, status);
 -- A merge moves a contact's outbox rows (and deleting the contact checks none are left).
 CREATE INDEX outbox_by_contact ON outbox(contact_id);
 CREATE INDEX outbox_by_provider ON outbox(provider_id) WHERE provider_id IS NOT NULL;
--- Pacing reads an account's recent sends; the identical-content gap, a hash's latest send.
+-- Pacing reads an account's recent sends; the identical-content gap, a hash's latest send on
+-- another account (the account in the index: a broadcast of one text on one fast account puts
+-- many rows in the window, read from the index alone).
 CREATE INDEX outbox_sent_by_account ON outbox(account_id, sent_at) WHERE sent_at IS NOT NULL;
-CREATE INDEX outbox_sent_by_hash ON outbox(content_hash, sent_at) WHERE sent_at IS NOT NULL;
+CREATE INDEX outbox_sent_by_hash ON outbox(content_hash, account_id, sent_at) WHERE sent_at IS NOT NULL;
 
 -- Numbers a provider called invalid: cleanup candidates, skipped by later sends.
 CREATE TABLE contact_flags (

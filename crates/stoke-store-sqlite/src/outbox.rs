@@ -796,7 +796,11 @@ pub(crate) fn identical_sent_at(
 ) -> StoreResult<Option<Timestamp>> {
     let ms: Option<i64> = conn
         .query_row(
-            "SELECT MAX(sent_at) FROM outbox WHERE content_hash = ?1 AND account_id != ?2 AND sent_at > ?3",
+            // One index seek per other account to its latest send of this content: a broadcast
+            // of one text puts many rows of its own account in the window, never read here.
+            "SELECT MAX((SELECT MAX(o.sent_at) FROM outbox o
+                         WHERE o.content_hash = ?1 AND o.account_id = a.id AND o.sent_at > ?3))
+             FROM accounts a WHERE a.id != ?2",
             params![hash, other_than.get(), to_millis(since)],
             |r| r.get(0),
         )
