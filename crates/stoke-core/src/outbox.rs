@@ -571,6 +571,43 @@ mod tests {
     }
 
     #[test]
+    fn a_golden_window_broadcast_waits_for_the_contacts_hour() {
+        let pb = playbook();
+        let golden = crate::tag::Tag {
+            family: crate::tag::TagFamily::Preference,
+            value: "golden-hour-16utc".into(),
+            colour: "gold".into(),
+            rule: "preference.golden_window".into(),
+            evidence: crate::tag::Evidence {
+                message: None,
+                event: None,
+                detail: "median 8 min".into(),
+            },
+            set_at: at("2026-11-01T00:00:00Z"),
+        };
+        let q = Queued {
+            golden_window: true,
+            ..promo()
+        };
+        let c = contact("Asia/Riyadh");
+        let state = ContactState::default();
+        let tags = [golden];
+        // 10:00 UTC: waits for 16:00 UTC (19:00 in Riyadh, allowed).
+        let morning = at("2026-11-23T10:00:00Z");
+        assert_eq!(
+            weigh(&q, &c, &state, &tags, false, morning, &pb),
+            Verdict::Wait {
+                until: at("2026-11-23T16:00:00Z"),
+                reason: "the contact's golden window".into()
+            }
+        );
+        // Inside the hour: at once. No hour learned: at once.
+        let inside = at("2026-11-23T16:20:00Z");
+        assert_eq!(weigh(&q, &c, &state, &tags, false, inside, &pb), Verdict::Send);
+        assert_eq!(weigh(&q, &c, &state, &[], false, morning, &pb), Verdict::Send);
+    }
+
+    #[test]
     fn failures_recover_by_class() {
         let pb = playbook();
         let now = at("2026-11-23T10:00:00Z");
