@@ -603,8 +603,14 @@ mod tests {
         );
         // Inside the hour: at once. No hour learned: at once.
         let inside = at("2026-11-23T16:20:00Z");
-        assert_eq!(weigh(&q, &c, &state, &tags, false, inside, &pb), Verdict::Send);
-        assert_eq!(weigh(&q, &c, &state, &[], false, morning, &pb), Verdict::Send);
+        assert_eq!(
+            weigh(&q, &c, &state, &tags, false, inside, &pb),
+            Verdict::Send
+        );
+        assert_eq!(
+            weigh(&q, &c, &state, &[], false, morning, &pb),
+            Verdict::Send
+        );
     }
 
     #[test]

@@ -23,13 +23,8 @@ pub(crate) async fn ensure_account(
     draft: &AccountDraft,
     now: Timestamp,
 ) -> Res<Account> {
+    // An empty name is refused by `insert_account`.
     let name = draft.name.trim();
-    if name.is_empty() {
-        return Err(Fail::Store(StoreError::Invalid {
-            field: "account",
-            reason: "an account needs a name".into(),
-        }));
-    }
     if let Some(existing) = find_account(tx, name).await? {
         if existing.channel != draft.channel {
             return Err(Fail::Store(StoreError::Conflict {

@@ -23,13 +23,8 @@ pub(crate) fn ensure_account(
     draft: &AccountDraft,
     now: Timestamp,
 ) -> StoreResult<Account> {
+    // An empty name is refused by `insert_account`.
     let name = draft.name.trim();
-    if name.is_empty() {
-        return Err(StoreError::Invalid {
-            field: "account",
-            reason: "an account needs a name".into(),
-        });
-    }
     if let Some(existing) = find_account(conn, name)? {
         if existing.channel != draft.channel {
             return Err(StoreError::Conflict {

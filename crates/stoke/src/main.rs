@@ -726,7 +726,7 @@ pub(crate) async fn serve(
         store.clone(),
         live.clone(),
         outbound::providers(store.clone(), live.clone())?,
-        stoke_server::dispatch::DispatchSettings::new(node),
+        dispatch_settings(node),
     ));
     let watcher = tokio::spawn(watch_playbook(data, live.clone(), loaded));
     let served = stoke_server::serve(listener, store, live, shutdown_signal()).await;
@@ -751,6 +751,20 @@ fn node_name() -> String {
                 .filter(|h| !h.is_empty())
         })
         .unwrap_or_else(|| "stoke".to_owned())
+}
+
+/// The dispatcher's settings; `STOKE_DISPATCH_LEASE_SECS` shortens the lease another node waits
+/// out before taking over a dead node's accounts (30 s by default).
+fn dispatch_settings(node: String) -> stoke_server::dispatch::DispatchSettings {
+    let mut settings = stoke_server::dispatch::DispatchSettings::new(node);
+    if let Some(secs) = std::env::var("STOKE_DISPATCH_LEASE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s >= 2)
+    {
+        settings.lease = std::time::Duration::from_secs(secs);
+    }
+    settings
 }
 
 /// When DATA/playbook.toml was last written, if it exists.

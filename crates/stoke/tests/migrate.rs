@@ -3,62 +3,8 @@
 //! arrives, the target then serves the same data, and a second copy into it is refused.
 
 mod common;
+use common::postgres::{Database, admin, on, server};
 use common::{stoke, text};
-
-use std::path::Path;
-use std::process::{Command, Output};
-
-const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn server() -> String {
-    std::env::var("STOKE_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
-}
-
-fn admin(sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&server(), tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {}: {e}", server()));
-        let driver = tokio::spawn(connection);
-        client.batch_execute(sql).await.expect(sql);
-        drop(client);
-        let _ = driver.await;
-    });
-}
-
-struct Database(String);
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        admin(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.0
-        ));
-    }
-}
-
-fn on(database: &str, data: &Path, args: &[&str]) -> Output {
-    let base = server();
-    let url = match base.rsplit_once('/') {
-        Some((host, _)) => format!("{host}/{database}"),
-        None => base,
-    };
-    Command::new(env!("CARGO_BIN_EXE_stoke"))
-        .arg("--data")
-        .arg(data)
-        .arg("--database")
-        .arg(url)
-        .args(args)
-        .output()
-        .expect("run stoke")
-}
 
 const MESSAGES: &str = concat!(
     r#"{"id":"a1","contact":"+966501234567","direction":"in","channel":"whatsapp","account":"wa-1","text":"كم السعر؟","at":"2026-11-20T07:00:00Z"}"#,

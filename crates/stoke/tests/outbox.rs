@@ -4,28 +4,12 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{stoke, text};
-
-/// A fixed-offset zone where it is about noon now, so that quiet hours let everything through
-/// whenever the test runs (quiet hours themselves are tested with the dispatcher's own clock).
-fn noon_zone() -> String {
-    let hour = jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .hour();
-    let offset = 12 - i32::from(hour);
-    // IANA's Etc zones have the sign reversed: Etc/GMT-3 is three hours ahead of UTC.
-    if offset >= 0 {
-        format!("Etc/GMT-{offset}")
-    } else {
-        format!("Etc/GMT+{}", -offset)
-    }
-}
+use common::{check_broadcast, noon_zone, ok, simulator_sends, stoke, text};
 
 fn contacts_csv(dir: &Path, n: usize) -> std::path::PathBuf {
     let zone = noon_zone();
@@ -40,16 +24,6 @@ fn contacts_csv(dir: &Path, n: usize) -> std::path::PathBuf {
     let path = dir.join("contacts.csv");
     std::fs::write(&path, csv).expect("write contacts");
     path
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "stoke failed:\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 fn last_line(s: &str) -> String {
@@ -82,24 +56,6 @@ fn serve(data: &Path, log: &Path, latency_ms: u64) -> Child {
         }
     });
     child
-}
-
-/// The simulator's log: idempotency key to the number of accepted sends.
-fn accepted(log: &Path) -> BTreeMap<String, usize> {
-    let mut keys = BTreeMap::new();
-    let Ok(raw) = std::fs::read_to_string(log) else {
-        return keys;
-    };
-    for line in raw.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
-        for field in ["account", "to", "idempotency_key", "text", "at"] {
-            assert!(v.get(field).is_some(), "{field} missing in {line}");
-        }
-        *keys
-            .entry(v["idempotency_key"].as_str().expect("key").to_owned())
-            .or_insert(0) += 1;
-    }
-    keys
 }
 
 fn show(data: &Path, id: &str) -> serde_json::Value {
@@ -200,7 +156,7 @@ fn crash_mid_broadcast(n: usize, latency_ms: u64, kill_after: usize, wait: Durat
     // First run: killed with SIGKILL once a part of the broadcast has gone.
     let mut first = serve(&data, &log, latency_ms);
     let started = Instant::now();
-    while accepted(&log).len() < kill_after {
+    while simulator_sends(&log).len() < kill_after {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "the dispatcher never sent"
@@ -210,7 +166,7 @@ fn crash_mid_broadcast(n: usize, latency_ms: u64, kill_after: usize, wait: Durat
     std::thread::sleep(wait);
     first.kill().expect("SIGKILL");
     first.wait().expect("reap");
-    let at_crash = accepted(&log).len();
+    let at_crash = simulator_sends(&log).len();
     assert!(
         at_crash < n,
         "killed mid-broadcast ({at_crash} of {n} sent)"
@@ -235,49 +191,8 @@ fn crash_mid_broadcast(n: usize, latency_ms: u64, kill_after: usize, wait: Durat
 
     // The simulator's record: nobody got the broadcast twice, and every recipient is
     // accounted for.
-    let sends = accepted(&log);
-    let ours: BTreeMap<&String, &usize> = sends
-        .iter()
-        .filter(|(k, _)| k.starts_with(&format!("broadcast-{id}-")))
-        .collect();
-    let twice: Vec<_> = ours.iter().filter(|(_, n)| ***n > 1).collect();
-    assert!(twice.is_empty(), "sent twice: {twice:?}");
-    let counts = &report["counts"];
-    let total: u64 = [
-        "queued",
-        "sent",
-        "delivered",
-        "read",
-        "failed",
-        "skipped",
-        "unknown",
-        "cancelled",
-    ]
-    .iter()
-    .map(|k| counts[*k].as_u64().expect("count"))
-    .sum();
-    assert_eq!(total, n as u64, "every recipient counted once: {report}");
-    assert_eq!(counts["queued"], 0);
-    let unknown = counts["unknown"].as_u64().expect("unknown");
-    assert!(
-        unknown <= 1,
-        "at most one message per account in doubt: {report}"
-    );
-    let reached = counts["sent"].as_u64().unwrap_or(0)
-        + counts["delivered"].as_u64().unwrap_or(0)
-        + counts["read"].as_u64().unwrap_or(0)
-        + counts["failed"].as_u64().unwrap_or(0);
-    // What the provider accepted is what the outbox says left (failed ones are the simulator's
-    // invalid numbers, which it accepted and then reported undeliverable); the one in doubt may
-    // or may not have reached it.
-    let in_log = ours.len() as u64;
-    assert!(
-        reached <= in_log && in_log <= reached + unknown,
-        "log {in_log} vs outbox {report}"
-    );
+    let unknown = check_broadcast(&id, &report, n as u64, &simulator_sends(&log));
     eprintln!("{at_crash} sent before the kill; after: {report}");
-    let distinct: BTreeSet<_> = ours.keys().collect();
-    assert_eq!(distinct.len() as u64, in_log);
     // The doubtful one is reported by `show`.
     if unknown == 1 {
         let shown = ok(&stoke(&data, &["broadcast", "show", &id]));
