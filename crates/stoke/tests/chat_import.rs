@@ -48,7 +48,9 @@ fn a_chat_becomes_a_classified_contact_and_a_reimport_adds_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
     let file = dir.path().join("WhatsApp Chat with +971 50 123 4567.txt");
-    std::fs::write(&file, recent_chat()).expect("write");
+    // Written once: the zip below must hold the very same lines, even if a minute turns between.
+    let chat = recent_chat();
+    std::fs::write(&file, &chat).expect("write");
 
     // No --me: the file name names the customer, so the other author is the business.
     let out = stoke(&data, &["import", "whatsapp-chat", path(&file)]);
@@ -130,7 +132,7 @@ fn a_chat_becomes_a_classified_contact_and_a_reimport_adds_nothing() {
         )
         .expect("entry");
     writer
-        .write_all(recent_chat().as_bytes())
+        .write_all(chat.as_bytes())
         .expect("write entry");
     writer
         .start_file(
