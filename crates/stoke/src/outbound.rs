@@ -529,7 +529,10 @@ pub async fn broadcast(
                 for (status, n) in &r.counts {
                     writeln!(out, "  {status}: {n}")?;
                 }
-                let unknown = store_unknown(store.as_ref(), id).await?;
+                let (unknown, reasons) = outcomes(store.as_ref(), id).await?;
+                for (reason, n) in reasons {
+                    writeln!(out, "  {n} skipped or failed: {reason}")?;
+                }
                 for line in unknown {
                     writeln!(out, "  in doubt: {line}")?;
                 }
@@ -548,26 +551,43 @@ pub async fn broadcast(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The recipients whose message was in flight at a crash (never resent), for `show`.
-async fn store_unknown(store: &dyn Store, id: i64) -> anyhow::Result<Vec<String>> {
-    let mut lines = Vec::new();
+/// For `show`: the recipients whose message was in flight at a crash (never resent), and the
+/// reasons messages were skipped or failed, most frequent first.
+async fn outcomes(store: &dyn Store, id: i64) -> anyhow::Result<(Vec<String>, Vec<(String, u64)>)> {
+    let mut unknown = Vec::new();
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     let mut page = PageRequest::first(1000);
     loop {
         let p = store.list_outbox(Some(id), page).await?;
-        for e in p.items.iter().filter(|e| e.status == OutboxStatus::Unknown) {
-            lines.push(format!(
-                "contact {} (message {}, key {}): {}",
-                e.contact,
-                e.id,
-                e.key,
-                e.reason.as_deref().unwrap_or("")
-            ));
+        for e in &p.items {
+            match e.status {
+                OutboxStatus::Unknown => unknown.push(format!(
+                    "contact {} (message {}, key {}): {}",
+                    e.contact,
+                    e.id,
+                    e.key,
+                    e.reason.as_deref().unwrap_or("")
+                )),
+                OutboxStatus::Skipped | OutboxStatus::Failed => {
+                    *reasons
+                        .entry(
+                            e.reason
+                                .clone()
+                                .unwrap_or_else(|| "no reason recorded".into()),
+                        )
+                        .or_default() += 1;
+                }
+                _ => {}
+            }
         }
         match p.next {
             Some(next) => page.after = Some(next),
-            None => return Ok(lines),
+            None => break,
         }
     }
+    let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok((unknown, reasons))
 }
 
 /// Who ran the command, for the broadcast's record.

@@ -131,9 +131,7 @@ fn a_chat_becomes_a_classified_contact_and_a_reimport_adds_nothing() {
                 .compression_method(zip::CompressionMethod::Deflated),
         )
         .expect("entry");
-    writer
-        .write_all(chat.as_bytes())
-        .expect("write entry");
+    writer.write_all(chat.as_bytes()).expect("write entry");
     writer
         .start_file(
             "IMG-20240101-WA0001.jpg",
