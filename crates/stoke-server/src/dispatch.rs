@@ -23,7 +23,7 @@ use jiff::{SignedDuration, Timestamp};
 use stoke_core::engine::evaluate;
 use stoke_core::outbox::{Purpose, Queued, Verdict, content_hash, recover, weigh};
 use stoke_core::pacing::{Held, Pacing};
-use stoke_core::template::{self, MediaKind};
+use stoke_core::template::{self, MediaKind, Template};
 use stoke_core::{Account, AccountId, Channel, Contact};
 use stoke_store::outbox::{Content, DueMessage, Outbound, SendOutcome, Takeover};
 use stoke_store::{Store, StoreResult};
@@ -87,6 +87,7 @@ pub struct AccountDispatcher {
     /// Where in the jittered gap the next send falls, drawn after each send.
     jitter: f64,
     batch: u32,
+    templates: HashMap<String, (std::time::Instant, Option<Arc<Template>>)>,
     /// What the steps did, for logs and tests.
     pub sent: u64,
     pub failed: u64,
@@ -129,6 +130,7 @@ impl AccountDispatcher {
                 rng,
                 jitter,
                 batch: BATCH_SENDING,
+                templates: HashMap::new(),
                 sent: 0,
                 failed: 0,
                 skipped: 0,
@@ -193,7 +195,7 @@ impl AccountDispatcher {
         }
         let gap = playbook.duration("pacing.identical_content_gap");
         for m in &due {
-            let outbound = match self.render(m, &rules.playbook.default_language).await {
+            let outbound = match self.render(m, &rules.playbook.default_language).await? {
                 Ok(o) => o,
                 Err(reason) => {
                     self.store.skip_message(m.id, &reason, now).await?;
@@ -213,7 +215,12 @@ impl AccountDispatcher {
                 identical_sent_at,
                 promotions_this_week: m.promotions_this_week,
             };
-            let tags = evaluate(&m.state, now, playbook).0;
+            // Only the golden window reads the tags; evaluating them costs an engine pass.
+            let tags = if m.golden_window {
+                evaluate(&m.state, now, playbook).0
+            } else {
+                Vec::new()
+            };
             match weigh(
                 &queued,
                 &m.contact,
@@ -285,41 +292,63 @@ impl AccountDispatcher {
         Ok(Wake::At(now))
     }
 
-    /// The message as it will leave: rendered for the contact, addressed on the channel.
-    async fn render(&self, m: &DueMessage, default_language: &str) -> Result<Outbound, String> {
-        let to = address(&m.contact, self.account.channel).ok_or_else(|| {
-            format!(
+    /// The message as it will leave: rendered for the contact, addressed on the channel; or
+    /// why it cannot leave at all (no address, no such template, a variable with no value).
+    async fn render(
+        &mut self,
+        m: &DueMessage,
+        default_language: &str,
+    ) -> StoreResult<Result<Outbound, String>> {
+        let Some(to) = address(&m.contact, self.account.channel) else {
+            return Ok(Err(format!(
                 "the contact has no address for the {} channel",
                 self.account.channel
-            )
-        })?;
-        let (kind, text, media_url) = match &m.content {
-            Content::Text(body) => (
-                MediaKind::Text,
-                template::render_text(body, &m.contact).map_err(|e| e.to_string())?,
-                None,
-            ),
-            Content::Template(name) => {
-                let t = self
-                    .store
-                    .get_template(name)
-                    .await
-                    .map_err(|e| format!("template {name:?}: {e}"))?;
-                let r = t
-                    .render(&m.contact, default_language)
-                    .map_err(|e| e.to_string())?;
-                (r.kind, r.text, r.media_url)
-            }
+            )));
         };
-        Ok(Outbound {
-            to,
-            kind,
-            content_hash: content_hash(&text, media_url.as_deref()),
-            text,
-            media_url,
+        let rendered = match &m.content {
+            Content::Text(body) => {
+                template::render_text(body, &m.contact).map(|text| (MediaKind::Text, text, None))
+            }
+            Content::Template(name) => match self.template(name).await? {
+                Some(t) => t
+                    .render(&m.contact, default_language)
+                    .map(|r| (r.kind, r.text, r.media_url)),
+                None => return Ok(Err(format!("template {name:?} does not exist"))),
+            },
+        };
+        Ok(match rendered {
+            Ok((kind, text, media_url)) => Ok(Outbound {
+                to,
+                kind,
+                content_hash: content_hash(&text, media_url.as_deref()),
+                text,
+                media_url,
+            }),
+            Err(e) => Err(e.to_string()),
         })
     }
+
+    /// A template by name, read from the store at most every few seconds: a broadcast renders
+    /// the same one for every recipient, and a replaced template takes effect soon after.
+    async fn template(&mut self, name: &str) -> StoreResult<Option<Arc<Template>>> {
+        if let Some((read_at, t)) = self.templates.get(name)
+            && read_at.elapsed() < TEMPLATE_CACHE
+        {
+            return Ok(t.clone());
+        }
+        let t = match self.store.get_template(name).await {
+            Ok(t) => Some(Arc::new(t)),
+            Err(stoke_store::StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        self.templates
+            .insert(name.to_owned(), (std::time::Instant::now(), t.clone()));
+        Ok(t)
+    }
 }
+
+/// How long a dispatcher keeps a template it read.
+const TEMPLATE_CACHE: Duration = Duration::from_secs(10);
 
 /// Where a contact is reached on a channel.
 pub fn address(contact: &Contact, channel: Channel) -> Option<String> {

@@ -588,3 +588,29 @@ async fn identical_content_waits_fifteen_seconds_between_accounts() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_message_that_cannot_be_written_is_skipped_with_the_reason() {
+    let w = world().await;
+    let start = at("2026-11-23T09:00:00Z");
+    let to = people_in(w.store.as_ref(), 1, start, &["Asia/Riyadh"]).await;
+    let established = AccountLimits {
+        warmup: Some(false),
+        ..Default::default()
+    };
+    let a = account(w.store.as_ref(), "wa", established, start).await;
+    // The contact has no city and the text no fallback for it.
+    let id = broadcast(w.store.as_ref(), &a, "See you in {{ city }}", &to, start).await;
+    let provider = Arc::new(Recorder::default());
+    let mut d = dispatcher(&w, &a, provider.clone(), start).await;
+    drive(&w, &mut d, id, start, start + SignedDuration::from_hours(1)).await;
+    let entries = w
+        .store
+        .list_outbox(Some(id), PageRequest::first(10))
+        .await
+        .expect("entries");
+    assert_eq!(entries.items[0].status, OutboxStatus::Skipped);
+    let reason = entries.items[0].reason.clone().unwrap_or_default();
+    assert!(reason.contains("city"), "{reason}");
+    assert!(provider.sent.lock().expect("lock").is_empty());
+}
