@@ -30,6 +30,7 @@
 //! Migrations are SQL files compiled into the binary (`migrations/`), applied in order at open
 //! and recorded in `schema_migrations`.
 
+mod audit;
 mod contacts;
 mod copy;
 mod engine;
@@ -58,8 +59,8 @@ use stoke_store::outbox::{
     OutboxEntry, OutboxId, SendOutcome, Takeover,
 };
 use stoke_store::{
-    ApiToken, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage, IngestOutcome, Page,
-    PageRequest, Scope, SegmentRow, Store, StoreError, StoreResult,
+    ApiToken, AuditDraft, AuditEntry, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage,
+    IngestOutcome, Page, PageRequest, Scope, SegmentRow, Store, StoreError, StoreResult,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -943,6 +944,14 @@ impl Store for PostgresStore {
     async fn find_api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>> {
         transaction!(self, Read, |tx| people::find_api_token(tx, token_hash)
             .await)
+    }
+
+    async fn append_audit(&self, entry: &AuditDraft, at: Timestamp) -> StoreResult<i64> {
+        transaction!(self, Write, |tx| audit::append(tx, entry, at).await)
+    }
+
+    async fn list_audit(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
+        transaction!(self, Read, |tx| audit::list(tx, page).await)
     }
 
     async fn counts(&self) -> StoreResult<Counts> {

@@ -78,3 +78,15 @@ CREATE TABLE contact_flags (
     invalid_number  TEXT    NOT NULL,
     at              INTEGER NOT NULL
 );
+
+-- The audit log (SPEC 7): who changed what, when, with the state before and after. Appended to,
+-- never updated: the store has no operation that changes or deletes an entry.
+CREATE TABLE audit_log (
+    id       INTEGER PRIMARY KEY,
+    at       INTEGER NOT NULL,
+    actor    TEXT    NOT NULL,
+    action   TEXT    NOT NULL,
+    subject  TEXT    NOT NULL,
+    before   TEXT,
+    after    TEXT
+);

@@ -10,6 +10,7 @@
 //! Migrations are SQL files compiled into the binary (`migrations/`), applied in order at open and
 //! recorded in `PRAGMA user_version`.
 
+mod audit;
 mod contacts;
 mod copy;
 mod engine;
@@ -40,8 +41,8 @@ use stoke_store::outbox::{
     OutboxEntry, OutboxId, SendOutcome, Takeover,
 };
 use stoke_store::{
-    ApiToken, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage, IngestOutcome, Page,
-    PageRequest, Scope, SegmentRow, Store, StoreError, StoreResult,
+    ApiToken, AuditDraft, AuditEntry, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage,
+    IngestOutcome, Page, PageRequest, Scope, SegmentRow, Store, StoreError, StoreResult,
 };
 
 /// The SQLite store. Cheap to clone: clones share the pool.
@@ -715,6 +716,15 @@ impl Store for SqliteStore {
         let token_hash = token_hash.to_owned();
         self.read(move |c| people::find_api_token(c, &token_hash))
             .await
+    }
+
+    async fn append_audit(&self, entry: &AuditDraft, at: Timestamp) -> StoreResult<i64> {
+        let entry = entry.clone();
+        self.write(move |tx| audit::append(tx, &entry, at)).await
+    }
+
+    async fn list_audit(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
+        self.read(move |c| audit::list(c, page)).await
     }
 
     async fn counts(&self) -> StoreResult<Counts> {

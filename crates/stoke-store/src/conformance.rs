@@ -74,6 +74,7 @@ macro_rules! conformance_suite {
             a_message_is_written_before_and_after_it_is_sent,
             failures_retry_or_stay_failed_and_flag_numbers,
             leases_hand_accounts_over_and_in_flight_becomes_unknown,
+            the_audit_log_is_appended_and_read_in_order,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(

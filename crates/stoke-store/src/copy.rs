@@ -3,7 +3,7 @@
 //! ids as integers), so a copy is rows of integers, texts and nulls, table by table.
 
 /// Every table, referenced tables first: the order a copy writes them in.
-pub const TABLES: [&str; 21] = [
+pub const TABLES: [&str; 22] = [
     "teams",
     "users",
     "api_tokens",
@@ -25,6 +25,7 @@ pub const TABLES: [&str; 21] = [
     "broadcasts",
     "outbox",
     "contact_flags",
+    "audit_log",
 ];
 
 /// One stored value.

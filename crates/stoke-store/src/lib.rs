@@ -207,6 +207,32 @@ pub struct ApiToken {
     pub created_at: Timestamp,
 }
 
+/// A change to record in the audit log: who did what to which thing, with the thing's state
+/// before and after as JSON documents (no secrets, no more personal data than the change needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDraft {
+    /// `user:EMAIL`, `token:NAME`, `cli:USER`, `system`.
+    pub actor: String,
+    /// `account.create`, `broadcast.create`, `template.put`, ...
+    pub action: String,
+    /// What was changed: `account:wa-1`, `broadcast:7`.
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A recorded change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
 /// Counts of what the workspace holds, for health pages and import reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
@@ -577,6 +603,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<ApiToken>;
 
     async fn find_api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
+
+    // The audit log (SPEC 7): appended to, read by admins, never changed.
+
+    /// Appends an entry; returns its id.
+    async fn append_audit(&self, entry: &AuditDraft, at: Timestamp) -> StoreResult<i64>;
+
+    /// Entries oldest first, a page at a time.
+    async fn list_audit(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
 
     // The whole workspace.
 

@@ -237,6 +237,15 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// The audit log: every recorded change, oldest first (read-only; nothing edits it).
+    Audit {
+        /// Only the last N entries.
+        #[arg(long)]
+        last: Option<usize>,
+        /// One JSON object a line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -477,6 +486,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .or(user.as_ref().map(|u| u.role))
                 .unwrap_or(Role::Admin);
             let token = create_token(store.as_ref(), &name, role, user.as_ref()).await?;
+            // The token itself never goes to the log: only what it may do.
+            outbound::audit(
+                store.as_ref(),
+                "token.create",
+                format!("token:{name}"),
+                None,
+                Some(serde_json::json!({
+                    "role": role.as_str(),
+                    "user": user.as_ref().map(|u| u.email.as_str()),
+                })),
+            )
+            .await?;
             println!("created {role} token {name:?}; it is shown once, keep it secret:");
             println!("{token}");
             Ok(ExitCode::SUCCESS)
@@ -506,7 +527,63 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Timestamp::now(),
             )
             .await?;
+            outbound::audit(
+                store.as_ref(),
+                "user.create",
+                format!("user:{}", new.email.trim()),
+                None,
+                Some(serde_json::json!({
+                    "role": new.role.as_str(),
+                    "team": new.team,
+                    "password_set": password.is_some(),
+                })),
+            )
+            .await?;
             println!("{created}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::Audit { last, json }) => {
+            let store = cli.storage.open()?;
+            let mut entries = Vec::new();
+            let mut page = stoke_store::PageRequest::first(1000);
+            loop {
+                let p = store.list_audit(page).await?;
+                entries.extend(p.items);
+                if let Some(n) = last {
+                    let excess = entries.len().saturating_sub(n);
+                    entries.drain(..excess);
+                }
+                match p.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            let mut out = std::io::stdout().lock();
+            for e in entries {
+                if json {
+                    let doc = serde_json::json!({
+                        "id": e.id,
+                        "at": e.at.to_string(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "subject": e.subject,
+                        "before": e.before.as_deref().and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok()),
+                        "after": e.after.as_deref().and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()),
+                    });
+                    writeln!(out, "{doc}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}\t{}{}",
+                        e.id,
+                        e.at,
+                        e.actor,
+                        e.action,
+                        e.subject,
+                        e.after.map(|a| format!("\t{a}")).unwrap_or_default()
+                    )?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

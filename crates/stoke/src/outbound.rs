@@ -199,6 +199,18 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                     Timestamp::now(),
                 )
                 .await?;
+            audit(
+                store.as_ref(),
+                "account.create",
+                format!("account:{}", account.name),
+                None,
+                Some(serde_json::json!({
+                    "channel": account.channel.as_str(),
+                    "address": account.address,
+                    "limits": limits_json(&account.limits),
+                })),
+            )
+            .await?;
             let pacing = Pacing::new(playbook, &limits);
             if let Some(warning) = pacing.risk_warning(playbook) {
                 eprintln!("warning: {warning}");
@@ -230,6 +242,14 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                 l.warmup = Some(w == OnOff::On);
             }
             let account = store.set_account_limits(&name, &l).await?;
+            audit(
+                store.as_ref(),
+                "account.limits",
+                format!("account:{}", account.name),
+                Some(limits_json(&current.limits)),
+                Some(limits_json(&account.limits)),
+            )
+            .await?;
             let pacing = Pacing::new(playbook, &account.limits);
             if let Some(warning) = pacing.risk_warning(playbook) {
                 eprintln!("warning: {warning}");
@@ -316,6 +336,22 @@ pub async fn template(storage: &StorageArgs, command: TemplateCommand) -> anyhow
             let t = Template::new(&name, variants, all_fallbacks)
                 .map_err(|e| anyhow::anyhow!("template {name:?}: {e}"))?;
             store.put_template(&t, Timestamp::now()).await?;
+            audit(
+                store.as_ref(),
+                "template.put",
+                format!("template:{}", t.name()),
+                None,
+                Some(serde_json::json!({
+                    "variants": t.variants().iter().map(|v| serde_json::json!({
+                        "language": v.language.as_ref().map(|l| l.as_str()),
+                        "kind": v.kind.as_str(),
+                        "body": v.body,
+                        "media_url": v.media_url,
+                    })).collect::<Vec<_>>(),
+                    "fallbacks": t.fallbacks(),
+                })),
+            )
+            .await?;
             writeln!(
                 out,
                 "Template {} has {} variant(s): {}",
@@ -467,9 +503,26 @@ pub async fn broadcast(
             let started = std::time::Instant::now();
             let mut b = store.create_broadcast(&draft, &recipients, now).await?;
             let took = started.elapsed();
+            audit(
+                store.as_ref(),
+                "broadcast.create",
+                format!("broadcast:{}", b.id),
+                None,
+                Some(serde_json::json!({
+                    "name": b.name,
+                    "audience": b.audience,
+                    "account": account.name,
+                    "recipients": b.recipients,
+                    "not_before": b.not_before.to_string(),
+                    "golden_window": b.golden_window,
+                    // An admin's override for urgent service notices (SPEC 5.3).
+                    "ignore_quiet_hours": b.ignore_quiet_hours,
+                })),
+            )
+            .await?;
             if no_quiet_hours {
                 eprintln!(
-                    "note: broadcast {} ignores quiet hours (an override for urgent service notices), recorded as created by {}",
+                    "note: broadcast {} ignores quiet hours (an override for urgent service notices); recorded in the audit log as created by {}",
                     b.id,
                     draft.created_by.as_deref().unwrap_or("?")
                 );
@@ -478,6 +531,14 @@ pub async fn broadcast(
                 b = store
                     .set_broadcast_status(b.id, BroadcastStatus::Running, now)
                     .await?;
+                audit(
+                    store.as_ref(),
+                    "broadcast.start",
+                    format!("broadcast:{}", b.id),
+                    None,
+                    Some(serde_json::json!({"status": b.status.as_str()})),
+                )
+                .await?;
             }
             writeln!(
                 out,
@@ -494,18 +555,42 @@ pub async fn broadcast(
             let b = store
                 .set_broadcast_status(id, BroadcastStatus::Running, now)
                 .await?;
+            audit(
+                store.as_ref(),
+                "broadcast.start",
+                format!("broadcast:{}", b.id),
+                None,
+                Some(serde_json::json!({"status": b.status.as_str()})),
+            )
+            .await?;
             writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
         }
         BroadcastCommand::Pause { id } => {
             let b = store
                 .set_broadcast_status(id, BroadcastStatus::Paused, now)
                 .await?;
+            audit(
+                store.as_ref(),
+                "broadcast.pause",
+                format!("broadcast:{}", b.id),
+                None,
+                Some(serde_json::json!({"status": b.status.as_str()})),
+            )
+            .await?;
             writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
         }
         BroadcastCommand::Cancel { id } => {
             let b = store
                 .set_broadcast_status(id, BroadcastStatus::Cancelled, now)
                 .await?;
+            audit(
+                store.as_ref(),
+                "broadcast.cancel",
+                format!("broadcast:{}", b.id),
+                None,
+                Some(serde_json::json!({"status": b.status.as_str()})),
+            )
+            .await?;
             writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
         }
         BroadcastCommand::Show { id, json } => {
@@ -590,8 +675,39 @@ async fn outcomes(store: &dyn Store, id: i64) -> anyhow::Result<(Vec<String>, Ve
     Ok((unknown, reasons))
 }
 
-/// Who ran the command, for the broadcast's record.
-fn whoami() -> String {
+/// Records a change made from the command line in the audit log. The change is already made:
+/// a failure here is reported as the command's error, so the operator knows the log missed it.
+pub async fn audit(
+    store: &dyn Store,
+    action: &str,
+    subject: String,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> anyhow::Result<()> {
+    store
+        .append_audit(
+            &stoke_store::AuditDraft {
+                actor: whoami(),
+                action: action.to_owned(),
+                subject,
+                before: before.map(|v| v.to_string()),
+                after: after.map(|v| v.to_string()),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .with_context(|| {
+            format!("the change was made, but the audit log did not record {action}")
+        })?;
+    Ok(())
+}
+
+fn limits_json(l: &AccountLimits) -> serde_json::Value {
+    serde_json::json!({"per_minute": l.per_minute, "per_hour": l.per_hour, "warmup": l.warmup})
+}
+
+/// Who ran the command, for the audit log and the broadcast's record.
+pub fn whoami() -> String {
     std::env::var("STOKE_OPERATOR")
         .or_else(|_| std::env::var("USER"))
         .map(|u| format!("cli:{u}"))

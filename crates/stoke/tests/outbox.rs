@@ -286,3 +286,74 @@ fn bad_broadcasts_are_refused_with_the_field_at_fault() {
         text(&shown.stderr)
     );
 }
+
+/// Changes made from the command line land in the audit log, the quiet-hours override
+/// included; the log keeps no token.
+#[test]
+fn changes_are_audited_with_the_quiet_hours_override() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let csv = contacts_csv(dir.path(), 2);
+    ok(&stoke(
+        &data,
+        &["import", "contacts", csv.to_str().expect("path")],
+    ));
+    ok(&stoke(
+        &data,
+        &["account", "add", "--channel", "simulator", "--name", "sim"],
+    ));
+    ok(&stoke(
+        &data,
+        &["account", "set", "sim", "--per-minute", "6"],
+    ));
+    let created = ok(&stoke(
+        &data,
+        &[
+            "broadcast",
+            "create",
+            "--name",
+            "outage",
+            "--audience",
+            "all",
+            "--account",
+            "sim",
+            "--text",
+            "Service notice: deliveries resume tomorrow",
+            "--no-quiet-hours",
+        ],
+    ));
+    let id = last_line(&created);
+    ok(&stoke(&data, &["broadcast", "cancel", &id]));
+    let token = ok(&stoke(&data, &["admin", "create-token", "--name", "ci"]));
+    let secret = last_line(&token);
+    let log = ok(&stoke(&data, &["admin", "audit", "--json"]));
+    assert!(!log.contains(&secret), "the token is never logged");
+    let entries: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "account.create",
+            "account.limits",
+            "broadcast.create",
+            "broadcast.cancel",
+            "token.create"
+        ]
+    );
+    assert_eq!(entries[1]["before"]["per_minute"], serde_json::Value::Null);
+    assert_eq!(entries[1]["after"]["per_minute"], 6);
+    assert_eq!(entries[2]["after"]["ignore_quiet_hours"], true);
+    assert_eq!(entries[2]["subject"], format!("broadcast:{id}"));
+    assert!(
+        entries[2]["actor"]
+            .as_str()
+            .expect("actor")
+            .starts_with("cli")
+    );
+}

@@ -637,3 +637,52 @@ pub async fn leases_hand_accounts_over_and_in_flight_becomes_unknown(store: &dyn
             .is_some()
     );
 }
+
+pub async fn the_audit_log_is_appended_and_read_in_order(store: &dyn Store) {
+    use crate::AuditDraft;
+    let first = store
+        .append_audit(
+            &AuditDraft {
+                actor: "cli:admin".into(),
+                action: "account.create".into(),
+                subject: "account:wa-1".into(),
+                before: None,
+                after: Some(r#"{"per_minute":12}"#.into()),
+            },
+            now(),
+        )
+        .await
+        .expect("append");
+    let second = store
+        .append_audit(
+            &AuditDraft {
+                actor: "user:boss@example.com".into(),
+                action: "broadcast.create".into(),
+                subject: "broadcast:1".into(),
+                before: None,
+                after: Some(r#"{"ignore_quiet_hours":true}"#.into()),
+            },
+            later(1),
+        )
+        .await
+        .expect("append");
+    assert!(second > first);
+    let page = store.list_audit(PageRequest::first(1)).await.expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].action, "account.create");
+    assert_eq!(page.items[0].at, now());
+    let rest = store
+        .list_audit(PageRequest {
+            after: page.next,
+            limit: 10,
+        })
+        .await
+        .expect("list");
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].actor, "user:boss@example.com");
+    assert_eq!(
+        rest.items[0].after.as_deref(),
+        Some(r#"{"ignore_quiet_hours":true}"#)
+    );
+    assert_eq!(rest.next, None);
+}
