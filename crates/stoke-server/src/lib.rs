@@ -5,7 +5,9 @@
 //! the error; there is no SQL and no business rule here. This crate is the only one that knows
 //! HTTP and the API's JSON shapes (`dto`).
 
+pub mod audit;
 pub mod auth;
+pub mod broadcasts;
 pub mod channel;
 pub mod dispatch;
 mod dto;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use scheduler::LiveRules;
 use serde::Deserialize;
@@ -56,6 +58,15 @@ pub fn router(store: Arc<dyn Store>, rules: Arc<LiveRules>) -> Router {
         .route("/queue", get(queue_of))
         .route("/segments/count", get(segment_count))
         .route("/segments/distribution", get(segment_distribution))
+        .route(
+            "/broadcasts",
+            get(broadcasts::list_handler).post(broadcasts::create_handler),
+        )
+        .route("/broadcasts/{id}", get(broadcasts::show_handler))
+        .route(
+            "/broadcasts/{id}/{action}",
+            post(broadcasts::action_handler),
+        )
         .fallback(|| async { ApiError::not_found("no such API endpoint") });
     Router::new()
         .route("/healthz", get(healthz))
@@ -103,6 +114,14 @@ fn forbidden(message: String) -> ApiError {
 }
 
 impl Caller {
+    /// Who this caller is in the audit log: the user a token acts for, else the token.
+    pub fn actor(&self) -> String {
+        match &self.user {
+            Some(u) => format!("user:{}", u.email),
+            None => format!("token:{}", self.token.name),
+        }
+    }
+
     /// Workspace-wide figures and settings: admins only.
     fn require_admin(&self) -> Result<(), ApiError> {
         if self.scope == Scope::Everything {

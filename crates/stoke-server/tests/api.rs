@@ -508,3 +508,196 @@ async fn too_few_highly_active_contacts_raise_the_weekly_warning() {
         "{body:#}"
     );
 }
+
+#[tokio::test]
+async fn broadcasts_are_created_and_steered_over_the_api_by_admins_only() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    app.store
+        .create_account(
+            &stoke_core::AccountDraft {
+                name: "sim".into(),
+                channel: Channel::Simulator,
+                address: None,
+                limits: Default::default(),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .expect("account");
+    let post = |path: &str, body: serde_json::Value| {
+        app.client
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(&app.token)
+            .json(&body)
+    };
+    let created = post(
+        "/api/v1/broadcasts",
+        serde_json::json!({"name": "sale", "audience": "all", "account": "sim",
+                           "text": "Hello {{ first_name | default('there') }}", "no_quiet_hours": true}),
+    )
+    .send()
+    .await
+    .expect("post");
+    assert_eq!(created.status(), 201);
+    let report: serde_json::Value = created.json().await.expect("json");
+    assert_eq!(report["status"], "draft");
+    assert_eq!(report["recipients"], 1);
+    assert_eq!(report["counts"]["queued"], 1);
+    let id = report["id"].as_i64().expect("id");
+    let started: serde_json::Value = post(
+        &format!("/api/v1/broadcasts/{id}/start"),
+        serde_json::json!({}),
+    )
+    .send()
+    .await
+    .expect("start")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(started["status"], "running");
+    let again = post(
+        &format!("/api/v1/broadcasts/{id}/start"),
+        serde_json::json!({}),
+    )
+    .send()
+    .await
+    .expect("start");
+    assert_eq!(
+        again.status(),
+        200,
+        "starting a running broadcast changes nothing"
+    );
+    let cancelled = post(
+        &format!("/api/v1/broadcasts/{id}/cancel"),
+        serde_json::json!({}),
+    )
+    .send()
+    .await
+    .expect("cancel");
+    assert_eq!(cancelled.status(), 200);
+    let restart = post(
+        &format!("/api/v1/broadcasts/{id}/start"),
+        serde_json::json!({}),
+    )
+    .send()
+    .await
+    .expect("start");
+    assert_eq!(
+        restart.status(),
+        409,
+        "a cancelled broadcast stays cancelled"
+    );
+    let shown: serde_json::Value = app
+        .get(&format!("/api/v1/broadcasts/{id}"))
+        .send()
+        .await
+        .expect("show")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["counts"]["cancelled"], 1);
+    let listed: serde_json::Value = app
+        .get("/api/v1/broadcasts")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    // The override is in the audit log, under the token's name.
+    let log = app
+        .store
+        .list_audit(stoke_store::PageRequest::first(10))
+        .await
+        .expect("audit");
+    let create = log
+        .items
+        .iter()
+        .find(|e| e.action == "broadcast.create")
+        .expect("audited");
+    assert_eq!(create.actor, "token:test");
+    assert!(
+        create
+            .after
+            .as_deref()
+            .unwrap_or("")
+            .contains("\"ignore_quiet_hours\":true")
+    );
+
+    // Client mistakes: 4xx naming the field, nothing created.
+    for (body, field) in [
+        (
+            serde_json::json!({"name": "x", "audience": "intent:hot", "account": "sim", "text": "x"}),
+            "audience",
+        ),
+        (
+            serde_json::json!({"name": "x", "audience": "all", "account": "nope", "text": "x"}),
+            "account",
+        ),
+        (
+            serde_json::json!({"name": "x", "audience": "all", "account": "sim", "text": "{{ x"}),
+            "text",
+        ),
+        (
+            serde_json::json!({"name": "x", "audience": "all", "account": "sim", "template": "nope"}),
+            "template",
+        ),
+        (
+            serde_json::json!({"name": "x", "audience": "all", "account": "sim", "text": "x", "colour": "red"}),
+            "body",
+        ),
+    ] {
+        let response = post("/api/v1/broadcasts", body.clone())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 400, "{body}");
+        let error: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    let bad_id = app.get("/api/v1/broadcasts/abc").send().await.expect("get");
+    assert_eq!(bad_id.status(), 400);
+    let missing = app.get("/api/v1/broadcasts/999").send().await.expect("get");
+    assert_eq!(missing.status(), 404);
+    let listed: serde_json::Value = app
+        .get("/api/v1/broadcasts")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "nothing half-written"
+    );
+
+    // An agent may not.
+    let agent = new_token().expect("rng");
+    app.store
+        .create_api_token(
+            "agent",
+            Role::Agent,
+            None,
+            &hash_token(&agent),
+            Timestamp::now(),
+        )
+        .await
+        .expect("token");
+    let refused = app
+        .client
+        .post(format!("{}/api/v1/broadcasts", app.base))
+        .bearer_auth(&agent)
+        .json(&serde_json::json!({"name": "x", "audience": "all", "account": "sim", "text": "x"}))
+        .send()
+        .await
+        .expect("post");
+    assert!(
+        refused.status() == 403 || refused.status() == 401,
+        "{}",
+        refused.status()
+    );
+}

@@ -12,11 +12,11 @@ use anyhow::{Context, bail};
 use jiff::Timestamp;
 use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
 use stoke_core::pacing::{AccountLimits, Pacing};
-use stoke_core::segment::Segment;
-use stoke_core::template::{self, MediaKind, Template, Variant};
+use stoke_core::template::{MediaKind, Template, Variant};
 use stoke_core::{AccountDraft, Channel, ContactId, Language};
-use stoke_store::outbox::{BroadcastDraft, BroadcastReport, Content};
 use stoke_store::{PageRequest, Store};
+
+use stoke_server::broadcasts::{self, CreateError, NewBroadcast};
 
 use crate::settings::StorageArgs;
 
@@ -415,21 +415,6 @@ pub async fn template(storage: &StorageArgs, command: TemplateCommand) -> anyhow
     Ok(ExitCode::SUCCESS)
 }
 
-/// The recipients counted the way `show` reports them: `queued` includes messages being sent.
-fn counts_json(r: &BroadcastReport) -> serde_json::Value {
-    let n = |s| r.count(s);
-    serde_json::json!({
-        "queued": n(OutboxStatus::Queued) + n(OutboxStatus::Sending),
-        "sent": n(OutboxStatus::Sent),
-        "delivered": n(OutboxStatus::Delivered),
-        "read": n(OutboxStatus::Read),
-        "failed": n(OutboxStatus::Failed),
-        "skipped": n(OutboxStatus::Skipped),
-        "unknown": n(OutboxStatus::Unknown),
-        "cancelled": n(OutboxStatus::Cancelled),
-    })
-}
-
 pub async fn broadcast(
     storage: &StorageArgs,
     command: BroadcastCommand,
@@ -450,145 +435,78 @@ pub async fn broadcast(
             start,
         } => {
             let rules = storage.rules()?;
-            let playbook = &rules.playbook;
-            let segment = Segment::parse(&audience)
-                .map_err(|e| anyhow::anyhow!("--audience {audience:?}: {e}"))?;
-            let account = match store.get_account(&account).await {
-                Ok(a) => a,
-                Err(stoke_store::StoreError::NotFound { .. }) => {
-                    bail!(
-                        "--account: no account named {account:?}; add one with `stoke account add`"
-                    )
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let content = match (text, template) {
-                (Some(t), _) => {
-                    template::check_text(&t).map_err(|e| anyhow::anyhow!("--{e}"))?;
-                    Content::Text(t)
-                }
-                (None, Some(name)) => {
-                    store
-                        .get_template(&name)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("--template: {e}"))?;
-                    Content::Template(name)
-                }
-                (None, None) => bail!("give --text or --template"),
-            };
             let index = stoke_server::segments::build_index(store.clone()).await?;
-            let recipients: Vec<ContactId> = index
-                .evaluate(&segment, now)
-                .iter()
-                .map(|id| ContactId::new(i64::from(id)))
-                .collect();
-            let max = playbook.count("broadcasts.max_recipients");
-            if recipients.len() as u64 > u64::from(max) {
-                bail!(
-                    "--audience {segment} holds {} contacts, more than {max} in one send (broadcasts.max_recipients): narrow it or split it",
-                    recipients.len()
-                );
-            }
-            let draft = BroadcastDraft {
+            let request = NewBroadcast {
                 name,
-                audience: segment.to_string(),
-                account: account.id,
-                content,
-                not_before: at.unwrap_or(now),
+                audience,
+                account,
+                text,
+                template,
+                at,
                 golden_window,
-                ignore_quiet_hours: no_quiet_hours,
-                created_by: Some(whoami()),
-                daily_limit: u64::from(playbook.count("broadcasts.max_per_day")),
+                no_quiet_hours,
+                start,
             };
-            let started = std::time::Instant::now();
-            let mut b = store.create_broadcast(&draft, &recipients, now).await?;
-            let took = started.elapsed();
-            audit(
+            let actor = whoami();
+            let created = match broadcasts::create(
                 store.as_ref(),
-                "broadcast.create",
-                format!("broadcast:{}", b.id),
-                None,
-                Some(serde_json::json!({
-                    "name": b.name,
-                    "audience": b.audience,
-                    "account": account.name,
-                    "recipients": b.recipients,
-                    "not_before": b.not_before.to_string(),
-                    "golden_window": b.golden_window,
-                    // An admin's override for urgent service notices (SPEC 5.3).
-                    "ignore_quiet_hours": b.ignore_quiet_hours,
-                })),
+                &rules.playbook,
+                &index,
+                &request,
+                &actor,
+                now,
             )
-            .await?;
+            .await
+            {
+                Ok(c) => c,
+                Err(CreateError::Refused { field, message }) => {
+                    bail!("--{}: {message}", field.replace('_', "-"))
+                }
+                Err(CreateError::Store(e)) => return Err(e.into()),
+            };
+            let b = &created.broadcast;
             if no_quiet_hours {
                 eprintln!(
-                    "note: broadcast {} ignores quiet hours (an override for urgent service notices); recorded in the audit log as created by {}",
-                    b.id,
-                    draft.created_by.as_deref().unwrap_or("?")
+                    "note: broadcast {} ignores quiet hours (an override for urgent service notices); recorded in the audit log as created by {actor}",
+                    b.id
                 );
-            }
-            if start {
-                b = store
-                    .set_broadcast_status(b.id, BroadcastStatus::Running, now)
-                    .await?;
-                audit(
-                    store.as_ref(),
-                    "broadcast.start",
-                    format!("broadcast:{}", b.id),
-                    None,
-                    Some(serde_json::json!({"status": b.status.as_str()})),
-                )
-                .await?;
             }
             writeln!(
                 out,
-                "Broadcast {:?} to {} contacts ({segment}) on {}: {} (enqueued in {:.2} s)",
+                "Broadcast {:?} to {} contacts ({}) on {}: {} (enqueued in {:.2} s)",
                 b.name,
                 b.recipients,
-                account.name,
+                b.audience,
+                created.account,
                 b.status,
-                took.as_secs_f64()
+                created.enqueue.as_secs_f64()
             )?;
             writeln!(out, "{}", b.id)?;
         }
         BroadcastCommand::Start { id } => {
-            let b = store
-                .set_broadcast_status(id, BroadcastStatus::Running, now)
-                .await?;
-            audit(
+            let b = broadcasts::set_status(
                 store.as_ref(),
-                "broadcast.start",
-                format!("broadcast:{}", b.id),
-                None,
-                Some(serde_json::json!({"status": b.status.as_str()})),
+                id,
+                BroadcastStatus::Running,
+                &whoami(),
+                now,
             )
             .await?;
             writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
         }
         BroadcastCommand::Pause { id } => {
-            let b = store
-                .set_broadcast_status(id, BroadcastStatus::Paused, now)
-                .await?;
-            audit(
-                store.as_ref(),
-                "broadcast.pause",
-                format!("broadcast:{}", b.id),
-                None,
-                Some(serde_json::json!({"status": b.status.as_str()})),
-            )
-            .await?;
+            let b =
+                broadcasts::set_status(store.as_ref(), id, BroadcastStatus::Paused, &whoami(), now)
+                    .await?;
             writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
         }
         BroadcastCommand::Cancel { id } => {
-            let b = store
-                .set_broadcast_status(id, BroadcastStatus::Cancelled, now)
-                .await?;
-            audit(
+            let b = broadcasts::set_status(
                 store.as_ref(),
-                "broadcast.cancel",
-                format!("broadcast:{}", b.id),
-                None,
-                Some(serde_json::json!({"status": b.status.as_str()})),
+                id,
+                BroadcastStatus::Cancelled,
+                &whoami(),
+                now,
             )
             .await?;
             writeln!(out, "Broadcast {} is {}", b.id, b.status)?;
@@ -597,14 +515,7 @@ pub async fn broadcast(
             let r = store.get_broadcast(id, now).await?;
             let b = &r.broadcast;
             if json {
-                let doc = serde_json::json!({
-                    "id": b.id,
-                    "name": b.name,
-                    "status": b.status.as_str(),
-                    "recipients": b.recipients,
-                    "counts": counts_json(&r),
-                });
-                writeln!(out, "{doc}")?;
+                writeln!(out, "{}", broadcasts::report_json(&r))?;
             } else {
                 writeln!(
                     out,
@@ -675,8 +586,7 @@ async fn outcomes(store: &dyn Store, id: i64) -> anyhow::Result<(Vec<String>, Ve
     Ok((unknown, reasons))
 }
 
-/// Records a change made from the command line in the audit log. The change is already made:
-/// a failure here is reported as the command's error, so the operator knows the log missed it.
+/// Records a change made from the command line in the audit log, as `cli:USER`.
 pub async fn audit(
     store: &dyn Store,
     action: &str,
@@ -684,22 +594,17 @@ pub async fn audit(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
-    store
-        .append_audit(
-            &stoke_store::AuditDraft {
-                actor: whoami(),
-                action: action.to_owned(),
-                subject,
-                before: before.map(|v| v.to_string()),
-                after: after.map(|v| v.to_string()),
-            },
-            Timestamp::now(),
-        )
-        .await
-        .with_context(|| {
-            format!("the change was made, but the audit log did not record {action}")
-        })?;
-    Ok(())
+    stoke_server::audit::record(
+        store,
+        &whoami(),
+        action,
+        subject,
+        before,
+        after,
+        Timestamp::now(),
+    )
+    .await
+    .with_context(|| format!("the change was made, but the audit log did not record {action}"))
 }
 
 fn limits_json(l: &AccountLimits) -> serde_json::Value {
