@@ -111,9 +111,7 @@ async fn live_broadcast(
     store: &std::sync::Arc<dyn stoke_store::Store>,
     rules: &stoke_core::engine::Rules,
 ) -> anyhow::Result<i64> {
-    use stoke_core::outbox::BroadcastStatus;
     use stoke_core::template::{MediaKind, Template, Variant};
-    use stoke_store::outbox::{BroadcastDraft, Content};
 
     let now = Timestamp::now();
     if let Some(b) = store
@@ -173,33 +171,30 @@ async fn live_broadcast(
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.put_template(&template, now).await?;
-    let segment = stoke_core::segment::Segment::parse("intent:high and not opted_out")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let recipients: Vec<stoke_core::ContactId> = stoke_server::segments::build_index(store.clone())
-        .await?
-        .evaluate(&segment, now)
-        .iter()
-        .map(|id| stoke_core::ContactId::new(i64::from(id)))
-        .collect();
-    let b = store
-        .create_broadcast(
-            &BroadcastDraft {
-                name: "Demo: new collection to hot leads".into(),
-                audience: segment.to_string(),
-                account: account.id,
-                content: Content::Template(template.name().to_owned()),
-                not_before: now,
-                golden_window: false,
-                ignore_quiet_hours: false,
-                created_by: Some("demo".into()),
-                daily_limit: u64::from(rules.playbook.count("broadcasts.max_per_day")),
-            },
-            &recipients,
-            now,
-        )
-        .await?;
-    store
-        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
-        .await?;
+    let index = stoke_server::segments::build_index(store.clone()).await?;
+    let request = stoke_server::broadcasts::NewBroadcast {
+        name: "Demo: new collection to hot leads".into(),
+        audience: "intent:high and not opted_out".into(),
+        account: account.name.clone(),
+        template: Some(template.name().to_owned()),
+        start: true,
+        ..Default::default()
+    };
+    let created = stoke_server::broadcasts::create(
+        store.as_ref(),
+        &rules.playbook,
+        &index,
+        &request,
+        "demo",
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        stoke_server::broadcasts::CreateError::Refused { field, message } => {
+            anyhow::anyhow!("the demo broadcast was refused: {field}: {message}")
+        }
+        stoke_server::broadcasts::CreateError::Store(e) => e.into(),
+    })?;
+    let b = created.broadcast;
     Ok(b.id)
 }
