@@ -558,6 +558,16 @@ impl Contact {
             .or_else(|| self.phones.first().and_then(|p| p.country()))
     }
 
+    /// The language to write to this contact in: theirs, else their country's usual one
+    /// (`Country::language_hint`), else `None` (the workspace's default).
+    pub fn likely_language(&self) -> Option<Language> {
+        self.language.clone().or_else(|| {
+            self.home_country()
+                .and_then(Country::language_hint)
+                .and_then(|l| Language::parse(l).ok())
+        })
+    }
+
     /// Every handle this contact is known by.
     pub fn handles(&self) -> Vec<Handle> {
         let mut handles: Vec<Handle> = self.phones.iter().cloned().map(Handle::Phone).collect();

@@ -274,10 +274,7 @@ pub fn weigh(
         };
     }
     let withdrawn = contact
-        .consents
-        .iter()
-        .rev()
-        .find(|c| c.channel == q.channel)
+        .consent(q.channel)
         .is_some_and(|c| c.status == ConsentStatus::Withdrawn);
     if q.purpose == Purpose::Promotion {
         if state.opted_out.is_some() {

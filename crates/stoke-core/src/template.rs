@@ -244,7 +244,7 @@ impl Template {
         contact: &Contact,
         default_language: &str,
     ) -> Result<Rendered, TemplateError> {
-        let variant = self.variant_for(contact.language.as_ref(), default_language);
+        let variant = self.variant_for(contact.likely_language().as_ref(), default_language);
         let mut vars: BTreeMap<String, Value> = self
             .fallbacks
             .iter()
@@ -402,6 +402,10 @@ mod tests {
         assert_eq!(r.text, "مرحبا Amal");
         let r = t.render(&contact("", Some("ru-RU")), "en").expect("render");
         assert_eq!(r.text, "Здравствуйте, friend!");
+        // No language recorded: a Saudi number gets the Arabic variant.
+        let mut saudi = contact("Omar", None);
+        saudi.phones = vec![crate::value::Phone::parse("+966501234567", None).expect("phone")];
+        assert_eq!(t.render(&saudi, "en").expect("render").text, "مرحبا Omar");
         let mut c = contact("John Smith", Some("en"));
         c.commerce.current_order = Some("A-17".into());
         assert_eq!(

@@ -260,6 +260,18 @@ impl Country {
     fn phone_region(self) -> Option<phonenumber::country::Id> {
         Some(self.0)
     }
+
+    /// The language most customers of this country write in, among the built-in ones (`ar`,
+    /// `ru`); `None` elsewhere (the workspace's default language then). A hint for contacts
+    /// whose language is not recorded.
+    pub fn language_hint(self) -> Option<&'static str> {
+        match self.as_str() {
+            "SA" | "AE" | "EG" | "KW" | "QA" | "BH" | "OM" | "JO" | "IQ" | "MA" | "DZ" | "TN"
+            | "LB" | "SY" | "YE" | "LY" | "SD" | "PS" | "MR" => Some("ar"),
+            "RU" | "BY" | "KZ" | "KG" => Some("ru"),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Country {

@@ -15,7 +15,7 @@
 //! `AccountDispatcher::step` takes the time as a parameter, so tests drive pacing, quiet hours
 //! and retries with a clock of their own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,10 +164,12 @@ impl AccountDispatcher {
                 return Ok(Wake::Lost);
             }
             self.lease_until = until;
+            // Read back with each renewal, not each message: a pace changed with
+            // `stoke account set` applies within half a lease.
+            self.account = self.store.get_account(&self.account.name).await?;
         }
         let renew_by = self.lease_until - lease / 2;
         let poll = now + span(self.settings.poll);
-        self.account = self.store.get_account(&self.account.name).await?;
         if let Some(until) = self.account.paused_until.filter(|u| *u > now) {
             return Ok(Wake::At(until.min(renew_by).max(now)));
         }
@@ -268,6 +270,8 @@ impl AccountDispatcher {
                                     )
                                     .await?;
                                 tracing::warn!(account = %self.account.name, %reason, until = %(now + pause), "account paused");
+                                self.account.paused_until = Some(now + pause);
+                                self.account.pause_reason = Some(reason);
                             }
                             SendOutcome::Failed {
                                 class: refused.class,
@@ -377,7 +381,7 @@ pub async fn run(
     settings: DispatchSettings,
 ) {
     let mut workers: HashMap<AccountId, tokio::task::JoinHandle<()>> = HashMap::new();
-    let mut warned: HashMap<AccountId, ()> = HashMap::new();
+    let mut warned: HashSet<AccountId> = HashSet::new();
     loop {
         match store.list_accounts().await {
             Ok(accounts) => {
@@ -386,7 +390,7 @@ pub async fn run(
                         continue;
                     }
                     let Some(provider) = providers.get(account.channel) else {
-                        if warned.insert(account.id, ()).is_none() {
+                        if warned.insert(account.id) {
                             tracing::info!(account = %account.name, channel = %account.channel, "no provider for this channel on this node: its messages wait");
                         }
                         continue;
@@ -475,22 +479,10 @@ pub async fn confirm_opt_out(
     stop_message_key: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let language = contact
-        .language
-        .as_ref()
-        .map(|l| l.primary().to_owned())
-        .unwrap_or_else(|| {
-            contact
-                .home_country()
-                .map(|c| match c.as_str() {
-                    "RU" | "BY" | "KZ" | "KG" => "ru",
-                    "SA" | "AE" | "EG" | "KW" | "QA" | "BH" | "OM" | "JO" | "IQ" | "MA" | "DZ"
-                    | "TN" | "LB" | "SY" | "YE" | "LY" | "SD" | "PS" => "ar",
-                    _ => "en",
-                })
-                .unwrap_or("en")
-                .to_owned()
-        });
+    let language = contact.likely_language().map_or_else(
+        || playbook.default_language.clone(),
+        |l| l.primary().to_owned(),
+    );
     let text = match playbook.setting(&format!("opt_out.confirm_{language}")) {
         Some(stoke_core::playbook::Setting::Text(t)) => t.clone(),
         _ => playbook.text_setting("opt_out.confirm_en").to_owned(),

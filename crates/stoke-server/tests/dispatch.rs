@@ -29,6 +29,8 @@ struct Recorder {
     invalid: Vec<String>,
     /// Keys that fail once with a transient error.
     flaky: Mutex<Vec<String>>,
+    /// How many sends to refuse as rate limited (the platform's "slow down").
+    rate_limited: Mutex<u32>,
 }
 
 #[async_trait]
@@ -39,6 +41,16 @@ impl Provider for Recorder {
                 class: FailureClass::InvalidNumber,
                 detail: "131026 message undeliverable".into(),
             });
+        }
+        {
+            let mut limited = self.rate_limited.lock().expect("lock");
+            if *limited > 0 {
+                *limited -= 1;
+                return Err(Refused {
+                    class: FailureClass::RateLimited,
+                    detail: "130429 rate limit hit".into(),
+                });
+            }
         }
         {
             let mut flaky = self.flaky.lock().expect("lock");
@@ -77,6 +89,14 @@ async fn world() -> World {
         store,
         live: Arc::new(LiveRules::new(Arc::new(rules))),
         _dir: dir,
+    }
+}
+
+/// A number that is already established: no warm-up.
+fn established() -> AccountLimits {
+    AccountLimits {
+        warmup: Some(false),
+        ..AccountLimits::default()
     }
 }
 
@@ -375,16 +395,7 @@ async fn failures_are_retried_by_class_and_invalid_numbers_flagged() {
     let bad = w.store.get_contact(to[1]).await.expect("contact").phones[0]
         .as_str()
         .to_owned();
-    let a = account(
-        w.store.as_ref(),
-        "wa",
-        AccountLimits {
-            warmup: Some(false),
-            ..Default::default()
-        },
-        start,
-    )
-    .await;
+    let a = account(w.store.as_ref(), "wa", established(), start).await;
     let id = broadcast(w.store.as_ref(), &a, "Offer", &to, start).await;
     let provider = Arc::new(Recorder {
         invalid: vec![bad],
@@ -450,16 +461,7 @@ async fn a_stop_opts_out_at_once_is_confirmed_once_and_no_promotion_follows() {
     let w = world().await;
     let start = at("2026-11-23T09:00:00Z");
     let to = people_in(w.store.as_ref(), 2, start, &["Asia/Riyadh"]).await;
-    let a = account(
-        w.store.as_ref(),
-        "wa",
-        AccountLimits {
-            warmup: Some(false),
-            ..Default::default()
-        },
-        start,
-    )
-    .await;
+    let a = account(w.store.as_ref(), "wa", established(), start).await;
     let rules = w.live.get();
     let stop = |id: &str, text: &str, minutes: i64| IncomingMessage {
         external_id: id.into(),
@@ -535,12 +537,8 @@ async fn identical_content_waits_fifteen_seconds_between_accounts() {
     let w = world().await;
     let start = at("2026-11-23T09:00:00Z");
     let to = people_in(w.store.as_ref(), 4, start, &["Europe/Moscow"]).await;
-    let established = AccountLimits {
-        warmup: Some(false),
-        ..Default::default()
-    };
-    let a = account(w.store.as_ref(), "wa-1", established, start).await;
-    let b = account(w.store.as_ref(), "wa-2", established, start).await;
+    let a = account(w.store.as_ref(), "wa-1", established(), start).await;
+    let b = account(w.store.as_ref(), "wa-2", established(), start).await;
     let ba = broadcast(w.store.as_ref(), &a, "Same words", &to[..2], start).await;
     let bb = broadcast(w.store.as_ref(), &b, "Same words", &to[2..], start).await;
     let provider = Arc::new(Recorder::default());
@@ -594,11 +592,7 @@ async fn a_message_that_cannot_be_written_is_skipped_with_the_reason() {
     let w = world().await;
     let start = at("2026-11-23T09:00:00Z");
     let to = people_in(w.store.as_ref(), 1, start, &["Asia/Riyadh"]).await;
-    let established = AccountLimits {
-        warmup: Some(false),
-        ..Default::default()
-    };
-    let a = account(w.store.as_ref(), "wa", established, start).await;
+    let a = account(w.store.as_ref(), "wa", established(), start).await;
     // The contact has no city and the text no fallback for it.
     let id = broadcast(w.store.as_ref(), &a, "See you in {{ city }}", &to, start).await;
     let provider = Arc::new(Recorder::default());
@@ -613,4 +607,49 @@ async fn a_message_that_cannot_be_written_is_skipped_with_the_reason() {
     let reason = entries.items[0].reason.clone().unwrap_or_default();
     assert!(reason.contains("city"), "{reason}");
     assert!(provider.sent.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limited_account_pauses_and_its_message_goes_after_the_pause() {
+    let w = world().await;
+    let start = at("2026-11-23T09:00:00Z");
+    let to = people_in(w.store.as_ref(), 3, start, &["Asia/Riyadh"]).await;
+    let a = account(w.store.as_ref(), "wa", established(), start).await;
+    let id = broadcast(w.store.as_ref(), &a, "Offer", &to, start).await;
+    let provider = Arc::new(Recorder {
+        rate_limited: Mutex::new(1),
+        ..Recorder::default()
+    });
+    let mut d = dispatcher(&w, &a, provider.clone(), start).await;
+    // The first send is refused: the account stops for the playbook's rate_limit_pause.
+    let wake = d.step(start).await.expect("step");
+    let paused = w.store.get_account("wa").await.expect("account");
+    let pause = SignedDuration::from_mins(15);
+    assert_eq!(paused.paused_until, Some(start + pause));
+    assert!(
+        paused
+            .pause_reason
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("rate_limited"),
+        "{paused:?}"
+    );
+    assert!(matches!(wake, Wake::At(_)), "{wake:?}");
+    drive(&w, &mut d, id, start, start + SignedDuration::from_hours(2)).await;
+    let sends: Vec<Timestamp> = w
+        .store
+        .list_outbox(Some(id), PageRequest::first(10))
+        .await
+        .expect("entries")
+        .items
+        .iter()
+        .filter(|e| e.status == OutboxStatus::Sent)
+        .filter_map(|e| e.sent_at)
+        .collect();
+    assert_eq!(sends.len(), 3, "everyone is reached once the pause is over");
+    assert!(
+        sends.iter().all(|t| *t >= start + pause),
+        "nothing leaves during the pause: {sends:?}"
+    );
+    assert_eq!(provider.sent.lock().expect("lock").len(), 3);
 }

@@ -112,15 +112,13 @@ fn invalid(to: &str, share: f64) -> bool {
     (h % 10_000) as f64 / 10_000.0 < share
 }
 
-/// The customer's language, from their number: the simulator knows no more.
+/// The customer's language, from their number's country: the simulator knows no more.
 fn language_of(to: &str) -> &'static str {
-    if to.starts_with("+7") {
-        "ru"
-    } else if to.starts_with("+9") || to.starts_with("+2") {
-        "ar"
-    } else {
-        "en"
-    }
+    Phone::parse(to, None)
+        .ok()
+        .and_then(|p| p.country())
+        .and_then(stoke_core::Country::language_hint)
+        .unwrap_or("en")
 }
 
 /// What a simulated customer feels like saying (SPEC 3.2's shares of tiers).
