@@ -151,8 +151,11 @@ impl Provider for Simulator {
                 "text": m.text,
                 "at": at.to_string(),
             });
+            // One write call per line: `writeln!` writes in pieces, and a node killed between
+            // them would leave half a line for the next one to append to.
+            let line = format!("{line}\n");
             let mut file = log.lock().unwrap_or_else(|p| p.into_inner());
-            writeln!(file, "{line}").map_err(|e| Refused {
+            file.write_all(line.as_bytes()).map_err(|e| Refused {
                 class: FailureClass::Transient,
                 detail: format!("simulator log: {e}"),
             })?;

@@ -74,11 +74,10 @@ pub fn noon_zone() -> String {
 /// accepted, every line checked for the documented fields.
 pub fn simulator_sends(log: &Path) -> std::collections::BTreeMap<String, usize> {
     let mut keys = std::collections::BTreeMap::new();
-    for line in std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-    {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    // A line still being written (no newline yet) is read on the next look.
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    for line in complete.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
         for field in ["account", "to", "idempotency_key", "text", "at"] {
             assert!(v.get(field).is_some(), "{field} missing in {line}");
