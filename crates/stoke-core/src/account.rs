@@ -89,4 +89,7 @@ pub struct Account {
     /// Stopped by a provider's restriction or rate limit until then, and why.
     pub paused_until: Option<Timestamp>,
     pub pause_reason: Option<String>,
+    /// The provider's settings as JSON text (a WhatsApp number's phone-number id, API version
+    /// and sealed credentials); the channel's adapter reads it, the core never does.
+    pub config: Option<String>,
 }

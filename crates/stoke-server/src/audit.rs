@@ -28,3 +28,39 @@ pub async fn record(
         .await
         .map(|_| ())
 }
+
+/// `GET /api/v1/audit?after=&limit=` (admins): the log, oldest first, a page at a time. There is
+/// no route that changes or deletes an entry.
+#[utoipa::path(get, path = "/audit", tag = "workspace", params(crate::PageParams), responses((status = 200, description = "a page of entries, oldest first", body = Object), (status = "4XX", description = "the caller's mistake, named", body = crate::error::ErrorBody)))]
+pub(crate) async fn list_handler(
+    caller: crate::Caller,
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    query: Result<
+        axum::extract::Query<crate::PageParams>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<axum::Json<serde_json::Value>, crate::ApiError> {
+    caller.require_admin()?;
+    let page = state.store.list_audit(crate::page_params(query)?).await?;
+    let parse = |doc: Option<String>| {
+        doc.map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d)))
+    };
+    let items: Vec<serde_json::Value> = page
+        .items
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id,
+                "at": e.at.to_string(),
+                "actor": e.actor,
+                "action": e.action,
+                "subject": e.subject,
+                "before": parse(e.before),
+                "after": parse(e.after),
+            })
+        })
+        .collect();
+    Ok(axum::Json(
+        serde_json::json!({ "items": items, "next": page.next }),
+    ))
+}

@@ -28,35 +28,8 @@ pub struct NewBroadcast {
     pub start: bool,
 }
 
-/// Why a broadcast was not created: the caller's mistake (a field and what to do), or the
-/// store's failure.
-#[derive(Debug)]
-pub enum CreateError {
-    Refused {
-        field: &'static str,
-        message: String,
-    },
-    Store(StoreError),
-}
-
-impl From<StoreError> for CreateError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Invalid { field, reason } => CreateError::Refused {
-                field,
-                message: reason,
-            },
-            e => CreateError::Store(e),
-        }
-    }
-}
-
-fn refused(field: &'static str, message: impl Into<String>) -> CreateError {
-    CreateError::Refused {
-        field,
-        message: message.into(),
-    }
-}
+pub use crate::error::Refusal as CreateError;
+use crate::error::refused;
 
 /// A created broadcast and how long its enqueue took in the store.
 #[derive(Debug)]
@@ -238,7 +211,7 @@ use axum::http::StatusCode;
 use crate::{ApiError, AppState, Caller};
 
 /// `POST /api/v1/broadcasts`'s body.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBody {
     name: String,
@@ -246,6 +219,7 @@ pub(crate) struct CreateBody {
     account: String,
     text: Option<String>,
     template: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     at: Option<Timestamp>,
     #[serde(default)]
     golden_window: bool,
@@ -255,13 +229,14 @@ pub(crate) struct CreateBody {
     start: bool,
 }
 
+#[utoipa::path(post, path = "/broadcasts", tag = "broadcasts", request_body = CreateBody, responses((status = 201, body = Object), (status = "4XX", description = "the caller's mistake, named", body = crate::error::ErrorBody)))]
 pub(crate) async fn create_handler(
     caller: Caller,
     State(state): State<AppState>,
     body: Result<Json<CreateBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     caller.require_admin()?;
-    let Json(body) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let Json(body) = body?;
     let request = NewBroadcast {
         name: body.name,
         audience: body.audience,
@@ -293,6 +268,7 @@ pub(crate) async fn create_handler(
     Ok((StatusCode::CREATED, Json(report_json(&report))))
 }
 
+#[utoipa::path(get, path = "/broadcasts", tag = "broadcasts", responses((status = 200, body = Vec<Object>), (status = "4XX", description = "the caller's mistake, named", body = crate::error::ErrorBody)))]
 pub(crate) async fn list_handler(
     caller: Caller,
     State(state): State<AppState>,
@@ -316,6 +292,7 @@ fn broadcast_id(raw: &str) -> Result<BroadcastId, ApiError> {
         .map_err(|_| ApiError::invalid("id", format!("{raw:?} is not a broadcast id")))
 }
 
+#[utoipa::path(get, path = "/broadcasts/{id}", tag = "broadcasts", params(("id" = i64, Path, description = "a broadcast id")), responses((status = 200, body = Object), (status = "4XX", description = "the caller's mistake, named", body = crate::error::ErrorBody)))]
 pub(crate) async fn show_handler(
     caller: Caller,
     State(state): State<AppState>,
@@ -330,6 +307,7 @@ pub(crate) async fn show_handler(
 }
 
 /// `POST /api/v1/broadcasts/{id}/start|pause|cancel`.
+#[utoipa::path(post, path = "/broadcasts/{id}/{action}", tag = "broadcasts", params(("id" = i64, Path, description = "a broadcast id"), ("action" = String, Path, description = "start, pause or cancel")), responses((status = 200, body = Object), (status = "4XX", description = "the caller's mistake, named", body = crate::error::ErrorBody)))]
 pub(crate) async fn action_handler(
     caller: Caller,
     State(state): State<AppState>,

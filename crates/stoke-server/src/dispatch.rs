@@ -26,7 +26,7 @@ use stoke_core::pacing::{Held, Pacing};
 use stoke_core::template::{self, MediaKind, Template};
 use stoke_core::{Account, AccountId, Channel, Contact};
 use stoke_store::outbox::{Content, DueMessage, Outbound, SendOutcome, Takeover};
-use stoke_store::{Store, StoreResult};
+use stoke_store::{Store, StoreError, StoreResult};
 
 use crate::channel::{Provider, Providers};
 use crate::scheduler::LiveRules;
@@ -281,7 +281,30 @@ impl AccountDispatcher {
                             }
                         }
                     };
-                    self.store.finish_send(m.id, &outcome, now, &rules).await?;
+                    match self.store.finish_send(m.id, &outcome, now, &rules).await {
+                        Ok(()) => {}
+                        // Erasure deletes a contact's outbox rows whatever their state, so a
+                        // message in the provider's hands when its contact was erased has no
+                        // row to end on: nothing is written about the erased contact, and the
+                        // worker goes on. The attempt still counts for the account's pace.
+                        Err(StoreError::NotFound {
+                            entity: "outbox message",
+                            ..
+                        }) => {
+                            let answer = match &outcome {
+                                SendOutcome::Sent { .. } => "accepted",
+                                SendOutcome::Failed { class, .. } => class.as_str(),
+                            };
+                            tracing::info!(
+                                account = %self.account.name,
+                                outbox_id = m.id,
+                                contact = %m.contact.id,
+                                answer,
+                                "contact erased while sending: the answer is not recorded"
+                            );
+                        }
+                        Err(e) => return Err(e),
+                    }
                     self.sends.push(now);
                     self.jitter = self.rng.f64();
                     self.batch = BATCH_SENDING;
@@ -327,6 +350,7 @@ impl AccountDispatcher {
                 content_hash: content_hash(&text, media_url.as_deref()),
                 text,
                 media_url,
+                last_inbound_at: m.state.last_inbound.as_ref().map(|s| s.at),
             }),
             Err(e) => Err(e.to_string()),
         })

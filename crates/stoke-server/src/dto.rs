@@ -4,16 +4,17 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use stoke_core::{Account, Contact, CustomValue, Event, EventKind, Message, Tag, TagChange};
+use stoke_core::{Contact, CustomValue, Event, EventKind, Message, Note, Tag, TagChange, Task};
 use stoke_store::Counts;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PageDto<T> {
     pub items: Vec<T>,
     pub next: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ContactDto {
     pub id: i64,
     pub kind: &'static str,
@@ -28,6 +29,7 @@ pub struct ContactDto {
     pub company: Option<String>,
     pub reach: ReachDto,
     pub birthday: Option<String>,
+    #[schema(value_type = Object)]
     pub custom: BTreeMap<String, serde_json::Value>,
     pub consents: Vec<ConsentDto>,
     pub created_at: String,
@@ -36,7 +38,7 @@ pub struct ContactDto {
     pub tags: Option<Vec<TagDto>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ReachDto {
     pub preferred_channel: Option<&'static str>,
     pub window: Option<String>,
@@ -45,7 +47,7 @@ pub struct ReachDto {
     pub passive: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ConsentDto {
     pub channel: &'static str,
     pub status: &'static str,
@@ -107,7 +109,7 @@ impl ContactDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TagDto {
     pub family: &'static str,
     pub value: String,
@@ -117,7 +119,7 @@ pub struct TagDto {
     pub set_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EvidenceDto {
     pub message: Option<i64>,
     pub event: Option<i64>,
@@ -141,7 +143,7 @@ impl From<Tag> for TagDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TagChangeDto {
     pub change: &'static str,
     #[serde(flatten)]
@@ -157,14 +159,14 @@ impl From<TagChange> for TagChangeDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct StatusDto {
     pub status: &'static str,
     pub at: String,
     pub detail: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MessageDto {
     pub id: i64,
     pub external_id: String,
@@ -203,14 +205,17 @@ impl From<Message> for MessageDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EventDto {
     pub id: i64,
     pub external_id: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub at: String,
+    /// The type's own fields: `order_id`, `amount`, `currency`, `lines` for an order; `url`
+    /// and `campaign` for a click; `campaign` for an open; `name` and `data` for a custom event.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 
@@ -248,28 +253,7 @@ impl From<Event> for EventDto {
     }
 }
 
-#[derive(Serialize)]
-pub struct AccountDto {
-    pub id: i64,
-    pub name: String,
-    pub channel: &'static str,
-    pub address: Option<String>,
-    pub created_at: String,
-}
-
-impl From<Account> for AccountDto {
-    fn from(a: Account) -> Self {
-        Self {
-            id: a.id.get(),
-            name: a.name,
-            channel: a.channel.as_str(),
-            address: a.address,
-            created_at: a.created_at.to_string(),
-        }
-    }
-}
-
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CountsDto {
     pub contacts: u64,
     pub accounts: u64,
@@ -290,6 +274,50 @@ impl From<Counts> for CountsDto {
             events: c.events,
             tags: c.tags,
             users: c.users,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NoteDto {
+    pub id: i64,
+    pub author: Option<i64>,
+    pub text: String,
+    pub at: String,
+}
+
+impl From<Note> for NoteDto {
+    fn from(n: Note) -> Self {
+        Self {
+            id: n.id.get(),
+            author: n.author.map(|u| u.get()),
+            text: n.text,
+            at: n.at.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TaskDto {
+    pub id: i64,
+    pub kind: &'static str,
+    pub title: String,
+    pub due_at: Option<String>,
+    pub assignee: Option<i64>,
+    pub done_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<Task> for TaskDto {
+    fn from(t: Task) -> Self {
+        Self {
+            id: t.id.get(),
+            kind: t.kind.as_str(),
+            title: t.title,
+            due_at: t.due_at.map(|x| x.to_string()),
+            assignee: t.assignee.map(|u| u.get()),
+            done_at: t.done_at.map(|x| x.to_string()),
+            created_at: t.created_at.to_string(),
         }
     }
 }

@@ -15,17 +15,23 @@ pub struct ApiError {
     pub field: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// Every error's body: `{"error": {"code", "message", "field"?}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable: `invalid`, `unauthenticated`, `forbidden`, `csrf`, `not_found`, `conflict`,
+    /// `too_large`, `unsupported_media_type`, `too_many_attempts`, `unavailable`,
+    /// `storage_unavailable`.
+    code: String,
+    /// What went wrong and what to do, for a person.
+    message: String,
+    /// The field at fault (`phones[0]`, `[3].contact`, `body`, `query`), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    field: Option<String>,
 }
 
 impl ApiError {
@@ -47,12 +53,82 @@ impl ApiError {
         }
     }
 
+    /// The server cannot do it now, through no fault of the caller's.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: message.into(),
+            field: None,
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
             code: "not_found",
             message: message.into(),
             field: None,
+        }
+    }
+}
+
+/// Why a change was not made: the caller's mistake (a field and what to do), or the store's
+/// failure. Shared by the changes the CLI and the API both make (broadcasts, users, tokens).
+#[derive(Debug)]
+pub enum Refusal {
+    Refused {
+        field: &'static str,
+        message: String,
+    },
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid { field, reason } => Refusal::Refused {
+                field,
+                message: reason,
+            },
+            e => Refusal::Store(e),
+        }
+    }
+}
+
+pub(crate) fn refused(field: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal::Refused {
+        field,
+        message: message.into(),
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Refused { field, message } => ApiError::invalid(field, message),
+            Refusal::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    /// A body that is not the JSON asked for: 400 for malformed or mistyped JSON, 413 for too
+    /// large, 415 for another content type; the field is always `body`.
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        let (status, code) = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            // Malformed JSON and JSON of the wrong shape are the same mistake to a caller.
+            _ => (StatusCode::BAD_REQUEST, "invalid"),
+        };
+        Self {
+            status,
+            code,
+            message: rejection.body_text(),
+            field: Some("body".to_owned()),
         }
     }
 }
@@ -84,11 +160,11 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-                field: self.field.as_deref(),
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                field: self.field,
             },
         };
         let mut response = (self.status, Json(body)).into_response();

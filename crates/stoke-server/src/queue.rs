@@ -83,9 +83,10 @@ fn item(contact: Contact, action: NextAction) -> QueueItem {
 }
 
 /// A queue line as the API and `stoke queue --json` write it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueItemDto {
     pub contact: QueueContactDto,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub due: Option<Timestamp>,
     pub action: &'static str,
     pub reason: String,
@@ -93,7 +94,7 @@ pub struct QueueItemDto {
     pub overdue: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueContactDto {
     pub id: i64,
     pub name: String,

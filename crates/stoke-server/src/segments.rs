@@ -2,12 +2,13 @@
 //! later, broadcasts evaluate expressions on.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use stoke_core::segment::SegmentIndex;
-use stoke_store::{PageRequest, Store, StoreError};
-use tokio::sync::{Mutex, RwLock};
+use stoke_store::{Change, PageRequest, Store, StoreError};
+use tokio::sync::{Mutex, RwLock, broadcast};
 
 /// Reads every contact's tags, last reply and opt-out into a fresh index, a page at a time.
 pub async fn build_index(store: Arc<dyn Store>) -> Result<SegmentIndex, StoreError> {
@@ -44,32 +45,65 @@ pub struct BuiltIndex {
     built: Instant,
 }
 
-/// The server's segment index: built on first use and rebuilt when older than `max_age`, by one
-/// request at a time while the others keep answering from the index they have.
+/// The server's segment index: built on first use, rebuilt when the store's change feed says
+/// tags changed (here or, on PostgreSQL, on any node) and the index is older than `min_age`, and
+/// in any case when older than `max_age` (the only rule for a store without a feed). One request
+/// at a time rebuilds while the others keep answering from the index they have, so a burst of
+/// changes costs one rebuild per `min_age`, not one per change.
 #[derive(Debug)]
 pub struct SegmentCache {
     store: Arc<dyn Store>,
     max_age: Duration,
+    min_age: Duration,
     current: RwLock<Option<Arc<BuiltIndex>>>,
     building: Mutex<()>,
+    /// Tags changed since the current index was read.
+    changed: Arc<AtomicBool>,
 }
 
 impl SegmentCache {
-    pub fn new(store: Arc<dyn Store>, max_age: Duration) -> Self {
+    /// A cache that follows the store's change feed, when it has one and a runtime is running.
+    pub fn new(store: Arc<dyn Store>, min_age: Duration, max_age: Duration) -> Self {
+        let changed = Arc::new(AtomicBool::new(false));
+        if tokio::runtime::Handle::try_current().is_ok()
+            && let Some(mut feed) = store.changes()
+        {
+            let flag = Arc::downgrade(&changed);
+            tokio::spawn(async move {
+                loop {
+                    let relevant = match feed.recv().await {
+                        Ok(Change::Tags | Change::Any) => true,
+                        Ok(Change::Settings) => false,
+                        Err(broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    };
+                    // The cache is gone: stop following.
+                    let Some(flag) = flag.upgrade() else { return };
+                    if relevant {
+                        flag.store(true, Ordering::Release);
+                    }
+                }
+            });
+        }
         Self {
             store,
             max_age,
+            min_age,
             current: RwLock::new(None),
             building: Mutex::new(()),
+            changed,
         }
     }
 
     pub async fn get(&self) -> Result<Arc<BuiltIndex>, StoreError> {
         let current = self.current.read().await.clone();
-        if let Some(built) = &current
-            && built.built.elapsed() < self.max_age
-        {
-            return Ok(built.clone());
+        if let Some(built) = &current {
+            let age = built.built.elapsed();
+            let stale = age >= self.max_age
+                || (age >= self.min_age && self.changed.load(Ordering::Acquire));
+            if !stale {
+                return Ok(built.clone());
+            }
         }
         // Stale: one request rebuilds; while it does, others answer from the stale index.
         let Ok(_guard) = self.building.try_lock() else {
@@ -86,6 +120,8 @@ impl SegmentCache {
     }
 
     async fn rebuild(&self) -> Result<Arc<BuiltIndex>, StoreError> {
+        // Cleared before reading: a change made while the index is read marks it again.
+        self.changed.store(false, Ordering::Release);
         let built_at = Timestamp::now();
         let started = Instant::now();
         let index = build_index(self.store.clone()).await?;

@@ -7,90 +7,11 @@ use stoke_core::engine::Rules;
 use stoke_core::playbook::Playbook;
 use stoke_core::{Channel, ContactRef, Direction, Role};
 use stoke_server::auth::{hash_token, new_token};
-use stoke_server::scheduler::LiveRules;
-use stoke_store::{IncomingMessage, Store};
-use stoke_store_sqlite::SqliteStore;
+use stoke_store::IncomingMessage;
 
-struct App {
-    base: String,
-    token: String,
-    store: Arc<dyn Store>,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-impl App {
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-    }
-}
-
-/// Starts the server on port 0 with a fresh store and an admin token.
-async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("stoke.db")).expect("store"));
-    let token = new_token().expect("rng");
-    let now: Timestamp = "2026-11-20T10:00:00Z".parse().expect("time");
-    store
-        .create_api_token("test", Role::Admin, None, &hash_token(&token), now)
-        .await
-        .expect("token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let served = store.clone();
-    let playbook = Playbook::default_playbook().expect("playbook");
-    let rules = Arc::new(LiveRules::new(Arc::new(
-        Rules::new(playbook).expect("rules"),
-    )));
-    tokio::spawn(async move {
-        stoke_server::serve(listener, served, rules, std::future::pending())
-            .await
-            .expect("serve");
-    });
-    App {
-        base,
-        token,
-        store,
-        client: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-/// Minutes ago: the engine evaluates tags at the real `now`, so seeded messages must be recent.
-fn recent(minutes: i64) -> Timestamp {
-    Timestamp::now() - jiff::SignedDuration::from_mins(minutes)
-}
-
-async fn seed(app: &App) {
-    let message = |id: &str, text: &str, at: Timestamp| IncomingMessage {
-        external_id: id.into(),
-        contact: ContactRef::parse("+966501234567").expect("ref"),
-        account: "wa-sales-1".into(),
-        channel: Channel::WhatsApp,
-        direction: Direction::In,
-        text: text.into(),
-        at,
-        provider_id: None,
-    };
-    let playbook = stoke_core::playbook::Playbook::default_playbook().expect("default playbook");
-    let rules = Arc::new(stoke_core::engine::Rules::new(playbook).expect("rules"));
-    app.store
-        .ingest_messages(
-            &[
-                message("m1", "السلام عليكم", recent(2)),
-                message("m2", "بكم هذا؟", recent(1)),
-            ],
-            Timestamp::now(),
-            &rules,
-        )
-        .await
-        .expect("seed");
-}
+use common::{recent, seed, spawn_app};
 
 #[tokio::test]
 async fn healthz_needs_no_token() {

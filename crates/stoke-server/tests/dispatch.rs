@@ -70,6 +70,29 @@ impl Provider for Recorder {
     }
 }
 
+/// A provider during whose call for one message that message's contact is erased (an admin's
+/// request on another node, say); it then answers as its `Recorder` does.
+#[derive(Debug)]
+struct ErasingDuringSend {
+    store: Arc<dyn Store>,
+    key: String,
+    contact: ContactId,
+    then: Recorder,
+}
+
+#[async_trait]
+impl Provider for ErasingDuringSend {
+    async fn send(&self, account: &Account, key: &str, m: &Outbound) -> Result<Accepted, Refused> {
+        if key == self.key {
+            self.store
+                .erase_contact(self.contact)
+                .await
+                .expect("erase during the send");
+        }
+        self.then.send(account, key, m).await
+    }
+}
+
 struct World {
     store: Arc<dyn Store>,
     live: Arc<LiveRules>,
@@ -194,7 +217,7 @@ async fn broadcast(
 async fn dispatcher(
     w: &World,
     account: &Account,
-    provider: Arc<Recorder>,
+    provider: Arc<dyn Provider>,
     now: Timestamp,
 ) -> AccountDispatcher {
     let settings = DispatchSettings {
@@ -652,4 +675,48 @@ async fn a_rate_limited_account_pauses_and_its_message_goes_after_the_pause() {
         "nothing leaves during the pause: {sends:?}"
     );
     assert_eq!(provider.sent.lock().expect("lock").len(), 3);
+}
+
+#[tokio::test]
+async fn a_contact_erased_while_its_message_is_sent_is_skipped_and_the_rest_go() {
+    let w = world().await;
+    let start = at("2026-11-23T09:00:00Z");
+    let to = people_in(w.store.as_ref(), 3, start, &["Asia/Riyadh"]).await;
+    let a = account(w.store.as_ref(), "wa", established(), start).await;
+    let id = broadcast(w.store.as_ref(), &a, "Offer", &to, start).await;
+    // The first in line: the provider has its message (`begin_send` wrote it `Sending`) when
+    // the contact is erased, and accepts it.
+    let erased = to[0];
+    let provider = Arc::new(ErasingDuringSend {
+        store: w.store.clone(),
+        key: format!("broadcast-{id}-contact-{erased}"),
+        contact: erased,
+        then: Recorder::default(),
+    });
+    let mut d = dispatcher(&w, &a, provider.clone(), start).await;
+    // The step that sends it does not fail...
+    assert!(matches!(d.step(start).await.expect("step"), Wake::At(_)));
+    assert!(w.store.get_contact(erased).await.is_err(), "erased");
+    // ...and the others go after it.
+    drive(&w, &mut d, id, start, start + SignedDuration::from_hours(1)).await;
+    assert_eq!(provider.then.sent.lock().expect("lock").len(), 3);
+    assert_eq!(d.sent, 3);
+    let entries = w
+        .store
+        .list_outbox(Some(id), PageRequest::first(10))
+        .await
+        .expect("entries")
+        .items;
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.contact, e.status))
+            .collect::<Vec<_>>(),
+        vec![(to[1], OutboxStatus::Sent), (to[2], OutboxStatus::Sent)]
+    );
+    let report = w.store.get_broadcast(id, start).await.expect("report");
+    assert_eq!(report.broadcast.status, BroadcastStatus::Completed);
+    // Nothing about the erased contact was written back: no business message, no contact.
+    let counts = w.store.counts().await.expect("counts");
+    assert_eq!((counts.contacts, counts.messages), (2, 2));
 }

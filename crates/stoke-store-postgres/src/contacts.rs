@@ -8,6 +8,7 @@ use stoke_core::{
     TagChange, TagChangeKind, TimeZoneName, UserId,
 };
 use stoke_store::codec::{ProfileDoc, from_millis, to_millis};
+use stoke_store::search::contact_search_text;
 use stoke_store::{ContactImportOutcome, Page, PageRequest, Scope, StoreError};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -267,6 +268,7 @@ struct ContactColumns {
     profiles: Vec<String>,
     created: Vec<i64>,
     updated: Vec<i64>,
+    searches: Vec<String>,
 }
 
 impl ContactColumns {
@@ -293,28 +295,30 @@ impl ContactColumns {
             profiles: contacts.iter().map(|c| ProfileDoc::encode(c)).collect(),
             created: contacts.iter().map(|c| to_millis(c.created_at)).collect(),
             updated: contacts.iter().map(|c| to_millis(c.updated_at)).collect(),
+            searches: contacts.iter().map(|c| contact_search_text(c)).collect(),
         }
     }
 }
 
-const UNNEST_CONTACTS: &str = "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])";
+const UNNEST_CONTACTS: &str = "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[], $13::text[])";
 
 /// Writes contacts' rows in one statement: new rows (`insert`, with ids already taken from the
-/// sequence) or existing ones.
+/// sequence) or existing ones. Their search words are derived here, the one place a contact's
+/// row is written.
 async fn write_rows(tx: &Tx<'_>, contacts: &[&Contact], insert: bool) -> Res<()> {
     if contacts.is_empty() {
         return Ok(());
     }
     let c = ContactColumns::of(contacts);
     let sql = if insert {
-        format!("INSERT INTO contacts ({CONTACT_COLUMNS}) SELECT * FROM {UNNEST_CONTACTS}")
+        format!("INSERT INTO contacts ({CONTACT_COLUMNS}, search) SELECT * FROM {UNNEST_CONTACTS}")
     } else {
         format!(
             "UPDATE contacts c SET kind = v.kind, name = v.name, country = v.country,
                city = v.city, language = v.language, time_zone = v.time_zone,
                owner_id = v.owner_id, team_id = v.team_id, profile = v.profile,
-               created_at = v.created_at, updated_at = v.updated_at
-             FROM {UNNEST_CONTACTS} AS v({CONTACT_COLUMNS}) WHERE c.id = v.id"
+               created_at = v.created_at, updated_at = v.updated_at, search = v.search
+             FROM {UNNEST_CONTACTS} AS v({CONTACT_COLUMNS}, search) WHERE c.id = v.id"
         )
     };
     execute(
@@ -333,6 +337,7 @@ async fn write_rows(tx: &Tx<'_>, contacts: &[&Contact], insert: bool) -> Res<()>
             &c.profiles,
             &c.created,
             &c.updated,
+            &c.searches,
         ],
     )
     .await?;
@@ -455,7 +460,7 @@ pub(crate) async fn save(tx: &Tx<'_>, contact: &Contact) -> Res<()> {
 
 /// The condition a scope puts on `contacts`, with its parameters numbered from `$first`, and
 /// their values.
-fn scope_filter(scope: Scope, first: usize) -> (String, Vec<i64>) {
+pub(crate) fn scope_filter(scope: Scope, first: usize) -> (String, Vec<i64>) {
     let (a, b) = (first, first + 1);
     match scope {
         Scope::Everything => ("TRUE".to_owned(), Vec::new()),

@@ -140,9 +140,10 @@ impl PostgresStore {
         run.await.map_err(Fail::into_store)
     }
 
-    /// After a copy: moves every identity sequence past the largest id copied, so that new rows
-    /// do not collide with copied ones, and analyses the tables.
-    pub async fn finish_copy(&self) -> StoreResult<()> {
+    /// After a copy: moves every identity sequence past the largest id copied and past the
+    /// source's high-water mark (`high_water`, per table), so that new rows collide with no copied
+    /// one and reuse no id the source ever handed out; then analyses the tables.
+    pub async fn finish_copy(&self, high_water: &[(String, i64)]) -> StoreResult<()> {
         let run = async {
             let client = self.client().await?;
             let rows = client
@@ -155,15 +156,21 @@ impl PostgresStore {
             for row in rows {
                 let table: String = row.try_get(0)?;
                 let column: String = row.try_get(1)?;
+                // Past the source's own high-water mark too: an id it handed out once (a contact
+                // since erased) is never handed out again.
+                let floor = high_water
+                    .iter()
+                    .find(|(t, _)| *t == table)
+                    .map_or(0, |(_, seq)| *seq);
                 client
                     .execute(
                         &format!(
                             "SELECT setval(pg_get_serial_sequence($1, $2), \
-                             COALESCE((SELECT max({}) FROM {}), 0) + 1, false)",
+                             GREATEST(COALESCE((SELECT max({}) FROM {}), 0), $3) + 1, false)",
                             quoted(&column),
                             quoted(&table)
                         ),
-                        &[&table, &column],
+                        &[&table, &column, &floor],
                     )
                     .await?;
             }

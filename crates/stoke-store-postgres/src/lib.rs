@@ -28,16 +28,24 @@
 //! follow the order of the batch, as SQLite's do.
 //!
 //! Migrations are SQL files compiled into the binary (`migrations/`), applied in order at open
-//! and recorded in `schema_migrations`.
+//! and recorded in `schema_migrations`; one that must compute in Rust (0004 fills the search
+//! columns) does so in its transaction, after its SQL (`schema::Then`).
+//!
+//! Search (`search.rs`): contacts and messages keep their words in a `search` column written
+//! with the row (`stoke_store::copy`, the same text SQLite keeps, so a copy carries it), under a
+//! GIN index of the words as lexemes, queried with prefix `tsquery`s.
 
 mod audit;
+mod changes;
 mod contacts;
 mod copy;
 mod engine;
 mod messages;
 mod outbox;
 mod people;
+mod privacy;
 mod schema;
+mod search;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,8 +67,9 @@ use stoke_store::outbox::{
     OutboxEntry, OutboxId, SendOutcome, Takeover,
 };
 use stoke_store::{
-    ApiToken, AuditDraft, AuditEntry, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage,
-    IngestOutcome, Page, PageRequest, Scope, SegmentRow, Store, StoreError, StoreResult,
+    ApiToken, AuditDraft, AuditEntry, ContactFilter, ContactImportOutcome, Counts, Erased,
+    IncomingEvent, IncomingMessage, IngestOutcome, Page, PageRequest, Scope, SegmentRow, Session,
+    Store, StoreError, StoreResult,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -84,6 +93,9 @@ pub struct PostgresStore {
     /// Rows this process wrote in bulk, and how many more until the planner's statistics are
     /// refreshed (shared by clones).
     bulk: Arc<BulkStats>,
+    /// The change feed: notifications every node's writes raise, read on a connection of its
+    /// own once someone asks for them (shared by clones).
+    changes: Arc<changes::Feed>,
 }
 
 /// Bulk writes make a table's statistics stale long before autovacuum (when it runs at all)
@@ -358,6 +370,7 @@ impl PostgresStore {
     }
 
     fn with_pool(config: tokio_postgres::Config, target: String) -> StoreResult<Self> {
+        let changes = Arc::new(changes::Feed::new(config.clone(), target.clone()));
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -378,6 +391,7 @@ impl PostgresStore {
                 written: std::sync::atomic::AtomicU64::new(0),
                 next_analyze: std::sync::atomic::AtomicU64::new(FIRST_ANALYZE_AFTER),
             }),
+            changes,
         })
     }
 
@@ -538,6 +552,10 @@ impl Store for PostgresStore {
         transaction!(self, Write, |tx| outbox::set_limits(tx, name, limits).await)
     }
 
+    async fn set_account_config(&self, name: &str, config: Option<&str>) -> StoreResult<Account> {
+        transaction!(self, Write, |tx| outbox::set_config(tx, name, config).await)
+    }
+
     async fn pause_account(
         &self,
         account: AccountId,
@@ -651,6 +669,17 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         transaction!(self, Write, |tx| outbox::finish_send(
             tx, id, outcome, now, rules
+        )
+        .await)
+    }
+
+    async fn contact_of_provider_message(
+        &self,
+        provider_id: &str,
+    ) -> StoreResult<Option<ContactId>> {
+        transaction!(self, Read, |tx| outbox::contact_of_provider_message(
+            tx,
+            provider_id
         )
         .await)
     }
@@ -946,6 +975,91 @@ impl Store for PostgresStore {
             .await)
     }
 
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        transaction!(self, Read, |tx| people::list_api_tokens(tx).await)
+    }
+
+    async fn revoke_api_token(&self, id: i64) -> StoreResult<ApiToken> {
+        transaction!(self, Write, |tx| people::revoke_api_token(tx, id).await)
+    }
+
+    async fn login_lookup(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        transaction!(self, Read, |tx| people::login_lookup(tx, email).await)
+    }
+
+    async fn set_password_hash(&self, user: UserId, hash: Option<&str>) -> StoreResult<()> {
+        transaction!(self, Write, |tx| people::set_password_hash(tx, user, hash)
+            .await)
+    }
+
+    async fn search_contacts(
+        &self,
+        scope: Scope,
+        filter: &ContactFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Contact>> {
+        transaction!(self, Read, |tx| search::search_contacts(
+            tx, scope, filter, page
+        )
+        .await)
+    }
+
+    async fn search_messages(
+        &self,
+        scope: Scope,
+        query: &str,
+        account: Option<AccountId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Message>> {
+        transaction!(self, Read, |tx| search::search_messages(
+            tx, scope, query, account, page
+        )
+        .await)
+    }
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<(String, Timestamp)>> {
+        transaction!(self, Read, |tx| search::get_setting(tx, key).await)
+    }
+
+    async fn put_setting(&self, key: &str, value: &str, now: Timestamp) -> StoreResult<()> {
+        transaction!(self, Write, |tx| search::put_setting(tx, key, value, now)
+            .await)
+    }
+
+    async fn delete_setting(&self, key: &str) -> StoreResult<()> {
+        transaction!(self, Write, |tx| search::delete_setting(tx, key).await)
+    }
+
+    async fn create_session(&self, token_hash: &str, session: &Session) -> StoreResult<()> {
+        transaction!(self, Write, |tx| people::create_session(
+            tx, token_hash, session
+        )
+        .await)
+    }
+
+    async fn find_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<Session>> {
+        transaction!(self, Read, |tx| people::find_session(tx, token_hash, now)
+            .await)
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        transaction!(self, Write, |tx| people::delete_session(tx, token_hash)
+            .await)
+    }
+
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<u64> {
+        transaction!(self, Write, |tx| people::delete_user_sessions(tx, user)
+            .await)
+    }
+
+    async fn purge_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        transaction!(self, Write, |tx| people::purge_sessions(tx, now).await)
+    }
+
+    async fn erase_contact(&self, id: ContactId) -> StoreResult<Erased> {
+        transaction!(self, Write, |tx| privacy::erase_contact(tx, id).await)
+    }
+
     async fn append_audit(&self, entry: &AuditDraft, at: Timestamp) -> StoreResult<i64> {
         transaction!(self, Write, |tx| audit::append(tx, entry, at).await)
     }
@@ -956,5 +1070,9 @@ impl Store for PostgresStore {
 
     async fn counts(&self) -> StoreResult<Counts> {
         transaction!(self, Read, |tx| people::counts(tx).await)
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<stoke_store::Change>> {
+        Some(self.changes.subscribe())
     }
 }

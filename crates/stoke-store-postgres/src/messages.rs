@@ -11,6 +11,7 @@ use stoke_core::{
     StatusChange,
 };
 use stoke_store::codec::{decode_event, encode_event, from_millis, parse_column, to_millis};
+use stoke_store::search::message_search_text;
 use stoke_store::{IncomingEvent, IncomingMessage, IngestOutcome, Page, PageRequest, StoreError};
 use tokio_postgres::Row;
 
@@ -289,13 +290,14 @@ pub(crate) async fn ingest_messages(
         cols.at.push(to_millis(m.at));
         cols.providers.push(m.provider_id.as_deref());
         cols.statuses.push(initial.as_str());
+        cols.searches.push(message_search_text(&m.text));
     }
     let inserted: HashSet<i64> = query(
         tx,
         "INSERT INTO messages (id, external_id, conversation_id, contact_id, account_id, channel,
-           direction, body, at, provider_id, initial_status)
+           direction, body, at, provider_id, initial_status, search)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
-           $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[])
+           $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[])
          ON CONFLICT (external_id) DO NOTHING RETURNING id",
         &[
             &cols.ids,
@@ -309,6 +311,7 @@ pub(crate) async fn ingest_messages(
             &cols.at,
             &cols.providers,
             &cols.statuses,
+            &cols.searches,
         ],
     )
     .await?
@@ -369,11 +372,13 @@ struct MessageColumns<'a> {
     at: Vec<i64>,
     providers: Vec<Option<&'a str>>,
     statuses: Vec<&'static str>,
+    /// The words search finds the message by (`stoke_store::search::message_search_text`).
+    searches: Vec<String>,
 }
 
-const MESSAGE_COLUMNS: &str = "id, external_id, conversation_id, contact_id, account_id, channel, direction, body, at, provider_id, initial_status";
+pub(crate) const MESSAGE_COLUMNS: &str = "id, external_id, conversation_id, contact_id, account_id, channel, direction, body, at, provider_id, initial_status";
 
-fn message_from_row(row: &Row) -> Res<Message> {
+pub(crate) fn message_from_row(row: &Row) -> Res<Message> {
     let at = from_millis(row.try_get(8)?)?;
     let initial: MessageStatus = parse_column("status", row.try_get::<_, &str>(10)?)?;
     Ok(Message {
@@ -396,7 +401,7 @@ fn message_from_row(row: &Row) -> Res<Message> {
 }
 
 /// Appends the stored status steps to messages read without them, in one query.
-async fn attach_statuses(tx: &Tx<'_>, messages: &mut [Message]) -> Res<()> {
+pub(crate) async fn attach_statuses(tx: &Tx<'_>, messages: &mut [Message]) -> Res<()> {
     if messages.is_empty() {
         return Ok(());
     }

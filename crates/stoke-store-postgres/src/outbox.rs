@@ -51,7 +51,7 @@ const BROADCAST_LOCK: i64 = 0x73_74_6f_6b_65_2d_62_63;
 // Accounts.
 
 pub(crate) const ACCOUNT_COLUMNS: &str =
-    "id, name, channel, address, created_at, limits, paused_until, pause_reason";
+    "id, name, channel, address, created_at, limits, paused_until, pause_reason, config";
 
 pub(crate) fn account_from_row(row: &Row) -> Res<Account> {
     Ok(Account {
@@ -66,6 +66,7 @@ pub(crate) fn account_from_row(row: &Row) -> Res<Account> {
             .map(from_millis)
             .transpose()?,
         pause_reason: row.try_get(7)?,
+        config: row.try_get(8)?,
     })
 }
 
@@ -149,6 +150,33 @@ pub(crate) async fn set_limits(tx: &Tx<'_>, name: &str, limits: &AccountLimits) 
     .map(|row| account_from_row(&row))
     .transpose()?
     .ok_or_else(|| not_found("account", name))
+}
+
+pub(crate) async fn set_config(tx: &Tx<'_>, name: &str, config: Option<&str>) -> Res<Account> {
+    query_opt(
+        tx,
+        &format!("UPDATE accounts SET config = $2 WHERE name = $1 RETURNING {ACCOUNT_COLUMNS}"),
+        &[&name, &config],
+    )
+    .await?
+    .map(|row| account_from_row(&row))
+    .transpose()?
+    .ok_or_else(|| not_found("account", name))
+}
+
+pub(crate) async fn contact_of_provider_message(
+    tx: &Tx<'_>,
+    provider_id: &str,
+) -> Res<Option<ContactId>> {
+    Ok(query_opt(
+        tx,
+        "SELECT contact_id FROM outbox WHERE provider_id = $1 LIMIT 1",
+        &[&provider_id],
+    )
+    .await?
+    .map(|row| row.try_get::<_, i64>(0))
+    .transpose()?
+    .map(ContactId::new))
 }
 
 pub(crate) async fn pause(

@@ -1,5 +1,5 @@
-//! Tags, notes, tasks, custom fields, teams, users and tokens: the low-volume side of the store,
-//! and the bulk writer of tags the engine and imports share.
+//! Tags, notes, tasks, custom fields, teams, users, tokens and sessions: the low-volume side of
+//! the store, and the bulk writer of tags the engine and imports share.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +10,7 @@ use stoke_core::{
     UserDraft, UserId,
 };
 use stoke_store::codec::{from_millis, parse_column, to_millis};
-use stoke_store::{ApiToken, Counts, StoreError};
+use stoke_store::{ApiToken, Counts, Session, StoreError};
 use tokio_postgres::Row;
 
 use crate::{Fail, Res, Tx, allocate_ids, contacts, execute, not_found, query, query_opt};
@@ -567,15 +567,45 @@ pub(crate) async fn create_user(tx: &Tx<'_>, draft: &UserDraft, now: Timestamp) 
     user_from_row(&row)
 }
 
+/// The `email_key` a looked-up address is compared with: every lookup by e-mail (a login
+/// too) matches the same way.
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 pub(crate) async fn find_user_by_email(tx: &Tx<'_>, email: &str) -> Res<Option<User>> {
     query_opt(
         tx,
         &format!("SELECT {USER_COLUMNS} FROM users WHERE email_key = $1"),
-        &[&email.trim().to_lowercase()],
+        &[&email_key(email)],
     )
     .await?
     .map(|row| user_from_row(&row))
     .transpose()
+}
+
+pub(crate) async fn login_lookup(tx: &Tx<'_>, email: &str) -> Res<Option<(User, Option<String>)>> {
+    query_opt(
+        tx,
+        &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email_key = $1"),
+        &[&email_key(email)],
+    )
+    .await?
+    .map(|row| Ok((user_from_row(&row)?, row.try_get(6)?)))
+    .transpose()
+}
+
+pub(crate) async fn set_password_hash(tx: &Tx<'_>, user: UserId, hash: Option<&str>) -> Res<()> {
+    let changed = execute(
+        tx,
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        &[&user.get(), &hash],
+    )
+    .await?;
+    if changed == 0 {
+        return Err(not_found("user", user));
+    }
+    Ok(())
 }
 
 pub(crate) async fn get_user(tx: &Tx<'_>, id: UserId) -> Res<User> {
@@ -637,23 +667,128 @@ pub(crate) async fn create_api_token(
     })
 }
 
+const TOKEN_COLUMNS: &str = "id, name, role, user_id, created_at";
+
+fn api_token(row: &tokio_postgres::Row) -> Res<ApiToken> {
+    Ok(ApiToken {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        role: parse_column("role", row.try_get::<_, &str>(2)?)?,
+        user: row.try_get::<_, Option<i64>>(3)?.map(UserId::new),
+        created_at: from_millis(row.try_get(4)?)?,
+    })
+}
+
 pub(crate) async fn find_api_token(tx: &Tx<'_>, token_hash: &str) -> Res<Option<ApiToken>> {
     let row = query_opt(
         tx,
-        "SELECT id, name, role, user_id, created_at FROM api_tokens WHERE token_hash = $1",
+        &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1"),
         &[&token_hash],
     )
     .await?;
-    row.map(|row| {
-        Ok(ApiToken {
-            id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            role: parse_column("role", row.try_get::<_, &str>(2)?)?,
-            user: row.try_get::<_, Option<i64>>(3)?.map(UserId::new),
-            created_at: from_millis(row.try_get(4)?)?,
+    row.as_ref().map(api_token).transpose()
+}
+
+pub(crate) async fn list_api_tokens(tx: &Tx<'_>) -> Res<Vec<ApiToken>> {
+    let rows = tx
+        .query(
+            &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"),
+            &[],
+        )
+        .await?;
+    rows.iter().map(api_token).collect()
+}
+
+pub(crate) async fn revoke_api_token(tx: &Tx<'_>, id: i64) -> Res<ApiToken> {
+    let row = query_opt(
+        tx,
+        &format!("DELETE FROM api_tokens WHERE id = $1 RETURNING {TOKEN_COLUMNS}"),
+        &[&id],
+    )
+    .await?;
+    match row {
+        Some(row) => api_token(&row),
+        None => Err(crate::not_found("API token", id)),
+    }
+}
+
+pub(crate) async fn create_session(tx: &Tx<'_>, token_hash: &str, session: &Session) -> Res<()> {
+    // Checked first so that an unknown user is named as such, not reported as a taken hash.
+    get_user(tx, session.user).await?;
+    // ON CONFLICT rather than a caught violation: a failed statement would abort the transaction.
+    let inserted = execute(
+        tx,
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_hash) DO NOTHING",
+        &[
+            &token_hash,
+            &session.user.get(),
+            &session.csrf_token,
+            &to_millis(session.created_at),
+            &to_millis(session.expires_at),
+        ],
+    )
+    .await?;
+    if inserted == 0 {
+        // The key names the user, never the hash: error messages end up in logs.
+        return Err(Fail::Store(StoreError::Conflict {
+            entity: "session",
+            key: format!("of user {}", session.user),
+            reason: "a session with this token hash already exists".into(),
+        }));
+    }
+    Ok(())
+}
+
+pub(crate) async fn find_session(
+    tx: &Tx<'_>,
+    token_hash: &str,
+    now: Timestamp,
+) -> Res<Option<Session>> {
+    query_opt(
+        tx,
+        "SELECT user_id, csrf_token, created_at, expires_at FROM sessions
+         WHERE token_hash = $1 AND expires_at > $2",
+        &[&token_hash, &to_millis(now)],
+    )
+    .await?
+    .map(|row| {
+        Ok(Session {
+            user: UserId::new(row.try_get(0)?),
+            csrf_token: row.try_get(1)?,
+            created_at: from_millis(row.try_get(2)?)?,
+            expires_at: from_millis(row.try_get(3)?)?,
         })
     })
     .transpose()
+}
+
+pub(crate) async fn delete_session(tx: &Tx<'_>, token_hash: &str) -> Res<()> {
+    execute(
+        tx,
+        "DELETE FROM sessions WHERE token_hash = $1",
+        &[&token_hash],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn delete_user_sessions(tx: &Tx<'_>, user: UserId) -> Res<u64> {
+    execute(
+        tx,
+        "DELETE FROM sessions WHERE user_id = $1",
+        &[&user.get()],
+    )
+    .await
+}
+
+pub(crate) async fn purge_sessions(tx: &Tx<'_>, now: Timestamp) -> Res<u64> {
+    execute(
+        tx,
+        "DELETE FROM sessions WHERE expires_at <= $1",
+        &[&to_millis(now)],
+    )
+    .await
 }
 
 pub(crate) async fn counts(tx: &Tx<'_>) -> Res<Counts> {

@@ -201,6 +201,221 @@ mod postgres_server {
         );
     }
 
+    /// A database from before search (migration 0004: the search columns, their indexes and
+    /// settings, rolled back by hand over stored rows): opening it gives every contact and
+    /// message its words, and search finds them; a contact whose profile cannot be read gets
+    /// the words of its name.
+    #[tokio::test]
+    async fn upgrading_to_search_indexes_what_is_stored() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let rules =
+            Arc::new(Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules"));
+        {
+            let store = PostgresStore::connect(&url).await.expect("open");
+            let draft = ContactDraft {
+                name: Some("أحمد الشّامي".into()),
+                phones: vec![Phone::parse("+966501112233", None).expect("phone")],
+                ..ContactDraft::default()
+            };
+            store.create_contact(&draft, now()).await.expect("create");
+            let messages: Vec<IncomingMessage> = ["ما هي أسعاركم؟", "🙂", "Ёлка PRICE"]
+                .iter()
+                .enumerate()
+                .map(|(n, text)| IncomingMessage {
+                    external_id: format!("m{n}"),
+                    contact: ContactRef::parse("+966501112233").expect("ref"),
+                    account: "wa-1".into(),
+                    channel: Channel::WhatsApp,
+                    direction: Direction::In,
+                    text: (*text).into(),
+                    at: now(),
+                    provider_id: None,
+                })
+                .collect();
+            store
+                .ingest_messages(&messages, now(), &rules)
+                .await
+                .expect("ingest");
+        }
+        execute_on(
+            url.clone(),
+            "DROP FUNCTION stoke_notify_change() CASCADE;
+             DROP TABLE settings;
+             DROP INDEX contacts_search, messages_search, contacts_unassigned, tags_by_value;
+             CREATE INDEX tags_by_value ON tags(family, value);
+             ALTER TABLE contacts DROP COLUMN search;
+             ALTER TABLE messages DROP COLUMN search;
+             ALTER TABLE accounts DROP COLUMN config;
+             DELETE FROM schema_migrations WHERE version >= 4;
+             INSERT INTO contacts (kind, name, profile, created_at, updated_at)
+               VALUES ('person', 'Ёлкин', '{\"x\":1}', 0, 0);"
+                .to_owned(),
+        )
+        .expect("back to 0003");
+        // 0005's change notifications went too, and come back with the upgrade.
+
+        let store = PostgresStore::connect(&url).await.expect("upgrade");
+        let all = stoke_store::Scope::Everything;
+        let page = stoke_store::PageRequest::first(10);
+        for text in ["احمد", "الشامي", "1122", "+966 50 111 2233"] {
+            let filter = stoke_store::ContactFilter {
+                text: Some(text.into()),
+                ..Default::default()
+            };
+            let found = store
+                .search_contacts(all, &filter, page)
+                .await
+                .expect("search");
+            assert_eq!(found.items.len(), 1, "{text:?}");
+            assert_eq!(found.items[0].name, "أحمد الشّامي");
+        }
+        for (query, text) in [("اسعار", "ما هي أسعاركم؟"), ("елка price", "Ёлка PRICE")]
+        {
+            let found = store
+                .search_messages(all, query, None, page)
+                .await
+                .expect("search");
+            assert_eq!(found.items.len(), 1, "{query:?}");
+            assert_eq!(found.items[0].text, text);
+        }
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let driver = tokio::spawn(connection);
+        let unreadable: String = client
+            .query_one("SELECT search FROM contacts WHERE name = 'Ёлкин'", &[])
+            .await
+            .and_then(|r| r.try_get(0))
+            .expect("search words");
+        assert_eq!(unreadable, "елкин");
+        let versions: i64 = client
+            .query_one("SELECT MAX(version) FROM schema_migrations", &[])
+            .await
+            .and_then(|r| r.try_get(0))
+            .expect("version");
+        assert_eq!(versions, 6);
+        drop(client);
+        let _ = driver.await;
+    }
+
+    /// A message search reads the newest ids in order, in growing windows, then turns to the
+    /// word index for the rest: messages far apart in id (sequence restarted) are found in
+    /// order across both, page by page, in the whole workspace and in an agent's scope.
+    #[tokio::test]
+    async fn message_search_finds_old_messages_through_the_word_index() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let store = PostgresStore::connect(&url).await.expect("open");
+        let rules =
+            Arc::new(Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules"));
+        let ingest = async |texts: &[(&str, &str)]| {
+            let batch: Vec<IncomingMessage> = texts
+                .iter()
+                .map(|(key, text)| IncomingMessage {
+                    external_id: (*key).into(),
+                    contact: ContactRef::parse("+966501112233").expect("ref"),
+                    account: "wa-1".into(),
+                    channel: Channel::WhatsApp,
+                    direction: Direction::In,
+                    text: (*text).into(),
+                    at: now(),
+                    provider_id: None,
+                })
+                .collect();
+            store
+                .ingest_messages(&batch, now(), &rules)
+                .await
+                .expect("ingest");
+        };
+        let restart = |at: i64| {
+            execute_on(
+                url.clone(),
+                format!("ALTER TABLE messages ALTER COLUMN id RESTART WITH {at}"),
+            )
+            .expect("restart ids");
+        };
+        ingest(&[("a1", "alpha one"), ("b", "beta"), ("a2", "alpha two")]).await;
+        restart(500_000);
+        ingest(&[("a3", "alpha three"), ("g", "gamma")]).await;
+        restart(1_000_000);
+        ingest(&[("a4", "alpha four"), ("n", "noise")]).await;
+
+        let contact = store
+            .find_contact(&stoke_core::Handle::Phone(
+                Phone::parse("+966501112233", None).expect("phone"),
+            ))
+            .await
+            .expect("find")
+            .expect("contact");
+        let mut owned = contact.clone();
+        let team = store.create_team("Riyadh").await.expect("team");
+        let agent = store
+            .create_user(
+                &stoke_core::UserDraft {
+                    email: stoke_core::Email::parse("sara@example.com").expect("email"),
+                    name: "Sara".into(),
+                    role: stoke_core::Role::Agent,
+                    team: Some(team.id),
+                    password_hash: None,
+                },
+                now(),
+            )
+            .await
+            .expect("agent");
+        owned.owner = Some(agent.id);
+        store.update_contact(&owned, now()).await.expect("assign");
+        let sara = stoke_store::Scope::Agent {
+            user: agent.id,
+            team: Some(team.id),
+        };
+        for scope in [stoke_store::Scope::Everything, sara] {
+            let texts = |page: &stoke_store::Page<stoke_core::Message>| {
+                page.items
+                    .iter()
+                    .map(|m| m.text.clone())
+                    .collect::<Vec<_>>()
+            };
+            let first = store
+                .search_messages(scope, "alph", None, stoke_store::PageRequest::first(3))
+                .await
+                .expect("search");
+            assert_eq!(texts(&first), ["alpha four", "alpha three", "alpha two"]);
+            let rest = store
+                .search_messages(
+                    scope,
+                    "alph",
+                    None,
+                    stoke_store::PageRequest {
+                        after: first.next,
+                        limit: 3,
+                    },
+                )
+                .await
+                .expect("search");
+            assert_eq!(texts(&rest), ["alpha one"]);
+            assert_eq!(rest.next, None);
+            for (word, text) in [("gamma", "gamma"), ("beta", "beta"), ("noise", "noise")] {
+                let found = store
+                    .search_messages(scope, word, None, stoke_store::PageRequest::first(3))
+                    .await
+                    .expect("search");
+                assert_eq!(texts(&found), [text], "{word}");
+            }
+        }
+        let stranger = store.create_team("Elsewhere").await.expect("team");
+        let none = store
+            .search_messages(
+                stoke_store::Scope::Team(stranger.id),
+                "alpha",
+                None,
+                stoke_store::PageRequest::first(3),
+            )
+            .await
+            .expect("search");
+        assert!(none.items.is_empty());
+    }
+
     /// Two nodes (two stores, two pools) take the same new customer's first messages at once:
     /// one contact is created, every message is stored once, and both batches succeed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +456,50 @@ mod postgres_server {
         let counts = a.counts().await.expect("counts");
         assert_eq!((counts.contacts, counts.messages), (1, 25), "{counts:?}");
         assert_eq!(counts.conversations, 1);
+    }
+
+    /// One node's writes reach another node's change feed: a message that changes tags, and the
+    /// workspace's playbook setting, each arrive as a notification (after the `Any` a new
+    /// listener starts with).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn another_nodes_changes_arrive_as_notifications() {
+        let db = create_database();
+        let url = with_database(&server(), &db.name);
+        let a = PostgresStore::connect(&url).await.expect("node a");
+        let b = PostgresStore::connect(&url).await.expect("node b");
+        let mut feed = b.changes().expect("a change feed");
+        async fn next(
+            feed: &mut tokio::sync::broadcast::Receiver<stoke_store::Change>,
+        ) -> stoke_store::Change {
+            tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+                .await
+                .expect("a notification in time")
+                .expect("open")
+        }
+        assert_eq!(next(&mut feed).await, stoke_store::Change::Any, "listening");
+        let rules =
+            Arc::new(Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules"));
+        a.ingest_messages(
+            &[IncomingMessage {
+                external_id: "m1".into(),
+                contact: ContactRef::parse("+966501234567").expect("ref"),
+                account: "wa-sales-1".into(),
+                channel: Channel::WhatsApp,
+                direction: Direction::In,
+                text: "how much is it?".into(),
+                at: now(),
+                provider_id: None,
+            }],
+            now(),
+            &rules,
+        )
+        .await
+        .expect("ingest");
+        assert_eq!(next(&mut feed).await, stoke_store::Change::Tags);
+        a.put_setting("playbook", "# mine", now())
+            .await
+            .expect("setting");
+        assert_eq!(next(&mut feed).await, stoke_store::Change::Settings);
     }
 
     /// Two nodes' schedulers refresh the same due contacts at once: each contact is
@@ -307,6 +566,7 @@ mod postgres_server {
             text: text.into(),
             media_url: None,
             content_hash: stoke_core::outbox::content_hash(text, None),
+            last_inbound_at: None,
         }
     }
 

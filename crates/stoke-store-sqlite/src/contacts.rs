@@ -9,6 +9,7 @@ use stoke_core::{
     Language, Tag, TagChange, TagChangeKind, TagFamily, TeamId, TimeZoneName, UserId,
 };
 use stoke_store::codec::{ProfileDoc, from_millis, to_millis};
+use stoke_store::search::contact_search_text;
 use stoke_store::{ContactImportOutcome, Page, PageRequest, Scope, StoreError, StoreResult};
 
 use crate::{db_err, people};
@@ -139,19 +140,20 @@ fn define_used_custom_fields(conn: &Connection, contact: &Contact) -> StoreResul
 }
 
 /// Writes a contact's row: a new one when `id` is `None`, else the row with that id (callers
-/// have loaded it first, so the upsert never creates a contact by accident).
+/// have loaded it first, so the upsert never creates a contact by accident). Its search words
+/// are derived here, the one place a contact's row is written; triggers index them.
 fn write_row(
     conn: &Connection,
     id: Option<ContactId>,
     contact: &Contact,
 ) -> StoreResult<ContactId> {
     conn.prepare_cached(
-        "INSERT INTO contacts (id, kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+        "INSERT INTO contacts (id, kind, name, country, city, language, time_zone, owner_id, team_id, profile, created_at, updated_at, search)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, country = excluded.country,
            city = excluded.city, language = excluded.language, time_zone = excluded.time_zone,
            owner_id = excluded.owner_id, team_id = excluded.team_id, profile = excluded.profile,
-           created_at = excluded.created_at, updated_at = excluded.updated_at",
+           created_at = excluded.created_at, updated_at = excluded.updated_at, search = excluded.search",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -167,6 +169,7 @@ fn write_row(
             ProfileDoc::encode(contact),
             to_millis(contact.created_at),
             to_millis(contact.updated_at),
+            contact_search_text(contact),
         ])
     })
     .map_err(db_err)?;
@@ -253,7 +256,7 @@ pub(crate) fn save(conn: &Connection, contact: &Contact) -> StoreResult<()> {
 
 /// The condition a scope puts on `contacts`, and the values of its parameters ?3 and ?4 (every
 /// condition names both: a statement is bound with exactly the parameters it names).
-fn scope_filter(scope: Scope) -> (&'static str, Option<i64>, Option<i64>) {
+pub(crate) fn scope_filter(scope: Scope) -> (&'static str, Option<i64>, Option<i64>) {
     match scope {
         Scope::Everything => ("(?3 IS NULL AND ?4 IS NULL)", None, None),
         Scope::Team(team) => (

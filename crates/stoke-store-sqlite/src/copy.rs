@@ -37,6 +37,21 @@ impl SqliteStore {
         .await
     }
 
+    /// The highest id each `AUTOINCREMENT` table has ever handed out (`sqlite_sequence`): ids
+    /// of erased or merged-away rows included, so that a copy can go on never reusing them.
+    pub async fn id_high_water(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare("SELECT name, seq FROM sqlite_sequence ORDER BY name")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+        .await
+    }
+
     /// Streams a table's rows, in key order, in batches of `batch`. The receiver gets an error
     /// (and nothing after it) if a value is not an integer, a text or a null.
     pub fn stream_rows(

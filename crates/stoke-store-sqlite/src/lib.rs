@@ -8,7 +8,14 @@
 //! runs on Tokio's blocking pool so that async callers are never stalled by disk IO.
 //!
 //! Migrations are SQL files compiled into the binary (`migrations/`), applied in order at open and
-//! recorded in `PRAGMA user_version`.
+//! recorded in `PRAGMA user_version`; one that must compute in Rust (0007 fills the search
+//! columns) runs that step in the migration's transaction, after its SQL.
+//!
+//! Search (`search.rs`): contacts and messages keep their words in a `search` column (written
+//! with the row, `stoke_store::copy`), indexed by FTS5 tables that take each write
+//! transaction's changes at its end (`search::sync`, called by `write`), not row by row: FTS5
+//! writes its buffer to disk at every statement savepoint, which made per-row triggers halve
+//! ingest speed.
 
 mod audit;
 mod contacts;
@@ -17,7 +24,9 @@ mod engine;
 mod messages;
 mod outbox;
 mod people;
+mod privacy;
 mod schema;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,8 +50,9 @@ use stoke_store::outbox::{
     OutboxEntry, OutboxId, SendOutcome, Takeover,
 };
 use stoke_store::{
-    ApiToken, AuditDraft, AuditEntry, ContactImportOutcome, Counts, IncomingEvent, IncomingMessage,
-    IngestOutcome, Page, PageRequest, Scope, SegmentRow, Store, StoreError, StoreResult,
+    ApiToken, AuditDraft, AuditEntry, ContactFilter, ContactImportOutcome, Counts, Erased,
+    IncomingEvent, IncomingMessage, IngestOutcome, Page, PageRequest, Scope, SegmentRow, Session,
+    Store, StoreError, StoreResult,
 };
 
 /// The SQLite store. Cheap to clone: clones share the pool.
@@ -51,6 +61,9 @@ pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
     write_lock: Arc<Mutex<()>>,
     path: PathBuf,
+    /// Every committed write, for this process's caches (`Store::changes`). Another process
+    /// writing the same file (a CLI import beside a server) is not heard: caches expire by age.
+    changes: tokio::sync::broadcast::Sender<stoke_store::Change>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -100,6 +113,7 @@ impl SqliteStore {
             pool,
             write_lock: Arc::new(Mutex::new(())),
             path: path.to_owned(),
+            changes: tokio::sync::broadcast::channel(256).0,
         })
     }
 
@@ -131,6 +145,7 @@ impl SqliteStore {
     {
         let pool = self.pool.clone();
         let lock = self.write_lock.clone();
+        let changes = self.changes.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(StoreError::backend)?;
             // A poisoned lock only means another writer panicked; its transaction rolled back.
@@ -139,7 +154,11 @@ impl SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::backend)?;
             let value = work(&tx)?;
+            // The full-text indexes take the transaction's changes at its end, all at once.
+            search::sync(&tx)?;
             tx.commit().map_err(StoreError::backend)?;
+            // Nobody listening is not an error.
+            let _ = changes.send(stoke_store::Change::Any);
             Ok(value)
         })
         .await
@@ -274,6 +293,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_account_config(&self, name: &str, config: Option<&str>) -> StoreResult<Account> {
+        let (name, config) = (name.to_owned(), config.map(str::to_owned));
+        self.write(move |tx| outbox::set_config(tx, &name, config.as_deref()))
+            .await
+    }
+
     async fn pause_account(
         &self,
         account: AccountId,
@@ -388,6 +413,23 @@ impl Store for SqliteStore {
         let (outcome, rules) = (outcome.clone(), rules.clone());
         self.write(move |tx| outbox::finish_send(tx, id, &outcome, now, &rules))
             .await
+    }
+
+    async fn contact_of_provider_message(
+        &self,
+        provider_id: &str,
+    ) -> StoreResult<Option<ContactId>> {
+        let provider_id = provider_id.to_owned();
+        self.read(move |c| {
+            use r2d2_sqlite::rusqlite::OptionalExtension;
+            c.prepare_cached("SELECT contact_id FROM outbox WHERE provider_id = ?1 LIMIT 1")
+                .map_err(db_err)?
+                .query_row([&provider_id], |r| r.get::<_, i64>(0))
+                .optional()
+                .map_err(db_err)
+                .map(|id| id.map(ContactId::new))
+        })
+        .await
     }
 
     async fn record_receipt(
@@ -718,6 +760,95 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.read(people::list_api_tokens).await
+    }
+
+    async fn revoke_api_token(&self, id: i64) -> StoreResult<ApiToken> {
+        self.write(move |tx| people::revoke_api_token(tx, id)).await
+    }
+
+    async fn login_lookup(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        let email = email.to_owned();
+        self.read(move |c| people::login_lookup(c, &email)).await
+    }
+
+    async fn set_password_hash(&self, user: UserId, hash: Option<&str>) -> StoreResult<()> {
+        let hash = hash.map(str::to_owned);
+        self.write(move |tx| people::set_password_hash(tx, user, hash.as_deref()))
+            .await
+    }
+
+    async fn search_contacts(
+        &self,
+        scope: Scope,
+        filter: &ContactFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Contact>> {
+        let filter = filter.clone();
+        self.read(move |c| search::search_contacts(c, scope, &filter, page))
+            .await
+    }
+
+    async fn search_messages(
+        &self,
+        scope: Scope,
+        query: &str,
+        account: Option<AccountId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Message>> {
+        let query = query.to_owned();
+        self.read(move |c| search::search_messages(c, scope, &query, account, page))
+            .await
+    }
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<(String, Timestamp)>> {
+        let key = key.to_owned();
+        self.read(move |c| search::get_setting(c, &key)).await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str, now: Timestamp) -> StoreResult<()> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.write(move |tx| search::put_setting(tx, &key, &value, now))
+            .await
+    }
+
+    async fn delete_setting(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.write(move |tx| search::delete_setting(tx, &key)).await
+    }
+
+    async fn create_session(&self, token_hash: &str, session: &Session) -> StoreResult<()> {
+        let (token_hash, session) = (token_hash.to_owned(), session.clone());
+        self.write(move |tx| people::create_session(tx, &token_hash, &session))
+            .await
+    }
+
+    async fn find_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<Session>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| people::find_session(c, &token_hash, now))
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| people::delete_session(tx, &token_hash))
+            .await
+    }
+
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<u64> {
+        self.write(move |tx| people::delete_user_sessions(tx, user))
+            .await
+    }
+
+    async fn purge_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        self.write(move |tx| people::purge_sessions(tx, now)).await
+    }
+
+    async fn erase_contact(&self, id: ContactId) -> StoreResult<Erased> {
+        self.write(move |tx| privacy::erase_contact(tx, id)).await
+    }
+
     async fn append_audit(&self, entry: &AuditDraft, at: Timestamp) -> StoreResult<i64> {
         let entry = entry.clone();
         self.write(move |tx| audit::append(tx, &entry, at)).await
@@ -729,5 +860,9 @@ impl Store for SqliteStore {
 
     async fn counts(&self) -> StoreResult<Counts> {
         self.read(people::counts).await
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<stoke_store::Change>> {
+        Some(self.changes.subscribe())
     }
 }

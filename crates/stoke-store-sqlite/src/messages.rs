@@ -9,6 +9,7 @@ use stoke_core::{
     Currency, Direction, Event, EventId, Message, MessageId, MessageStatus, Money, StatusChange,
 };
 use stoke_store::codec::{decode_event, encode_event, from_millis, parse_column, to_millis};
+use stoke_store::search::message_search_text;
 use stoke_store::{
     IncomingEvent, IncomingMessage, IngestOutcome, Page, PageRequest, StoreError, StoreResult,
 };
@@ -16,7 +17,7 @@ use stoke_store::{
 use stoke_core::engine::{EngineEvent, Rules};
 
 use crate::outbox::{self, find_account};
-use crate::{contacts, db_err, engine};
+use crate::{contacts, db_err, engine, search};
 
 pub(crate) fn ensure_account(
     conn: &Connection,
@@ -118,6 +119,10 @@ pub(crate) fn ingest_messages(
     now: Timestamp,
     rules: &Rules,
 ) -> StoreResult<IngestOutcome> {
+    // The batch indexes its own messages at its end (see `search::index_messages_from`);
+    // changes noted before it go to the index first, so that none of them names a row it adds.
+    search::sync(conn)?;
+    let mut first: Option<MessageId> = None;
     let mut outcome = IngestOutcome::default();
     let mut engine = engine::Batch::default();
     let mut resolver = ContactResolver::new();
@@ -125,8 +130,8 @@ pub(crate) fn ingest_messages(
     let mut conversations: HashMap<(ContactId, AccountId), ConversationId> = HashMap::new();
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO messages (external_id, conversation_id, contact_id, account_id, channel, direction, body, at, provider_id, initial_status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (external_id) DO NOTHING",
+            "INSERT INTO messages (external_id, conversation_id, contact_id, account_id, channel, direction, body, at, provider_id, initial_status, search)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (external_id) DO NOTHING",
         )
         .map_err(db_err)?;
     let mut touch = conn
@@ -181,6 +186,8 @@ pub(crate) fn ingest_messages(
                 to_millis(m.at),
                 m.provider_id,
                 initial.as_str(),
+                // Its words for search, indexed at the end of the batch.
+                message_search_text(&m.text),
             ])
             .map_err(db_err)?;
         if inserted == 0 {
@@ -192,6 +199,7 @@ pub(crate) fn ingest_messages(
             .execute(params![conversation.get(), to_millis(m.at)])
             .map_err(db_err)?;
         let id = MessageId::new(conn.last_insert_rowid());
+        first.get_or_insert(id);
         let event = match m.direction {
             Direction::In => EngineEvent::Inbound {
                 message: id,
@@ -207,6 +215,9 @@ pub(crate) fn ingest_messages(
         outcome.inserted += 1;
     }
     engine.finish(conn, now, rules)?;
+    if let Some(first) = first {
+        search::index_messages_from(conn, first)?;
+    }
     outcome.contacts_created = resolver.created;
     Ok(outcome)
 }
@@ -236,9 +247,9 @@ fn ensure_conversation(
     Ok(ConversationId::new(conn.last_insert_rowid()))
 }
 
-const MESSAGE_COLUMNS: &str = "id, external_id, conversation_id, contact_id, account_id, channel, direction, body, at, provider_id, initial_status";
+pub(crate) const MESSAGE_COLUMNS: &str = "id, external_id, conversation_id, contact_id, account_id, channel, direction, body, at, provider_id, initial_status";
 
-fn message_from_row(row: &Row<'_>) -> StoreResult<Message> {
+pub(crate) fn message_from_row(row: &Row<'_>) -> StoreResult<Message> {
     let at = from_millis(row.get(8).map_err(db_err)?)?;
     let initial: MessageStatus =
         parse_column("status", &row.get::<_, String>(10).map_err(db_err)?)?;
@@ -262,7 +273,7 @@ fn message_from_row(row: &Row<'_>) -> StoreResult<Message> {
 }
 
 /// Appends the stored status steps to messages read without them.
-fn attach_statuses(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
+pub(crate) fn attach_statuses(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT status, at, detail FROM message_statuses WHERE message_id = ?1 ORDER BY id",

@@ -23,7 +23,7 @@ use stoke_store::{IncomingMessage, Page, PageRequest, StoreError, StoreResult};
 use crate::{contacts, db_err, engine, messages};
 
 pub(crate) const ACCOUNT_COLUMNS: &str =
-    "id, name, channel, address, created_at, limits, paused_until, pause_reason";
+    "id, name, channel, address, created_at, limits, paused_until, pause_reason, config";
 
 pub(crate) fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
     Ok(Account {
@@ -39,6 +39,7 @@ pub(crate) fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
             .map(from_millis)
             .transpose()?,
         pause_reason: row.get(7).map_err(db_err)?,
+        config: row.get(8).map_err(db_err)?,
     })
 }
 
@@ -110,6 +111,23 @@ pub(crate) fn set_limits(
         .execute(
             "UPDATE accounts SET limits = ?2 WHERE name = ?1",
             params![name, encode_limits(limits)],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::not_found("account", name));
+    }
+    get_account(conn, name)
+}
+
+pub(crate) fn set_config(
+    conn: &Connection,
+    name: &str,
+    config: Option<&str>,
+) -> StoreResult<Account> {
+    let n = conn
+        .execute(
+            "UPDATE accounts SET config = ?2 WHERE name = ?1",
+            params![name, config],
         )
         .map_err(db_err)?;
     if n == 0 {

@@ -1,14 +1,15 @@
-//! Tags, notes, tasks, custom fields, teams, users and tokens: the low-volume side of the store.
+//! Tags, notes, tasks, custom fields, teams, users, tokens and sessions: the low-volume side of
+//! the store.
 
 use jiff::Timestamp;
-use r2d2_sqlite::rusqlite::{Connection, ErrorCode, Row, params};
+use r2d2_sqlite::rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use stoke_core::{
     ContactId, CustomFieldDef, CustomFieldType, Email, EventId, Evidence, MessageId, Note, NoteId,
     Role, Tag, TagChange, TagChangeKind, TagFamily, Task, TaskDraft, TaskId, Team, TeamId, User,
     UserDraft, UserId,
 };
 use stoke_store::codec::{from_millis, parse_column, to_millis};
-use stoke_store::{ApiToken, Counts, StoreError, StoreResult};
+use stoke_store::{ApiToken, Counts, Session, StoreError, StoreResult};
 
 use crate::{contacts, db_err};
 
@@ -432,14 +433,53 @@ pub(crate) fn create_user(
         .ok_or_else(|| StoreError::Backend("user vanished after insert".into()))
 }
 
+/// The `email_key` a looked-up address is compared with: every lookup by e-mail (a login
+/// too) matches the same way.
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 pub(crate) fn find_user_by_email(conn: &Connection, email: &str) -> StoreResult<Option<User>> {
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE email_key = ?1"
         ))
         .map_err(db_err)?;
-    let mut rows = stmt.query([email.trim().to_lowercase()]).map_err(db_err)?;
+    let mut rows = stmt.query([email_key(email)]).map_err(db_err)?;
     rows.next().map_err(db_err)?.map(user_from_row).transpose()
+}
+
+pub(crate) fn login_lookup(
+    conn: &Connection,
+    email: &str,
+) -> StoreResult<Option<(User, Option<String>)>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email_key = ?1"
+        ))
+        .map_err(db_err)?;
+    let mut rows = stmt.query([email_key(email)]).map_err(db_err)?;
+    match rows.next().map_err(db_err)? {
+        Some(row) => Ok(Some((user_from_row(row)?, row.get(6).map_err(db_err)?))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn set_password_hash(
+    conn: &Connection,
+    user: UserId,
+    hash: Option<&str>,
+) -> StoreResult<()> {
+    let changed = conn
+        .execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user.get(), hash],
+        )
+        .map_err(db_err)?;
+    if changed == 0 {
+        return Err(StoreError::not_found("user", user));
+    }
+    Ok(())
 }
 
 pub(crate) fn get_user(conn: &Connection, id: UserId) -> StoreResult<User> {
@@ -487,26 +527,151 @@ pub(crate) fn create_api_token(
     })
 }
 
+const TOKEN_COLUMNS: &str = "id, name, role, user_id, created_at";
+
+fn api_token(row: &r2d2_sqlite::rusqlite::Row<'_>) -> StoreResult<ApiToken> {
+    Ok(ApiToken {
+        id: row.get(0).map_err(db_err)?,
+        name: row.get(1).map_err(db_err)?,
+        role: parse_column("role", &row.get::<_, String>(2).map_err(db_err)?)?,
+        user: row
+            .get::<_, Option<i64>>(3)
+            .map_err(db_err)?
+            .map(UserId::new),
+        created_at: from_millis(row.get(4).map_err(db_err)?)?,
+    })
+}
+
 pub(crate) fn find_api_token(conn: &Connection, token_hash: &str) -> StoreResult<Option<ApiToken>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, name, role, user_id, created_at FROM api_tokens WHERE token_hash = ?1",
-        )
+        .prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1"
+        ))
         .map_err(db_err)?;
     let mut rows = stmt.query([token_hash]).map_err(db_err)?;
     match rows.next().map_err(db_err)? {
         None => Ok(None),
-        Some(row) => Ok(Some(ApiToken {
-            id: row.get(0).map_err(db_err)?,
-            name: row.get(1).map_err(db_err)?,
-            role: parse_column("role", &row.get::<_, String>(2).map_err(db_err)?)?,
-            user: row
-                .get::<_, Option<i64>>(3)
-                .map_err(db_err)?
-                .map(UserId::new),
-            created_at: from_millis(row.get(4).map_err(db_err)?)?,
-        })),
+        Some(row) => api_token(row).map(Some),
     }
+}
+
+pub(crate) fn list_api_tokens(conn: &Connection) -> StoreResult<Vec<ApiToken>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"
+        ))
+        .map_err(db_err)?;
+    let mut rows = stmt.query([]).map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        out.push(api_token(row)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn revoke_api_token(conn: &Connection, id: i64) -> StoreResult<ApiToken> {
+    let found = {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = ?1"
+            ))
+            .map_err(db_err)?;
+        let mut rows = stmt.query([id]).map_err(db_err)?;
+        match rows.next().map_err(db_err)? {
+            None => return Err(StoreError::not_found("API token", id)),
+            Some(row) => api_token(row)?,
+        }
+    };
+    conn.execute("DELETE FROM api_tokens WHERE id = ?1", [id])
+        .map_err(db_err)?;
+    Ok(found)
+}
+
+pub(crate) fn create_session(
+    conn: &Connection,
+    token_hash: &str,
+    session: &Session,
+) -> StoreResult<()> {
+    // Checked first so that an unknown user is named as such, not reported as a taken hash.
+    get_user(conn, session.user)?;
+    let inserted = conn
+        .execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token_hash) DO NOTHING",
+            params![
+                token_hash,
+                session.user.get(),
+                session.csrf_token,
+                to_millis(session.created_at),
+                to_millis(session.expires_at)
+            ],
+        )
+        .map_err(db_err)?;
+    if inserted == 0 {
+        // The key names the user, never the hash: error messages end up in logs.
+        return Err(StoreError::Conflict {
+            entity: "session",
+            key: format!("of user {}", session.user),
+            reason: "a session with this token hash already exists".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn find_session(
+    conn: &Connection,
+    token_hash: &str,
+    now: Timestamp,
+) -> StoreResult<Option<Session>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT user_id, csrf_token, created_at, expires_at FROM sessions
+             WHERE token_hash = ?1 AND expires_at > ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![token_hash, to_millis(now)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(db_err)?;
+    row.map(|(user, csrf_token, created_at, expires_at)| {
+        Ok(Session {
+            user: UserId::new(user),
+            csrf_token,
+            created_at: from_millis(created_at)?,
+            expires_at: from_millis(expires_at)?,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) fn delete_session(conn: &Connection, token_hash: &str) -> StoreResult<()> {
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) fn delete_user_sessions(conn: &Connection, user: UserId) -> StoreResult<u64> {
+    let deleted = conn
+        .execute("DELETE FROM sessions WHERE user_id = ?1", [user.get()])
+        .map_err(db_err)?;
+    Ok(deleted as u64)
+}
+
+pub(crate) fn purge_sessions(conn: &Connection, now: Timestamp) -> StoreResult<u64> {
+    let deleted = conn
+        .execute(
+            "DELETE FROM sessions WHERE expires_at <= ?1",
+            [to_millis(now)],
+        )
+        .map_err(db_err)?;
+    Ok(deleted as u64)
 }
 
 pub(crate) fn counts(conn: &Connection) -> StoreResult<Counts> {

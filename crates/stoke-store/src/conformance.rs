@@ -17,10 +17,14 @@ use std::sync::{Arc, OnceLock};
 use stoke_core::engine::Rules;
 use stoke_core::playbook::Playbook;
 
-use crate::{IncomingEvent, IncomingMessage, PageRequest, Scope, Store, StoreError};
+use crate::{IncomingEvent, IncomingMessage, PageRequest, Scope, Session, Store, StoreError};
 
 mod outbox;
 pub use outbox::*;
+mod privacy;
+pub use privacy::*;
+mod search;
+pub use search::*;
 
 /// The default playbook, compiled once for the whole suite.
 fn rules() -> Arc<Rules> {
@@ -69,12 +73,29 @@ macro_rules! conformance_suite {
             segment_page_reads_tags_replies_and_opt_outs,
             scopes_limit_what_managers_and_agents_see,
             sender_accounts_limits_and_pauses,
+            account_config_is_stored_and_cleared,
             templates_are_stored_and_replaced,
             broadcasts_enqueue_every_recipient_and_count_them,
             a_message_is_written_before_and_after_it_is_sent,
             failures_retry_or_stay_failed_and_flag_numbers,
             leases_hand_accounts_over_and_in_flight_becomes_unknown,
             the_audit_log_is_appended_and_read_in_order,
+            sessions_expire_and_end,
+            login_lookup_returns_the_password_hash,
+            erase_contact_removes_everything_about_one_contact,
+            erase_contact_follows_merges,
+            erased_contact_ids_are_never_reused,
+            merged_away_contact_ids_are_never_reused,
+            finishing_a_send_after_erasure_is_not_found,
+            contacts_are_found_by_their_words_in_every_language,
+            contacts_are_filtered_by_tag_owner_and_assignment,
+            contact_search_sees_only_the_scope,
+            contact_search_pages_in_id_order,
+            messages_are_found_by_their_words_across_accounts,
+            message_search_pages_newest_first_within_the_scope,
+            message_search_takes_any_text_and_refuses_none,
+            erased_contacts_messages_are_not_found,
+            settings_are_written_replaced_and_removed,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(
@@ -1227,9 +1248,255 @@ pub async fn users_teams_and_tokens(store: &dyn Store) {
         .expect("token");
     assert_eq!(
         store.find_api_token("hash-1").await.expect("find"),
-        Some(token)
+        Some(token.clone())
     );
     assert_eq!(store.find_api_token("hash-2").await.expect("find"), None);
+    let other = store
+        .create_api_token("crm", Role::Admin, None, "hash-2", now())
+        .await
+        .expect("token");
+    assert_eq!(
+        store.list_api_tokens().await.expect("list"),
+        vec![token.clone(), other.clone()]
+    );
+    // Revoked, a token stops working at once; the other goes on.
+    assert_eq!(
+        store.revoke_api_token(token.id).await.expect("revoke"),
+        token
+    );
+    assert_eq!(store.find_api_token("hash-1").await.expect("find"), None);
+    assert_eq!(
+        store.find_api_token("hash-2").await.expect("find"),
+        Some(other.clone())
+    );
+    assert_eq!(store.list_api_tokens().await.expect("list"), vec![other]);
+    assert!(matches!(
+        store.revoke_api_token(token.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn user(store: &dyn Store, address: &str, password_hash: Option<&str>) -> stoke_core::User {
+    store
+        .create_user(
+            &UserDraft {
+                email: email(address),
+                name: address.to_owned(),
+                role: Role::Agent,
+                team: None,
+                password_hash: password_hash.map(str::to_owned),
+            },
+            now(),
+        )
+        .await
+        .expect("user")
+}
+
+pub async fn sessions_expire_and_end(store: &dyn Store) {
+    let rep = user(store, "rep@example.com", None).await;
+    let other = user(store, "other@example.com", None).await;
+    let hour = jiff::SignedDuration::from_hours(1);
+    let session = |user: stoke_core::UserId, csrf: &str, expires_at: Timestamp| Session {
+        user,
+        csrf_token: csrf.to_owned(),
+        created_at: now(),
+        expires_at,
+    };
+    let first = session(rep.id, "csrf-1", now() + hour);
+    store
+        .create_session("hash-1", &first)
+        .await
+        .expect("create");
+    assert_eq!(
+        store.find_session("hash-1", now()).await.expect("find"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .find_session("hash-1", now() + hour / 2)
+            .await
+            .expect("find"),
+        Some(first.clone())
+    );
+    // Expired at its expiry time, not a moment after.
+    assert_eq!(
+        store
+            .find_session("hash-1", now() + hour)
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_session("hash-1", now() + hour * 2)
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(
+        store.find_session("hash-0", now()).await.expect("find"),
+        None
+    );
+    let err = store
+        .create_session("hash-1", &session(other.id, "csrf-x", now() + hour))
+        .await
+        .expect_err("hash taken");
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert!(
+        !err.to_string().contains("hash-1"),
+        "the hash stays out of messages: {err}"
+    );
+    let err = store
+        .create_session(
+            "hash-9",
+            &session(stoke_core::UserId::new(999_999), "csrf-9", now() + hour),
+        )
+        .await
+        .expect_err("no such user");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    // The refused session did not replace the first.
+    assert_eq!(
+        store.find_session("hash-1", now()).await.expect("find"),
+        Some(first)
+    );
+
+    for (hash, csrf) in [("hash-2", "csrf-2"), ("hash-3", "csrf-3")] {
+        store
+            .create_session(hash, &session(rep.id, csrf, now() + hour))
+            .await
+            .expect("create");
+    }
+    let minute = jiff::SignedDuration::from_mins(1);
+    store
+        .create_session("hash-4", &session(other.id, "csrf-4", now() + minute))
+        .await
+        .expect("create");
+    store
+        .create_session("hash-5", &session(other.id, "csrf-5", now() + minute * 10))
+        .await
+        .expect("create");
+
+    store.delete_session("hash-2").await.expect("logout");
+    assert_eq!(
+        store.find_session("hash-2", now()).await.expect("find"),
+        None
+    );
+    store
+        .delete_session("hash-2")
+        .await
+        .expect("ending an ended session is no error");
+    store
+        .delete_session("never-was")
+        .await
+        .expect("ending an unknown session is no error");
+    assert_eq!(
+        store.delete_user_sessions(rep.id).await.expect("end all"),
+        2,
+        "hash-1 and hash-3"
+    );
+    for hash in ["hash-1", "hash-3"] {
+        assert_eq!(store.find_session(hash, now()).await.expect("find"), None);
+    }
+    assert!(
+        store
+            .find_session("hash-4", now())
+            .await
+            .expect("find")
+            .is_some(),
+        "another user's sessions stay"
+    );
+    assert_eq!(store.delete_user_sessions(rep.id).await.expect("again"), 0);
+
+    assert_eq!(
+        store
+            .purge_sessions(now() + minute * 5)
+            .await
+            .expect("purge"),
+        1,
+        "hash-4 expired"
+    );
+    assert!(
+        store
+            .find_session("hash-5", now() + minute * 5)
+            .await
+            .expect("find")
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .purge_sessions(now() + minute * 10)
+            .await
+            .expect("purge"),
+        1,
+        "hash-5 expires at that moment"
+    );
+    assert_eq!(
+        store
+            .purge_sessions(now() + hour * 24)
+            .await
+            .expect("purge"),
+        0
+    );
+    assert_eq!(store.delete_user_sessions(other.id).await.expect("end"), 0);
+}
+
+pub async fn login_lookup_returns_the_password_hash(store: &dyn Store) {
+    let rep = user(store, "Rep@Example.com", Some("$argon2id$v=19$first")).await;
+    let bare = user(store, "bare@example.com", None).await;
+    assert_eq!(
+        store.login_lookup("Rep@Example.com").await.expect("lookup"),
+        Some((rep.clone(), Some("$argon2id$v=19$first".to_owned())))
+    );
+    // Matched as find_user_by_email matches.
+    assert_eq!(
+        store
+            .find_user_by_email(" rep@EXAMPLE.com ")
+            .await
+            .expect("find"),
+        Some(rep.clone())
+    );
+    assert_eq!(
+        store
+            .login_lookup(" rep@EXAMPLE.com ")
+            .await
+            .expect("lookup"),
+        Some((rep.clone(), Some("$argon2id$v=19$first".to_owned())))
+    );
+    assert_eq!(
+        store
+            .login_lookup("bare@example.com")
+            .await
+            .expect("lookup"),
+        Some((bare, None))
+    );
+    assert_eq!(
+        store
+            .login_lookup("nobody@example.com")
+            .await
+            .expect("lookup"),
+        None
+    );
+
+    store
+        .set_password_hash(rep.id, Some("$argon2id$v=19$second"))
+        .await
+        .expect("change");
+    assert_eq!(
+        store.login_lookup("rep@example.com").await.expect("lookup"),
+        Some((rep.clone(), Some("$argon2id$v=19$second".to_owned())))
+    );
+    store.set_password_hash(rep.id, None).await.expect("clear");
+    assert_eq!(
+        store.login_lookup("rep@example.com").await.expect("lookup"),
+        Some((rep.clone(), None))
+    );
+    // The user is otherwise unchanged.
+    assert_eq!(store.get_user(rep.id).await.expect("get"), rep);
+    let err = store
+        .set_password_hash(stoke_core::UserId::new(999_999), Some("x"))
+        .await
+        .expect_err("no such user");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
 pub async fn counts_cover_everything(store: &dyn Store) {

@@ -1,9 +1,15 @@
 //! Moving a workspace between backends (`stoke migrate`). Both backends keep the same tables and
 //! columns with the same values (times as Unix milliseconds, documents as the codec's JSON text,
-//! ids as integers), so a copy is rows of integers, texts and nulls, table by table.
+//! ids as integers), so a copy is rows of integers, texts and nulls, table by table. That
+//! includes the search columns derived from other columns (`contacts.search`,
+//! `messages.search`): `crate::search` derives them alike on both backends, so that a copied row
+//! holds what the target would have written itself.
 
-/// Every table, referenced tables first: the order a copy writes them in.
-pub const TABLES: [&str; 22] = [
+/// Every table a copy carries, referenced tables first: the order a copy writes them in. With
+/// `NOT_COPIED`, every table either backend has (each backend's tests check it). SQLite's
+/// full-text indexes (FTS5 virtual tables over the search columns, and their shadow tables) are
+/// indexes, not tables: triggers keep them, and a copy carries the columns they index.
+pub const TABLES: [&str; 23] = [
     "teams",
     "users",
     "api_tokens",
@@ -26,7 +32,12 @@ pub const TABLES: [&str; 22] = [
     "outbox",
     "contact_flags",
     "audit_log",
+    "settings",
 ];
+
+/// Tables a copy leaves out on purpose. Sessions are ephemeral sign-ins: after a move, people
+/// sign in again rather than carry cookies from one database to another.
+pub const NOT_COPIED: [&str; 1] = ["sessions"];
 
 /// One stored value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -15,6 +15,8 @@ pub mod conformance;
 /// Whole tables between backends (`stoke migrate`).
 pub mod copy;
 pub mod outbox;
+/// The words searches match, shared by both backends.
+pub mod search;
 
 use std::sync::Arc;
 
@@ -207,6 +209,56 @@ pub struct ApiToken {
     pub created_at: Timestamp,
 }
 
+/// What changed in the database, as far as a node's caches care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Contacts' tags, and so segments.
+    Tags,
+    /// Workspace settings, such as the playbook.
+    Settings,
+    /// Something was written, or notifications may have been missed: anything may have changed.
+    Any,
+}
+
+/// What a contact list is narrowed to; every part given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactFilter {
+    /// Words found in the name, company, phones or e-mails (each word as a prefix of a word
+    /// there, normalised as the classifier does; digits of a phone match without `+` or spaces).
+    pub text: Option<String>,
+    /// Holds this tag (family and value), engine or static.
+    pub tag: Option<(TagFamily, String)>,
+    /// Assigned to this user.
+    pub owner: Option<UserId>,
+    /// Assigned to nobody.
+    pub unassigned: bool,
+}
+
+/// A signed-in browser session. The cookie holds a random secret; the store keeps only its
+/// hash, so a copy of the database does not let anyone in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: UserId,
+    /// The token every state-changing form and request must echo (CSRF protection).
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// How many rows an erasure removed, per kind: what the audit entry records instead of the
+/// personal data itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// The contact and the contacts that had been merged into it.
+    pub contacts: u64,
+    pub messages: u64,
+    pub events: u64,
+    pub tag_changes: u64,
+    pub notes: u64,
+    pub tasks: u64,
+    pub outbox: u64,
+}
+
 /// A change to record in the audit log: who did what to which thing, with the thing's state
 /// before and after as JSON documents (no secrets, no more personal data than the change needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,6 +371,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Replaces an account's pacing overrides.
     async fn set_account_limits(&self, name: &str, limits: &AccountLimits) -> StoreResult<Account>;
 
+    /// Replaces an account's provider settings (JSON text, secrets in it already sealed).
+    async fn set_account_config(&self, name: &str, config: Option<&str>) -> StoreResult<Account>;
+
     /// Stops an account until a moment (a provider's restriction or rate limit), or lifts
     /// the stop with `None`.
     async fn pause_account(
@@ -407,6 +462,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: Timestamp,
         rules: &Arc<Rules>,
     ) -> StoreResult<()>;
+
+    /// The contact an outbox message went to, by the provider's id for it.
+    async fn contact_of_provider_message(
+        &self,
+        provider_id: &str,
+    ) -> StoreResult<Option<ContactId>>;
 
     /// A provider's receipt for a sent message, by the provider's message id: moves the
     /// outbox message forward (never back) and appends to the message's status timeline.
@@ -604,6 +665,78 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn find_api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
 
+    /// Every API token (never their secrets), oldest first.
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+
+    /// Revokes a token: it stops working at once. Returns what it was; `NotFound` if none has
+    /// that id.
+    async fn revoke_api_token(&self, id: i64) -> StoreResult<ApiToken>;
+
+    /// The user with this e-mail (compared as `find_user_by_email` does) and their password
+    /// hash, for a login; `None` when no such user exists. The hash never leaves the server.
+    async fn login_lookup(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
+
+    /// Sets (or clears) a user's password hash.
+    async fn set_password_hash(&self, user: UserId, hash: Option<&str>) -> StoreResult<()>;
+
+    // Search.
+
+    /// The contacts the scope sees that match every part of `filter`, in id order (`after` is
+    /// the last id of the previous page).
+    async fn search_contacts(
+        &self,
+        scope: Scope,
+        filter: &ContactFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Contact>>;
+
+    /// Messages whose text holds every word of `query` (normalised as the classifier does, so
+    /// `أسعار` finds `اسعار` and `ёлка` finds `елка`; a word matches as a prefix), on contacts the
+    /// scope sees, optionally on one account, newest first: a page holds ids below `after`.
+    async fn search_messages(
+        &self,
+        scope: Scope,
+        query: &str,
+        account: Option<AccountId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Message>>;
+
+    // Workspace settings shared by every node (the playbook set over the API).
+
+    /// A setting's value and when it was last written.
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<(String, Timestamp)>>;
+
+    /// Writes a setting (replacing any value).
+    async fn put_setting(&self, key: &str, value: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Removes a setting; removing an absent one is not an error.
+    async fn delete_setting(&self, key: &str) -> StoreResult<()>;
+
+    // Browser sessions (the dashboard), shared by every node through the database.
+
+    /// Stores a session by the hash of its cookie's secret. `Conflict` if the hash exists.
+    async fn create_session(&self, token_hash: &str, session: &Session) -> StoreResult<()>;
+
+    /// The session with this hash, if it exists and has not expired at `now`.
+    async fn find_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<Session>>;
+
+    /// Ends one session (logout); ending an unknown one is not an error.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// Ends every session of a user (password or role change); returns how many ended.
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<u64>;
+
+    /// Removes expired sessions; returns how many.
+    async fn purge_sessions(&self, now: Timestamp) -> StoreResult<u64>;
+
+    // Privacy (SPEC 7).
+
+    /// Erases a contact and everything about it, in one transaction: handles, consents, custom
+    /// values, conversations, messages and their statuses, events, tags and tag history, engine
+    /// state and due time, notes, tasks, outbox rows and flags, and the contacts merged into it.
+    /// `NotFound` when it does not exist (a merged-away id resolves to its survivor first).
+    async fn erase_contact(&self, id: ContactId) -> StoreResult<Erased>;
+
     // The audit log (SPEC 7): appended to, read by admins, never changed.
 
     /// Appends an entry; returns its id.
@@ -615,4 +748,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // The whole workspace.
 
     async fn counts(&self) -> StoreResult<Counts>;
+
+    /// A feed of committed changes, for caches to follow: this process's writes and, where the
+    /// backend can tell, every other node's on the same database. `None` when the backend offers
+    /// none (caches then expire by age). A receiver that lags has missed changes: treat it as
+    /// `Change::Any`. Must be called inside a Tokio runtime.
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
 }

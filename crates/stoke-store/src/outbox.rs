@@ -118,6 +118,9 @@ pub struct Outbound {
     pub text: String,
     pub media_url: Option<String>,
     pub content_hash: String,
+    /// When the contact last wrote (the engine's state at dispatch): what a channel with a
+    /// service window (WhatsApp's 24 hours) checks before a free-form message leaves.
+    pub last_inbound_at: Option<Timestamp>,
 }
 
 /// How a send ended.

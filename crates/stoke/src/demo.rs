@@ -18,7 +18,7 @@ pub async fn run(
     contacts: u64,
 ) -> anyhow::Result<ExitCode> {
     let store = storage.open()?;
-    let rules = storage.rules()?;
+    let rules = storage.rules_for(store.as_ref()).await?;
     let counts = store.counts().await?;
     if counts.contacts == 0 {
         let dir = storage.data.join("demo");
@@ -100,7 +100,7 @@ pub async fn run(
         );
         let _ = out.flush();
     });
-    serve(store, rules, storage.data.clone(), listen, Some(ready)).await?;
+    serve(store, storage, listen, Some(ready)).await?;
     Ok(ExitCode::SUCCESS)
 }
 

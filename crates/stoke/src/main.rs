@@ -201,8 +201,13 @@ enum ContactCommand {
 
 #[derive(Debug, Subcommand)]
 enum PlaybookCommand {
-    /// Print the playbook in force: DATA/playbook.toml when present, else the built-in default.
+    /// Print the playbook in force: the workspace's (set with `playbook set`), else
+    /// DATA/playbook.toml, else the built-in default.
     Show,
+    /// Make FILE the workspace's playbook, kept in the database for every node (checked first).
+    Set { file: PathBuf },
+    /// Drop the workspace's playbook: DATA/playbook.toml or the default applies again.
+    Unset,
     /// Validate a playbook file, listing every problem with its key path.
     Check { file: PathBuf },
 }
@@ -221,6 +226,10 @@ enum AdminCommand {
         #[arg(long)]
         user: Option<String>,
     },
+    /// List the API tokens (id, name, role, user; never a secret).
+    Tokens,
+    /// Revoke an API token by its id (from `stoke admin tokens`): it stops working at once.
+    RevokeToken { id: i64 },
     /// Create a user (admin, manager or agent), with a password read from stdin if asked.
     CreateUser {
         #[arg(long)]
@@ -287,8 +296,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { listen } => {
             let store = cli.storage.open()?;
-            let rules = cli.storage.rules()?;
-            serve(store, rules, cli.storage.data.clone(), listen, None).await?;
+            serve(store, &cli.storage, listen, None).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -302,7 +310,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(command) => {
             let store = cli.storage.open()?;
-            let rules = cli.storage.rules()?;
+            let rules = cli.storage.rules_for(store.as_ref()).await?;
             import_command(store.as_ref(), &rules, command).await
         }
         Command::Export { what, format, out } => {
@@ -416,7 +424,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             per_agent,
         } => {
             let store = cli.storage.open()?;
-            let rules = cli.storage.rules()?;
+            let rules = cli.storage.rules_for(store.as_ref()).await?;
             let now = now.unwrap_or_else(Timestamp::now);
             let owner = match &agent {
                 Some(email) => Some(queue::agent(store.as_ref(), email).await?),
@@ -441,7 +449,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Reclassify { now } => {
             let store = cli.storage.open()?;
-            let rules = cli.storage.rules()?;
+            let rules = cli.storage.rules_for(store.as_ref()).await?;
             let started = std::time::Instant::now();
             let done = reclassify(store, rules, now.unwrap_or_else(Timestamp::now)).await?;
             println!(
@@ -466,8 +474,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Playbook(PlaybookCommand::Show) => {
-            let (_, text, source) = classify::effective_playbook(&cli.storage.data)?;
-            println!("# The playbook in force: {source}\n{text}");
+            let store = cli.storage.open()?;
+            let (_, origin) = cli.storage.playbook(store.as_ref()).await?;
+            println!(
+                "# The playbook in force: {}\n{}",
+                origin.source, origin.text
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Playbook(PlaybookCommand::Set { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let store = cli.storage.open()?;
+            stoke_server::playbook::replace(
+                store.as_ref(),
+                &text,
+                &outbound::whoami(),
+                Timestamp::now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), cli_refusal(e)))?;
+            println!(
+                "The workspace's playbook is now {}; running servers follow within seconds. Run `stoke reclassify` to recompute existing tags.",
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Playbook(PlaybookCommand::Unset) => {
+            let store = cli.storage.open()?;
+            let before = store
+                .get_setting(stoke_server::playbook::PLAYBOOK_SETTING)
+                .await?;
+            store
+                .delete_setting(stoke_server::playbook::PLAYBOOK_SETTING)
+                .await?;
+            if let Some((text, _)) = before {
+                outbound::audit(
+                    store.as_ref(),
+                    "playbook.unset",
+                    "playbook".to_owned(),
+                    Some(serde_json::Value::String(text)),
+                    None,
+                )
+                .await?;
+            }
+            let (_, origin) = cli.storage.playbook(store.as_ref()).await?;
+            println!("The playbook in force is now {}.", origin.source);
             Ok(ExitCode::SUCCESS)
         }
         Command::Playbook(PlaybookCommand::Check { file }) => classify::check(&file),
@@ -486,20 +538,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .or(user.as_ref().map(|u| u.role))
                 .unwrap_or(Role::Admin);
             let token = create_token(store.as_ref(), &name, role, user.as_ref()).await?;
-            // The token itself never goes to the log: only what it may do.
-            outbound::audit(
-                store.as_ref(),
-                "token.create",
-                format!("token:{name}"),
-                None,
-                Some(serde_json::json!({
-                    "role": role.as_str(),
-                    "user": user.as_ref().map(|u| u.email.as_str()),
-                })),
-            )
-            .await?;
             println!("created {role} token {name:?}; it is shown once, keep it secret:");
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::Tokens) => {
+            let store = cli.storage.open()?;
+            let users = store.list_users().await?;
+            for t in store.list_api_tokens().await? {
+                let user = t
+                    .user
+                    .and_then(|id| users.iter().find(|u| u.id == id))
+                    .map_or_else(|| "-".to_owned(), |u| u.email.to_string());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id, t.name, t.role, user, t.created_at
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::RevokeToken { id }) => {
+            let store = cli.storage.open()?;
+            let token = stoke_server::people::revoke_token(
+                store.as_ref(),
+                id,
+                &outbound::whoami(),
+                Timestamp::now(),
+            )
+            .await
+            .map_err(cli_refusal)?;
+            println!(
+                "revoked {} token {:?} (id {})",
+                token.role, token.name, token.id
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin(AdminCommand::CreateUser {
@@ -509,9 +580,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             team,
             password_stdin,
         }) => {
-            use import::users::{NewUser, Password};
+            use import::users::{NewUser, read_password_line};
+            use stoke_server::people::CreatedUser;
             let password = password_stdin
-                .then(|| Password::read_line(std::io::stdin().lock()))
+                .then(|| read_password_line(std::io::stdin().lock()))
                 .transpose()?;
             let store = cli.storage.open()?;
             let new = NewUser {
@@ -520,26 +592,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 name,
                 team,
             };
-            let created = import::users::create_user(
+            let created: CreatedUser = stoke_server::people::create_user(
                 store.as_ref(),
                 &new,
                 password.as_ref(),
+                &outbound::whoami(),
                 Timestamp::now(),
             )
-            .await?;
-            outbound::audit(
-                store.as_ref(),
-                "user.create",
-                format!("user:{}", new.email.trim()),
-                None,
-                Some(serde_json::json!({
-                    "role": new.role.as_str(),
-                    "team": new.team,
-                    "password_set": password.is_some(),
-                })),
-            )
-            .await?;
-            println!("{created}");
+            .await
+            .map_err(cli_refusal)?;
+            println!("{}", import::users::report(&created));
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin(AdminCommand::Audit { last, json }) => {
@@ -667,39 +729,34 @@ async fn show_contact(store: &dyn Store, contact: &stoke_core::Contact) -> anyho
     Ok(())
 }
 
-/// Creates a token and returns its secret.
+/// Creates a token, recorded in the audit log as the operator; returns its secret. Refusals
+/// name the command's option.
 pub(crate) async fn create_token(
     store: &dyn Store,
     name: &str,
     role: Role,
     user: Option<&stoke_core::User>,
 ) -> anyhow::Result<String> {
-    if name.trim().is_empty() {
-        anyhow::bail!("--name: a token needs a name that says who uses it");
+    stoke_server::people::create_token(
+        store,
+        name,
+        role,
+        user,
+        &outbound::whoami(),
+        Timestamp::now(),
+    )
+    .await
+    .map_err(cli_refusal)
+}
+
+/// A refusal from a change the CLI and the API share, in the CLI's terms (`--field: why`).
+pub(crate) fn cli_refusal(refusal: stoke_server::broadcasts::CreateError) -> anyhow::Error {
+    match refusal {
+        stoke_server::broadcasts::CreateError::Refused { field, message } => {
+            anyhow::anyhow!("--{}: {message}", field.replace('_', "-"))
+        }
+        stoke_server::broadcasts::CreateError::Store(e) => e.into(),
     }
-    match user {
-        None if role != Role::Admin => anyhow::bail!(
-            "--role {role}: a {role} token sees its user's contacts only; name the user with --user EMAIL"
-        ),
-        Some(u) if role > u.role => anyhow::bail!(
-            "--role {role}: {} is {}, and a token cannot carry more rights than its user",
-            u.email,
-            u.role
-        ),
-        _ => {}
-    }
-    let token = stoke_server::auth::new_token()
-        .map_err(|e| anyhow::anyhow!("the system's random source failed: {e}"))?;
-    store
-        .create_api_token(
-            name.trim(),
-            role,
-            user.map(|u| u.id),
-            &stoke_server::auth::hash_token(&token),
-            Timestamp::now(),
-        )
-        .await?;
-    Ok(token)
 }
 
 async fn import_command(
@@ -776,13 +833,30 @@ async fn import_command(
 /// Serves until Ctrl-C or SIGTERM; `ready` receives the bound address.
 pub(crate) async fn serve(
     store: Arc<dyn Store>,
-    rules: Arc<Rules>,
-    data: PathBuf,
+    storage: &settings::StorageArgs,
     listen: SocketAddr,
     ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
 ) -> anyhow::Result<()> {
-    // Taken before the server announces itself, so a change made after that is never missed.
+    // Read before the server announces itself, so a change made after that is never missed.
+    let data = storage.data.clone();
     let loaded = playbook_stamp(&data);
+    let (rules, origin) = storage.playbook(store.as_ref()).await?;
+    let workspace_at = origin.updated_at;
+    let key = stoke_server::secrets::WorkspaceKey::load(&data)
+        .context("while loading the workspace key")?;
+    if let Some(settings) = stoke_server::whatsapp::from_env(|n| std::env::var(n).ok()) {
+        let account = stoke_server::whatsapp::configure(
+            store.as_ref(),
+            &key,
+            stoke_server::whatsapp::ENV_ACCOUNT,
+            settings,
+            "env:STOKE_WHATSAPP",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .context("while configuring the WhatsApp account from STOKE_WHATSAPP_*")?;
+        tracing::info!(account = %account.name, "WhatsApp account configured from the environment");
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -791,7 +865,9 @@ pub(crate) async fn serve(
     if let Some(ready) = ready {
         ready(bound);
     }
-    let live = Arc::new(stoke_server::scheduler::LiveRules::new(rules));
+    let live = Arc::new(stoke_server::scheduler::LiveRules::with_origin(
+        rules, origin,
+    ));
     let scheduler = tokio::spawn(stoke_server::scheduler::run(
         store.clone(),
         live.clone(),
@@ -802,16 +878,44 @@ pub(crate) async fn serve(
     let dispatcher = tokio::spawn(stoke_server::dispatch::run(
         store.clone(),
         live.clone(),
-        outbound::providers(store.clone(), live.clone())?,
+        outbound::providers(store.clone(), live.clone(), key.clone())?,
         dispatch_settings(node),
     ));
-    let watcher = tokio::spawn(watch_playbook(data, live.clone(), loaded));
-    let served = stoke_server::serve(listener, store, live, shutdown_signal()).await;
+    let watcher = tokio::spawn(watch_playbook(
+        storage.clone(),
+        store.clone(),
+        live.clone(),
+        (loaded, workspace_at),
+    ));
+    let served = stoke_server::serve_with_key(
+        listener,
+        store,
+        live,
+        access_settings()?,
+        Some(key),
+        shutdown_signal(),
+    )
+    .await;
     scheduler.abort();
     dispatcher.abort();
     watcher.abort();
     served?;
     Ok(())
+}
+
+/// How the server hands out sessions: `STOKE_TRUSTED_PROXIES` lists the reverse proxies (IP
+/// addresses, comma-separated) whose `X-Forwarded-For` names the client, so that logins are
+/// throttled per client rather than per proxy.
+fn access_settings() -> anyhow::Result<stoke_server::AccessSettings> {
+    let mut settings = stoke_server::AccessSettings::default();
+    if let Ok(list) = std::env::var("STOKE_TRUSTED_PROXIES") {
+        for raw in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            settings.trusted_proxies.push(raw.parse().map_err(|_| {
+                anyhow::anyhow!("STOKE_TRUSTED_PROXIES: {raw:?} is not an IP address")
+            })?);
+        }
+    }
+    Ok(settings)
 }
 
 /// This node's name in dispatch leases: `STOKE_NODE`, else the host's name. Nodes sharing one
@@ -851,31 +955,37 @@ fn playbook_stamp(data: &std::path::Path) -> Option<std::time::SystemTime> {
         .ok()
 }
 
-/// Reloads DATA/playbook.toml when it changes (or appears, or goes), without a restart. A
-/// playbook with problems is reported and the rules in force stay.
-/// `seen` is the stamp of the playbook the rules in force were read from.
+/// Reloads the playbook when the workspace's (in the database, shared by every node) or
+/// DATA/playbook.toml changes, appears or goes, without a restart. A playbook with problems is
+/// reported and the rules in force stay. `seen` stamps the playbook the rules in force came from.
 async fn watch_playbook(
-    data: PathBuf,
+    storage: settings::StorageArgs,
+    store: Arc<dyn Store>,
     live: Arc<stoke_server::scheduler::LiveRules>,
-    mut seen: Option<std::time::SystemTime>,
+    mut seen: (Option<std::time::SystemTime>, Option<Timestamp>),
 ) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         ticker.tick().await;
-        let now = playbook_stamp(&data);
+        let workspace_at = match store
+            .get_setting(stoke_server::playbook::PLAYBOOK_SETTING)
+            .await
+        {
+            Ok(setting) => setting.map(|(_, at)| at),
+            Err(err) => {
+                tracing::warn!(%err, "cannot read the workspace's playbook; the rules in force stay");
+                continue;
+            }
+        };
+        let now = (playbook_stamp(&storage.data), workspace_at);
         if now == seen {
             continue;
         }
         seen = now;
-        let loaded = classify::effective_playbook(&data).and_then(|(playbook, _, source)| {
-            Rules::new(playbook)
-                .map(|r| (Arc::new(r), source))
-                .map_err(|e| anyhow::anyhow!("{e}"))
-        });
-        match loaded {
-            Ok((rules, source)) => {
-                live.replace(rules);
-                tracing::info!(%source, "playbook reloaded");
+        match storage.playbook(store.as_ref()).await {
+            Ok((rules, origin)) => {
+                tracing::info!(source = %origin.source, "playbook reloaded");
+                live.replace_from(rules, origin);
             }
             Err(err) => {
                 tracing::error!(error = %format!("{err:#}"), "the changed playbook was not loaded; the previous one stays")

@@ -112,7 +112,7 @@ pub async fn run(data: &std::path::Path, from: &str, to: &str) -> anyhow::Result
             layouts.push(layout);
             digests.push(digest.finish());
         }
-        target.finish_copy().await?;
+        target.finish_copy(&source.id_high_water().await?).await?;
         anyhow::Ok(())
     }
     .await;

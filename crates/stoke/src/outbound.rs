@@ -12,11 +12,12 @@ use anyhow::{Context, bail};
 use jiff::Timestamp;
 use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
 use stoke_core::pacing::{AccountLimits, Pacing};
-use stoke_core::template::{MediaKind, Template, Variant};
+use stoke_core::template::{MediaKind, Variant};
 use stoke_core::{AccountDraft, Channel, ContactId, Language};
 use stoke_store::{PageRequest, Store};
 
 use stoke_server::broadcasts::{self, CreateError, NewBroadcast};
+use stoke_server::senders;
 
 use crate::settings::StorageArgs;
 
@@ -59,6 +60,53 @@ pub enum AccountCommand {
     },
     /// Every account with its effective pacing and state.
     List,
+    /// Create or update a WhatsApp Cloud API account. Secrets never come from arguments (they
+    /// would show in `ps`): with `--secrets-stdin`, lines `access_token=...`, `app_secret=...`,
+    /// `verify_token=...` on standard input; otherwise `STOKE_WHATSAPP_TOKEN`,
+    /// `STOKE_WHATSAPP_APP_SECRET`, `STOKE_WHATSAPP_VERIFY_TOKEN`. A secret not given keeps its
+    /// stored value.
+    Whatsapp {
+        name: String,
+        /// Meta's phone-number id (WhatsApp Manager, API setup).
+        #[arg(long)]
+        phone_number_id: String,
+        /// Graph API version (v21.0 unless set).
+        #[arg(long)]
+        api_version: Option<String>,
+        /// Graph API base URL (https://graph.facebook.com unless set).
+        #[arg(long)]
+        api_base: Option<String>,
+        /// Read the secrets from standard input, one `key=value` a line.
+        #[arg(long)]
+        secrets_stdin: bool,
+    },
+}
+
+/// Secrets for `account whatsapp`: `key=value` lines, unknown keys refused by name.
+fn read_secret_lines(
+    text: &str,
+    settings: &mut stoke_server::whatsapp::WhatsAppSettings,
+) -> anyhow::Result<()> {
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            anyhow::bail!("standard input, line {}: expected key=value", n + 1);
+        };
+        let slot = match key.trim() {
+            "access_token" => &mut settings.access_token,
+            "app_secret" => &mut settings.app_secret,
+            "verify_token" => &mut settings.verify_token,
+            other => anyhow::bail!(
+                "standard input, line {}: {other:?} is not access_token, app_secret or verify_token",
+                n + 1
+            ),
+        };
+        *slot = Some(value.trim().to_owned());
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -172,7 +220,7 @@ fn describe_pacing(p: &Pacing) -> String {
 
 pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::Result<ExitCode> {
     let store = storage.open()?;
-    let rules = storage.rules()?;
+    let rules = storage.rules_for(store.as_ref()).await?;
     let playbook = &rules.playbook;
     let mut out = std::io::stdout().lock();
     match command {
@@ -184,37 +232,25 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
             per_hour,
             warmup,
         } => {
-            if per_minute == Some(0) || per_hour == Some(0) {
-                bail!("--per-minute and --per-hour must be at least 1");
-            }
             let limits = limits(per_minute, per_hour, warmup);
-            let account = store
-                .create_account(
-                    &AccountDraft {
-                        name: name.trim().to_owned(),
-                        channel,
-                        address,
-                        limits,
-                    },
-                    Timestamp::now(),
-                )
-                .await?;
-            audit(
+            let (account, warning) = senders::create_account(
                 store.as_ref(),
-                "account.create",
-                format!("account:{}", account.name),
-                None,
-                Some(serde_json::json!({
-                    "channel": account.channel.as_str(),
-                    "address": account.address,
-                    "limits": limits_json(&account.limits),
-                })),
+                playbook,
+                &AccountDraft {
+                    name,
+                    channel,
+                    address,
+                    limits,
+                },
+                &whoami(),
+                Timestamp::now(),
             )
-            .await?;
-            let pacing = Pacing::new(playbook, &limits);
-            if let Some(warning) = pacing.risk_warning(playbook) {
+            .await
+            .map_err(crate::cli_refusal)?;
+            if let Some(warning) = warning {
                 eprintln!("warning: {warning}");
             }
+            let pacing = Pacing::new(playbook, &account.limits);
             writeln!(
                 out,
                 "Account {} ({}): {}",
@@ -230,35 +266,78 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
             per_hour,
             warmup,
         } => {
-            let current = store.get_account(&name).await?;
-            let mut l = current.limits;
-            if per_minute.is_some() {
-                l.per_minute = per_minute;
-            }
-            if per_hour.is_some() {
-                l.per_hour = per_hour;
-            }
-            if let Some(w) = warmup {
-                l.warmup = Some(w == OnOff::On);
-            }
-            let account = store.set_account_limits(&name, &l).await?;
-            audit(
+            let (account, warning) = senders::change_limits(
                 store.as_ref(),
-                "account.limits",
-                format!("account:{}", account.name),
-                Some(limits_json(&current.limits)),
-                Some(limits_json(&account.limits)),
+                playbook,
+                &name,
+                &limits(per_minute, per_hour, warmup),
+                &whoami(),
+                Timestamp::now(),
             )
-            .await?;
-            let pacing = Pacing::new(playbook, &account.limits);
-            if let Some(warning) = pacing.risk_warning(playbook) {
+            .await
+            .map_err(crate::cli_refusal)?;
+            if let Some(warning) = warning {
                 eprintln!("warning: {warning}");
             }
+            let pacing = Pacing::new(playbook, &account.limits);
             writeln!(
                 out,
                 "Account {}: {}",
                 account.name,
                 describe_pacing(&pacing)
+            )?;
+        }
+        AccountCommand::Whatsapp {
+            name,
+            phone_number_id,
+            api_version,
+            api_base,
+            secrets_stdin,
+        } => {
+            use stoke_server::whatsapp::{self, WhatsAppSettings};
+            let key = stoke_server::secrets::WorkspaceKey::load(&storage.data)?;
+            let stored = store
+                .get_account(&name)
+                .await
+                .ok()
+                .and_then(|a| WhatsAppSettings::of(&a, &key).ok());
+            let env = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+            let mut settings = WhatsAppSettings {
+                phone_number_id,
+                api_version: api_version.unwrap_or_default(),
+                api_base: api_base.unwrap_or_default(),
+                access_token: env("STOKE_WHATSAPP_TOKEN"),
+                app_secret: env("STOKE_WHATSAPP_APP_SECRET"),
+                verify_token: env("STOKE_WHATSAPP_VERIFY_TOKEN"),
+            };
+            if secrets_stdin {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+                read_secret_lines(&text, &mut settings)?;
+            }
+            if let Some(stored) = stored {
+                settings.access_token = settings.access_token.or(stored.access_token);
+                settings.app_secret = settings.app_secret.or(stored.app_secret);
+                settings.verify_token = settings.verify_token.or(stored.verify_token);
+            }
+            let account = whatsapp::configure(
+                store.as_ref(),
+                &key,
+                &name,
+                settings.clone(),
+                &whoami(),
+                Timestamp::now(),
+            )
+            .await?;
+            let set = |s: &Option<String>| if s.is_some() { "set" } else { "not set" };
+            writeln!(
+                out,
+                "WhatsApp account {} (phone-number id {}): access token {}, app secret {}, verify token {}",
+                account.name,
+                settings.phone_number_id.trim(),
+                set(&settings.access_token),
+                set(&settings.app_secret),
+                set(&settings.verify_token),
             )?;
         }
         AccountCommand::List => {
@@ -325,33 +404,16 @@ pub async fn template(storage: &StorageArgs, command: TemplateCommand) -> anyhow
                 body,
                 media_url,
             };
-            let (mut variants, mut all_fallbacks) = match store.get_template(&name).await {
-                Ok(t) => (t.variants().to_vec(), t.fallbacks().clone()),
-                Err(stoke_store::StoreError::NotFound { .. }) => (Vec::new(), BTreeMap::new()),
-                Err(e) => return Err(e.into()),
-            };
-            variants.retain(|v| v.language != variant.language);
-            variants.push(variant);
-            all_fallbacks.extend(parsed);
-            let t = Template::new(&name, variants, all_fallbacks)
-                .map_err(|e| anyhow::anyhow!("template {name:?}: {e}"))?;
-            store.put_template(&t, Timestamp::now()).await?;
-            audit(
+            let t = senders::put_variant(
                 store.as_ref(),
-                "template.put",
-                format!("template:{}", t.name()),
-                None,
-                Some(serde_json::json!({
-                    "variants": t.variants().iter().map(|v| serde_json::json!({
-                        "language": v.language.as_ref().map(|l| l.as_str()),
-                        "kind": v.kind.as_str(),
-                        "body": v.body,
-                        "media_url": v.media_url,
-                    })).collect::<Vec<_>>(),
-                    "fallbacks": t.fallbacks(),
-                })),
+                &name,
+                variant,
+                parsed,
+                &whoami(),
+                Timestamp::now(),
             )
-            .await?;
+            .await
+            .map_err(crate::cli_refusal)?;
             writeln!(
                 out,
                 "Template {} has {} variant(s): {}",
@@ -378,7 +440,7 @@ pub async fn template(storage: &StorageArgs, command: TemplateCommand) -> anyhow
             match contact {
                 Some(id) => {
                     let contact = store.get_contact(ContactId::new(id)).await?;
-                    let rules = storage.rules()?;
+                    let rules = storage.rules_for(store.as_ref()).await?;
                     let r = t
                         .render(&contact, &rules.playbook.default_language)
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -434,7 +496,7 @@ pub async fn broadcast(
             no_quiet_hours,
             start,
         } => {
-            let rules = storage.rules()?;
+            let rules = storage.rules_for(store.as_ref()).await?;
             let index = stoke_server::segments::build_index(store.clone()).await?;
             let request = NewBroadcast {
                 name,
@@ -607,10 +669,6 @@ pub async fn audit(
     .with_context(|| format!("the change was made, but the audit log did not record {action}"))
 }
 
-fn limits_json(l: &AccountLimits) -> serde_json::Value {
-    serde_json::json!({"per_minute": l.per_minute, "per_hour": l.per_hour, "warmup": l.warmup})
-}
-
 /// Who ran the command, for the audit log and the broadcast's record.
 pub fn whoami() -> String {
     std::env::var("STOKE_OPERATOR")
@@ -623,11 +681,16 @@ pub fn whoami() -> String {
 pub fn providers(
     store: Arc<dyn Store>,
     live: Arc<stoke_server::scheduler::LiveRules>,
+    key: stoke_server::secrets::WorkspaceKey,
 ) -> anyhow::Result<stoke_server::channel::Providers> {
     let simulator = crate::simulator::Simulator::new(
         crate::simulator::SimulatorSettings::from_env(),
         store,
         live,
     )?;
-    Ok(stoke_server::channel::Providers::default().with(Channel::Simulator, Arc::new(simulator)))
+    let whatsapp = stoke_server::whatsapp::send::WhatsAppCloud::new(key)
+        .context("while building the WhatsApp Cloud API client")?;
+    Ok(stoke_server::channel::Providers::default()
+        .with(Channel::Simulator, Arc::new(simulator))
+        .with(Channel::WhatsApp, Arc::new(whatsapp)))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use stoke_core::engine::Rules;
+use stoke_server::scheduler::PlaybookOrigin;
 use stoke_store::Store;
 use stoke_store_postgres::PostgresStore;
 use stoke_store_sqlite::SqliteStore;
@@ -120,12 +121,47 @@ impl StorageArgs {
         bail!("--database {url:?}: expected a sqlite:// or postgres:// URL")
     }
 
-    /// The playbook in force (DATA/playbook.toml, else the default), compiled.
-    pub fn rules(&self) -> anyhow::Result<Arc<Rules>> {
-        let (playbook, _, source) = crate::classify::effective_playbook(&self.data)?;
+    /// The playbook in force, compiled, and where it comes from: the workspace's (in the
+    /// database, set with `stoke playbook set` or the API), else DATA/playbook.toml, else the
+    /// built-in default.
+    pub async fn playbook(
+        &self,
+        store: &dyn Store,
+    ) -> anyhow::Result<(Arc<Rules>, PlaybookOrigin)> {
+        match stoke_server::playbook::workspace_playbook(store).await {
+            Ok(Some((rules, text, at))) => {
+                return Ok((
+                    rules,
+                    PlaybookOrigin {
+                        text,
+                        source: stoke_server::playbook::WORKSPACE_SOURCE.to_owned(),
+                        updated_at: Some(at),
+                    },
+                ));
+            }
+            Ok(None) => {}
+            Err(refusal) => bail!(
+                "{}: {}",
+                stoke_server::playbook::WORKSPACE_SOURCE,
+                crate::cli_refusal(refusal)
+            ),
+        }
+        let (playbook, text, source) = crate::classify::effective_playbook(&self.data)?;
         let rules =
             Rules::new(playbook).map_err(|e| anyhow::anyhow!("the playbook {source}: {e}"))?;
-        Ok(Arc::new(rules))
+        Ok((
+            Arc::new(rules),
+            PlaybookOrigin {
+                text,
+                source,
+                updated_at: None,
+            },
+        ))
+    }
+
+    /// The rules of the playbook in force.
+    pub async fn rules_for(&self, store: &dyn Store) -> anyhow::Result<Arc<Rules>> {
+        Ok(self.playbook(store).await?.0)
     }
 
     /// Opens the store, applying migrations.

@@ -48,7 +48,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 #[test]
 fn create_user_stores_an_argon2id_hash_of_the_password_read_from_stdin() {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    use stoke_server::auth::Password;
 
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
@@ -78,18 +78,12 @@ fn create_user_stores_an_argon2id_hash_of_the_password_read_from_stdin() {
     let hash = password_hash(&data, "layla@shop.example").expect("a password hash");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
-    let parsed = PasswordHash::new(&hash).expect("a PHC string");
+    let attempt = |p: &str| Password::attempt(p.to_owned()).expect("attempt");
     assert!(
-        argon2::Argon2::default()
-            .verify_password(PASSWORD.as_bytes(), &parsed)
-            .is_ok(),
+        attempt(PASSWORD).verify(&hash),
         "the hash verifies the password"
     );
-    assert!(
-        argon2::Argon2::default()
-            .verify_password(b"correct horse battery stapler", &parsed)
-            .is_err()
-    );
+    assert!(!attempt("correct horse battery stapler").verify(&hash));
 
     // A second user of the same team joins it rather than creating another.
     let out = ok(stoke(
@@ -477,7 +471,7 @@ fn tokens_act_for_a_user_and_never_carry_more_than_their_rights() {
     );
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("name the user with --user"),
+        text(&out.stderr).contains("--user: an agent token sees its user's contacts only"),
         "{}",
         text(&out.stderr)
     );
@@ -517,4 +511,49 @@ fn tokens_act_for_a_user_and_never_carry_more_than_their_rights() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn tokens_are_listed_and_revoked_and_the_playbook_set_for_the_workspace() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let out = ok(stoke(&data, &["admin", "create-token", "--name", "crm"]));
+    let secret = text(&out.stdout).lines().last().expect("token").to_owned();
+    let listed = text(&ok(stoke(&data, &["admin", "tokens"])).stdout);
+    assert!(listed.contains("\tcrm\tadmin\t-\t"), "{listed}");
+    assert!(!listed.contains(&secret), "never a secret");
+    let id = listed.split('\t').next().expect("id").to_owned();
+    let out = ok(stoke(&data, &["admin", "revoke-token", &id]));
+    assert!(
+        said(&out).contains("revoked admin token \"crm\""),
+        "{}",
+        said(&out)
+    );
+    assert!(text(&ok(stoke(&data, &["admin", "tokens"])).stdout).is_empty());
+    let out = stoke(&data, &["admin", "revoke-token", &id]);
+    assert!(!out.status.success(), "a second revocation finds nothing");
+
+    // The workspace's playbook, kept in the database, wins over the default; a bad one is refused.
+    let shown = text(&ok(stoke(&data, &["playbook", "show"])).stdout);
+    assert!(shown.starts_with("# The playbook in force: the built-in default"));
+    let default = shown.split_once('\n').expect("body").1;
+    let file = dir.path().join("mine.toml");
+    std::fs::write(&file, format!("# the Gulf desk's\n{default}")).expect("write");
+    ok(stoke(&data, &["playbook", "set", path(&file)]));
+    let shown = text(&ok(stoke(&data, &["playbook", "show"])).stdout);
+    assert!(
+        shown.contains("workspace") && shown.contains("# the Gulf desk's"),
+        "{shown}"
+    );
+    std::fs::write(&file, "[activity]\nhigh_within = \"soon\"\n").expect("write");
+    let out = stoke(&data, &["playbook", "set", path(&file)]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("mine.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(stoke(&data, &["playbook", "unset"]));
+    let shown = text(&ok(stoke(&data, &["playbook", "show"])).stdout);
+    assert!(shown.starts_with("# The playbook in force: the built-in default"));
 }

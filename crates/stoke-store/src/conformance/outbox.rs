@@ -62,6 +62,7 @@ fn outbound(text: &str) -> Outbound {
         text: text.into(),
         media_url: None,
         content_hash: stoke_core::outbox::content_hash(text, None),
+        last_inbound_at: None,
     }
 }
 
@@ -115,6 +116,39 @@ pub async fn sender_accounts_limits_and_pauses(store: &dyn Store) {
     ));
     assert!(matches!(
         store.set_account_limits("nope", &limits).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn account_config_is_stored_and_cleared(store: &dyn Store) {
+    let a = account(store, "wa-1").await;
+    assert_eq!(a.config, None);
+    let config = r#"{"phone_number_id":"106540352242922","access_token":"sealed:v1:AAAA"}"#;
+    let b = store
+        .set_account_config("wa-1", Some(config))
+        .await
+        .expect("config");
+    assert_eq!(b.config.as_deref(), Some(config));
+    assert_eq!(b.id, a.id);
+    assert_eq!(
+        store
+            .get_account("wa-1")
+            .await
+            .expect("get")
+            .config
+            .as_deref(),
+        Some(config)
+    );
+    assert_eq!(
+        store.list_accounts().await.expect("list")[0]
+            .config
+            .as_deref(),
+        Some(config)
+    );
+    let cleared = store.set_account_config("wa-1", None).await.expect("clear");
+    assert_eq!(cleared.config, None);
+    assert!(matches!(
+        store.set_account_config("nope", Some("{}")).await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -303,6 +337,20 @@ pub async fn a_message_is_written_before_and_after_it_is_sent(store: &dyn Store)
     assert_eq!(messages.items[0].direction, Direction::Out);
     assert_eq!(messages.items[0].text, "Sale");
     assert_eq!(messages.items[0].provider_id.as_deref(), Some("sim-1"));
+    assert_eq!(
+        store
+            .contact_of_provider_message("sim-1")
+            .await
+            .expect("by provider id"),
+        Some(people[0])
+    );
+    assert_eq!(
+        store
+            .contact_of_provider_message("sim-unknown")
+            .await
+            .expect("by provider id"),
+        None
+    );
     assert_eq!(
         store.account_sends(a.id, now()).await.expect("sends"),
         vec![sent_at]

@@ -7,8 +7,7 @@
 //! transaction and every write is idempotent, so an import that is interrupted is completed by
 //! running it again.
 
-pub mod columns;
-pub mod lines;
+use stoke_server::lines;
 pub mod users;
 pub mod whatsapp_chat;
 
@@ -26,7 +25,7 @@ use stoke_core::engine::Rules;
 use stoke_core::{ContactDraft, CustomFieldDef};
 use stoke_store::{ContactImportOutcome, IncomingEvent, IncomingMessage, IngestOutcome, Store};
 
-use columns::{Column, FieldError, draft_from_cells};
+use stoke_server::columns::{Column, FieldError, draft_from_cells, parse_contact_object};
 
 /// One problem with one row, as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,64 +212,6 @@ fn jsonl_rows<T: Send + 'static>(
             }
         });
     Ok(Box::new(lines))
-}
-
-/// One JSON object per line, keys as CSV headers, values strings, numbers, booleans or lists.
-fn parse_contact_object(
-    line: &str,
-    custom: &BTreeMap<String, CustomFieldDef>,
-) -> Result<ContactDraft, Vec<FieldError>> {
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(line).map_err(|e| {
-            vec![FieldError {
-                field: "json".into(),
-                reason: format!("not a JSON object: {e}"),
-            }]
-        })?;
-    let mut cells: Vec<(Column, String, String)> = Vec::with_capacity(object.len());
-    let mut errors = Vec::new();
-    for (key, value) in object {
-        let text = match value {
-            serde_json::Value::Null => continue,
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Array(items) => {
-                let mut parts = Vec::new();
-                for item in items {
-                    match item {
-                        serde_json::Value::String(s) => parts.push(s),
-                        serde_json::Value::Number(n) => parts.push(n.to_string()),
-                        _ => errors.push(FieldError {
-                            field: key.clone(),
-                            reason: "lists may hold only strings and numbers".into(),
-                        }),
-                    }
-                }
-                parts.join(";")
-            }
-            serde_json::Value::Object(_) => {
-                errors.push(FieldError {
-                    field: key.clone(),
-                    reason: "nested objects are not supported".into(),
-                });
-                continue;
-            }
-        };
-        cells.push((Column::from_header(&key), key, text));
-    }
-    let draft = draft_from_cells(
-        cells.iter().map(|(c, h, v)| (c, h.as_str(), v.as_str())),
-        custom,
-    );
-    match (draft, errors.is_empty()) {
-        (Ok(d), true) => Ok(d),
-        (Ok(_), false) => Err(errors),
-        (Err(mut e), _) => {
-            e.extend(errors);
-            Err(e)
-        }
-    }
 }
 
 fn contact_rows(

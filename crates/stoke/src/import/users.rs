@@ -6,65 +6,32 @@
 //! the hash reaches the store; a `Password` never prints.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::Context;
 use jiff::Timestamp;
-use stoke_core::{Email, Role, Team, User, UserDraft};
+use stoke_core::{Email, Role, Team, UserDraft};
 use stoke_store::{Store, StoreError};
 
-use super::columns::FieldError;
 use super::{ImportReport, Row, two_pass};
+use stoke_server::columns::FieldError;
 
-/// The shortest password accepted. Length is what makes a password hard to guess; no rules on
-/// character classes, which only push people towards predictable substitutions.
-pub const MIN_PASSWORD_CHARS: usize = 10;
+pub use stoke_server::auth::Password;
 
-/// A password on its way to being hashed. Its `Debug` hides it, so it cannot leak into a log.
-pub struct Password(String);
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(hidden)")
-    }
-}
-
-impl Password {
-    /// Reads one line (`--password-stdin`): everything but the line ending is the password.
-    pub fn read_line(mut input: impl BufRead) -> anyhow::Result<Self> {
-        let mut line = String::new();
-        input
-            .read_line(&mut line)
-            .context("--password-stdin: cannot read the password from stdin")?;
-        let password = line
-            .strip_suffix('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .unwrap_or(&line);
-        if password.trim().is_empty() {
-            anyhow::bail!(
-                "--password-stdin: the password read from stdin is empty; nothing was created"
-            );
-        }
-        let length = password.chars().count();
-        if length < MIN_PASSWORD_CHARS {
-            anyhow::bail!(
-                "--password-stdin: the password is {length} characters long; it needs at least {MIN_PASSWORD_CHARS} (a phrase of a few words is easiest); nothing was created"
-            );
-        }
-        Ok(Self(password.to_owned()))
-    }
-
-    /// The argon2id hash in PHC form (`$argon2id$v=19$m=...`), with the crate's default costs.
-    pub fn hash(&self) -> anyhow::Result<String> {
-        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default()
-            .hash_password(self.0.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
-    }
+/// Reads one line of stdin for `--password-stdin`: everything but the line ending is the
+/// password.
+pub fn read_password_line(mut input: impl BufRead) -> anyhow::Result<Password> {
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .context("--password-stdin: cannot read the password from stdin")?;
+    let password = line
+        .strip_suffix('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .unwrap_or(&line);
+    Password::new(password.to_owned())
+        .map_err(|e| anyhow::anyhow!("--password-stdin: {e}; nothing was created"))
 }
 
 /// Teams by name, created on first use.
@@ -95,110 +62,35 @@ impl Teams {
         if let Some(team) = self.find(name) {
             return Ok((team.clone(), false));
         }
-        match store.create_team(name).await {
-            Ok(team) => {
-                self.known.push(team.clone());
-                self.created += 1;
-                Ok((team, true))
-            }
-            // Created by someone else since the list was read.
-            Err(StoreError::Conflict { .. }) => {
-                self.known = store.list_teams().await?;
-                self.find(name)
-                    .map(|t| (t.clone(), false))
-                    .with_context(|| format!("team {name:?} exists but cannot be found"))
-            }
-            Err(err) => Err(err.into()),
+        let (team, created) = stoke_server::people::ensure_team(store, name).await?;
+        self.known.push(team.clone());
+        if created {
+            self.created += 1;
         }
+        Ok((team, created))
     }
 }
 
-/// What `stoke admin create-user` was given.
-#[derive(Debug)]
-pub struct NewUser {
-    pub email: String,
-    pub role: Role,
-    pub name: Option<String>,
-    pub team: Option<String>,
-}
+pub use stoke_server::people::NewUser;
 
-/// What `create_user` did, printed as its report.
-#[derive(Debug)]
-pub struct CreatedUser {
-    pub user: User,
-    /// The team's name, and whether it was created for this user.
-    pub team: Option<(String, bool)>,
-    pub has_password: bool,
-}
-
-impl fmt::Display for CreatedUser {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let u = &self.user;
-        write!(f, "created {} {} (user {})", u.role, u.email, u.id)?;
-        if !u.name.is_empty() {
-            write!(f, ", {:?}", u.name)?;
-        }
-        match &self.team {
-            Some((team, true)) => write!(f, ", in the new team {team:?}")?,
-            Some((team, false)) => write!(f, ", in team {team:?}")?,
-            None => {}
-        }
-        if self.has_password {
-            write!(f, "\npassword set (stored as an argon2id hash)")
-        } else {
-            write!(
-                f,
-                "\nno password: this user cannot log in yet (give one with --password-stdin)"
-            )
-        }
+/// What `stoke admin create-user` did, as its report.
+pub fn report(created: &stoke_server::people::CreatedUser) -> String {
+    let u = &created.user;
+    let mut out = format!("created {} {} (user {})", u.role, u.email, u.id);
+    if !u.name.is_empty() {
+        out.push_str(&format!(", {:?}", u.name));
     }
-}
-
-/// `stoke admin create-user`. Checks everything before writing anything: a taken e-mail leaves
-/// no new team behind.
-pub async fn create_user(
-    store: &dyn Store,
-    new: &NewUser,
-    password: Option<&Password>,
-    now: Timestamp,
-) -> anyhow::Result<CreatedUser> {
-    let email = Email::parse(&new.email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-    let shown = email.to_string();
-    let taken = |id: Option<stoke_core::UserId>| {
-        let which = id.map(|id| format!(" (user {id})")).unwrap_or_default();
-        anyhow::anyhow!(
-            "--email {shown}: a user with this e-mail already exists{which}; nothing was changed"
-        )
-    };
-    if let Some(existing) = store.find_user_by_email(email.as_str()).await? {
-        return Err(taken(Some(existing.id)));
+    match &created.team {
+        Some((team, true)) => out.push_str(&format!(", in the new team {team:?}")),
+        Some((team, false)) => out.push_str(&format!(", in team {team:?}")),
+        None => {}
     }
-    let team_name = new.team.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    if new.team.is_some() && team_name.is_none() {
-        anyhow::bail!("--team: the team name is empty");
+    if created.has_password {
+        out.push_str("\npassword set (stored as an argon2id hash)");
+    } else {
+        out.push_str("\nno password: this user cannot log in yet (give one with --password-stdin)");
     }
-    let password_hash = password.map(Password::hash).transpose()?;
-    let team = match team_name {
-        Some(name) => Some(Teams::load(store).await?.ensure(store, name).await?),
-        None => None,
-    };
-    let draft = UserDraft {
-        email,
-        name: new.name.as_deref().unwrap_or_default().trim().to_owned(),
-        role: new.role,
-        team: team.as_ref().map(|(t, _)| t.id),
-        password_hash,
-    };
-    let user = match store.create_user(&draft, now).await {
-        Ok(user) => user,
-        Err(StoreError::Conflict { .. }) => return Err(taken(None)),
-        Err(err) => return Err(err.into()),
-    };
-    Ok(CreatedUser {
-        user,
-        team: team.map(|(t, created)| (t.name, created)),
-        has_password: draft.password_hash.is_some(),
-    })
+    out
 }
 
 /// One valid row of a users file.
@@ -433,30 +325,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_password_is_one_line_of_at_least_ten_characters() {
-        let p = Password::read_line("correct horse\r\nignored".as_bytes()).expect("valid");
-        assert_eq!(p.0, "correct horse");
-        assert_eq!(format!("{p:?}"), "Password(hidden)");
-        for short in ["", "\n", "   \n", "short\n", "123456789\n"] {
-            assert!(Password::read_line(short.as_bytes()).is_err(), "{short:?}");
-        }
-        // Ten characters, not ten bytes.
-        assert!(Password::read_line("пароль-пар\n".as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn hashes_are_argon2id_and_salted() {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let p = Password("correct horse battery".into());
-        let (a, b) = (p.hash().expect("hash"), p.hash().expect("hash"));
-        assert!(a.starts_with("$argon2id$"), "{a}");
-        assert_ne!(a, b, "a new salt each time");
-        let parsed = PasswordHash::new(&a).expect("PHC string");
-        assert!(
-            argon2::Argon2::default()
-                .verify_password(b"correct horse battery", &parsed)
-                .is_ok()
-        );
+    fn a_password_is_one_line() {
+        let p = read_password_line("correct horse\r\nignored".as_bytes()).expect("valid");
+        assert!(p.verify(&p.hash().expect("hash")));
+        assert!(read_password_line("short\n".as_bytes()).is_err());
     }
 
     #[test]

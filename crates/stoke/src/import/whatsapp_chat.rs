@@ -184,7 +184,9 @@ pub async fn run(storage: &StorageArgs, args: ChatArgs) -> anyhow::Result<ExitCo
     let store = if args.dry_run {
         None
     } else {
-        Some((storage.open()?, storage.rules()?))
+        let store = storage.open()?;
+        let rules = storage.rules_for(store.as_ref()).await?;
+        Some((store, rules))
     };
     // A dry run reads the playbook in force (for the countries' zones) but opens no store.
     let dry_playbook = match &store {

@@ -1,6 +1,7 @@
-//! The JSON-lines formats of `stoke import messages` and `stoke import events`, read into the
-//! store's incoming types. Unknown keys are refused (a typo such as `txt` must not silently
-//! import empty messages).
+//! The JSON formats of messages and events, read into the store's incoming types: one object per
+//! line for `stoke import messages|events`, the same objects in the body of `POST /api/v1/events`
+//! and `POST /api/v1/messages`, so both doors accept exactly the same thing. Unknown keys are
+//! refused (a typo such as `txt` must not silently import empty messages).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,12 @@ use sha2::{Digest, Sha256};
 use stoke_core::{Channel, ContactRef, Currency, Direction, EventKind, Money, OrderLine};
 use stoke_store::{IncomingEvent, IncomingMessage};
 
-use super::columns::FieldError;
+/// One problem with one field of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
 
 fn field(field: &str, reason: impl ToString) -> FieldError {
     FieldError {
@@ -185,7 +191,15 @@ fn amount_text(value: &serde_json::Value) -> Option<String> {
 
 /// Reads one line of an events file.
 pub fn parse_event(line: &str) -> Result<IncomingEvent, Vec<FieldError>> {
-    let raw: EventLine = serde_json::from_str(line).map_err(|e| vec![json_error(e)])?;
+    let raw: EventLine = serde_json::from_str(line).map_err(|e| {
+        // The only enumeration in an event is its `type` tag.
+        let text = e.to_string();
+        if text.starts_with("unknown variant") || text.starts_with("missing field `type`") {
+            vec![field("type", text)]
+        } else {
+            vec![json_error(e)]
+        }
+    })?;
     let (id, contact, at) = match &raw {
         EventLine::Order {
             id, contact, at, ..

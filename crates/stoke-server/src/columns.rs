@@ -1,5 +1,6 @@
-//! Reading contact rows: header names matched case-insensitively with common synonyms, cells
-//! validated into a `ContactDraft`, every problem reported with its field.
+//! Reading contacts: header names (CSV) or keys (JSON) matched case-insensitively with common
+//! synonyms, cells validated into a `ContactDraft`, every problem reported with its field. Shared
+//! by `stoke import contacts` and the API's contact writes, so both accept the same values.
 
 use std::collections::BTreeMap;
 
@@ -84,12 +85,7 @@ impl Column {
     }
 }
 
-/// One problem with one cell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub reason: String,
-}
+pub use crate::lines::FieldError;
 
 /// Splits a cell holding several values (`+966..; +971...`, `vip, wholesale`).
 fn split_list(cell: &str) -> impl Iterator<Item = &str> {
@@ -98,10 +94,27 @@ fn split_list(cell: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Builds a draft from (column, header as written, cell) triples; returns every problem found.
+/// Builds a draft from (column, header as written, cell) triples; returns every problem found,
+/// including a missing handle (a new contact needs a phone, an e-mail or a WhatsApp id).
 pub fn draft_from_cells<'a>(
     cells: impl Iterator<Item = (&'a Column, &'a str, &'a str)>,
     custom_fields: &BTreeMap<String, CustomFieldDef>,
+) -> Result<ContactDraft, Vec<FieldError>> {
+    draft_with(cells, custom_fields, true)
+}
+
+/// Like `draft_from_cells`, for changes to an existing contact: no handle is required.
+pub fn changes_from_cells<'a>(
+    cells: impl Iterator<Item = (&'a Column, &'a str, &'a str)>,
+    custom_fields: &BTreeMap<String, CustomFieldDef>,
+) -> Result<ContactDraft, Vec<FieldError>> {
+    draft_with(cells, custom_fields, false)
+}
+
+fn draft_with<'a>(
+    cells: impl Iterator<Item = (&'a Column, &'a str, &'a str)>,
+    custom_fields: &BTreeMap<String, CustomFieldDef>,
+    needs_handle: bool,
 ) -> Result<ContactDraft, Vec<FieldError>> {
     let mut draft = ContactDraft::default();
     let mut errors = Vec::new();
@@ -237,7 +250,8 @@ pub fn draft_from_cells<'a>(
             draft.name = Some(joined);
         }
     }
-    if draft.phones.is_empty()
+    if needs_handle
+        && draft.phones.is_empty()
         && draft.emails.is_empty()
         && draft.whatsapp_id.is_none()
         && errors.is_empty()
@@ -251,6 +265,64 @@ pub fn draft_from_cells<'a>(
         Ok(draft)
     } else {
         Err(errors)
+    }
+}
+
+/// One JSON object per line, keys as CSV headers, values strings, numbers, booleans or lists.
+pub fn parse_contact_object(
+    line: &str,
+    custom: &BTreeMap<String, CustomFieldDef>,
+) -> Result<ContactDraft, Vec<FieldError>> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(line).map_err(|e| {
+            vec![FieldError {
+                field: "json".into(),
+                reason: format!("not a JSON object: {e}"),
+            }]
+        })?;
+    let mut cells: Vec<(Column, String, String)> = Vec::with_capacity(object.len());
+    let mut errors = Vec::new();
+    for (key, value) in object {
+        let text = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Array(items) => {
+                let mut parts = Vec::new();
+                for item in items {
+                    match item {
+                        serde_json::Value::String(s) => parts.push(s),
+                        serde_json::Value::Number(n) => parts.push(n.to_string()),
+                        _ => errors.push(FieldError {
+                            field: key.clone(),
+                            reason: "lists may hold only strings and numbers".into(),
+                        }),
+                    }
+                }
+                parts.join(";")
+            }
+            serde_json::Value::Object(_) => {
+                errors.push(FieldError {
+                    field: key.clone(),
+                    reason: "nested objects are not supported".into(),
+                });
+                continue;
+            }
+        };
+        cells.push((Column::from_header(&key), key, text));
+    }
+    let draft = draft_from_cells(
+        cells.iter().map(|(c, h, v)| (c, h.as_str(), v.as_str())),
+        custom,
+    );
+    match (draft, errors.is_empty()) {
+        (Ok(d), true) => Ok(d),
+        (Ok(_), false) => Err(errors),
+        (Err(mut e), _) => {
+            e.extend(errors);
+            Err(e)
+        }
     }
 }
 

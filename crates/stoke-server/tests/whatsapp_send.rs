@@ -1,0 +1,426 @@
+//! The WhatsApp Cloud API provider against a local server that speaks the Graph API's request
+//! and response formats (method, path, headers, documented bodies and errors), driving the
+//! dispatcher on a real SQLite store.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use stoke_core::engine::Rules;
+use stoke_core::outbox::{BroadcastStatus, FailureClass, OutboxStatus};
+use stoke_core::playbook::Playbook;
+use stoke_core::template::MediaKind;
+use stoke_core::{Account, Channel, ContactDraft, ContactId, ContactRef, Direction, Phone};
+use stoke_server::channel::Provider;
+use stoke_server::dispatch::{AccountDispatcher, DispatchSettings, Wake};
+use stoke_server::scheduler::LiveRules;
+use stoke_server::secrets::WorkspaceKey;
+use stoke_server::whatsapp::send::{WhatsAppCloud, WhatsAppMessage};
+use stoke_server::whatsapp::{self, WhatsAppSettings};
+use stoke_store::outbox::{BroadcastDraft, Content, Outbound};
+use stoke_store::{IncomingMessage, PageRequest, Store};
+use stoke_store_sqlite::SqliteStore;
+
+const PHONE_NUMBER_ID: &str = "123456789012345";
+const TOKEN: &str = "EAAG-stoke-test-token";
+const INVALID: &str = "+966500000026";
+const LIMITED: &str = "+966500000429";
+
+/// One request the Graph API received.
+#[derive(Debug, Clone)]
+struct Seen {
+    version: String,
+    phone_number_id: String,
+    authorization: String,
+    content_type: String,
+    body: Value,
+}
+
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+async fn messages(
+    State(log): State<Log>,
+    Path((version, phone_number_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let n = {
+        let mut log = log.lock().expect("lock");
+        log.push(Seen {
+            version,
+            phone_number_id,
+            authorization: header("authorization"),
+            content_type: header("content-type"),
+            body: body.clone(),
+        });
+        log.len()
+    };
+    let error = |code: i64, message: &str, details: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": {"message": message, "type": "OAuthException", "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": details},
+                "fbtrace_id": "AbCdEf123"}}),
+            ),
+        )
+    };
+    if body["status"] == "read" {
+        return (StatusCode::OK, Json(json!({"success": true})));
+    }
+    let to = body["to"].as_str().unwrap_or("");
+    match to {
+        INVALID => error(
+            131026,
+            "(#131026) Message Undeliverable.",
+            "Message Undeliverable.",
+        ),
+        LIMITED => error(
+            130429,
+            "(#130429) Rate limit hit",
+            "Cloud API message throughput has been reached.",
+        ),
+        _ => (
+            StatusCode::OK,
+            Json(json!({"messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}],
+                "messages": [{"id": format!("wamid.SENT{n}")}]})),
+        ),
+    }
+}
+
+async fn graph() -> (String, Log) {
+    let log: Log = Arc::default();
+    let app = Router::new()
+        .route("/{version}/{phone_number_id}/messages", post(messages))
+        .with_state(log.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("graph") });
+    (base, log)
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    live: Arc<LiveRules>,
+    key: WorkspaceKey,
+    account: Account,
+    log: Log,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("dir");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("stoke.db")).expect("store"));
+    let rules = Rules::new(Playbook::default_playbook().expect("playbook")).expect("rules");
+    let key = WorkspaceKey::generate().expect("key");
+    let (base, log) = graph().await;
+    let account = whatsapp::configure(
+        store.as_ref(),
+        &key,
+        "wa-main",
+        WhatsAppSettings {
+            phone_number_id: PHONE_NUMBER_ID.into(),
+            api_base: base,
+            access_token: Some(TOKEN.into()),
+            ..Default::default()
+        },
+        "test",
+        Timestamp::now() - SignedDuration::from_hours(24 * 60),
+    )
+    .await
+    .expect("account");
+    World {
+        store,
+        live: Arc::new(LiveRules::new(Arc::new(rules))),
+        key,
+        account,
+        log,
+        _dir: dir,
+    }
+}
+
+/// A contact who last wrote `hours` ago on the account.
+async fn customer(w: &World, phone: &str, hours: i64) -> ContactId {
+    let at = Timestamp::now() - SignedDuration::from_hours(hours);
+    let draft = ContactDraft {
+        name: Some(format!("Customer {phone}")),
+        phones: vec![Phone::parse(phone, None).expect("phone")],
+        ..ContactDraft::default()
+    };
+    let contact = w
+        .store
+        .create_contact(&draft, at - SignedDuration::from_hours(1))
+        .await
+        .expect("contact");
+    w.store
+        .ingest_messages(
+            &[IncomingMessage {
+                external_id: format!("in-{phone}"),
+                contact: ContactRef::parse(phone).expect("ref"),
+                account: "wa-main".into(),
+                channel: Channel::WhatsApp,
+                direction: Direction::In,
+                text: "Thanks, noted".into(),
+                at,
+                provider_id: None,
+            }],
+            at,
+            &w.live.get(),
+        )
+        .await
+        .expect("inbound");
+    contact.id
+}
+
+#[tokio::test]
+async fn the_dispatcher_sends_through_the_graph_api_within_the_window_only() {
+    let w = world().await;
+    let inside = customer(&w, "+966500000001", 2).await;
+    let outside = customer(&w, "+966500000002", 30).await;
+    let invalid = customer(&w, INVALID, 1).await;
+    let now = Timestamp::now();
+    let b = w
+        .store
+        .create_broadcast(
+            &BroadcastDraft {
+                name: "follow-up".into(),
+                audience: "all".into(),
+                account: w.account.id,
+                content: Content::Text("Hello {{ first_name }}, your quote is ready".into()),
+                not_before: now,
+                golden_window: false,
+                ignore_quiet_hours: true,
+                created_by: None,
+                daily_limit: 100_000,
+            },
+            &[inside, outside, invalid],
+            now,
+        )
+        .await
+        .expect("broadcast");
+    w.store
+        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
+        .await
+        .expect("start");
+    let provider: Arc<dyn Provider> = Arc::new(WhatsAppCloud::new(w.key.clone()).expect("client"));
+    let (mut d, _) = AccountDispatcher::claim(
+        w.store.clone(),
+        w.live.clone(),
+        provider,
+        w.account.clone(),
+        DispatchSettings {
+            node: "test-node".into(),
+            lease: Duration::from_secs(86_400),
+            poll: Duration::from_secs(3600),
+        },
+        now,
+    )
+    .await
+    .expect("claim")
+    .expect("free");
+    d.seed(7);
+    let mut clock = now;
+    for _ in 0..200 {
+        match d.step(clock).await.expect("step") {
+            Wake::At(t) => clock = t.max(clock),
+            Wake::Lost => panic!("lease lost"),
+        }
+        let report = w.store.get_broadcast(b.id, clock).await.expect("report");
+        if report.broadcast.status == BroadcastStatus::Completed
+            || clock > now + SignedDuration::from_mins(30)
+        {
+            break;
+        }
+    }
+    let seen = w.log.lock().expect("lock").clone();
+    // Outside the window nothing left; the others reached the Graph API as documented.
+    let tos: Vec<&str> = seen.iter().filter_map(|s| s.body["to"].as_str()).collect();
+    assert!(!tos.contains(&"+966500000002"), "{tos:?}");
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for s in &seen {
+        assert_eq!(s.version, "v21.0");
+        assert_eq!(s.phone_number_id, PHONE_NUMBER_ID);
+        assert_eq!(s.authorization, format!("Bearer {TOKEN}"));
+        assert!(s.content_type.starts_with("application/json"));
+        assert_eq!(s.body["messaging_product"], "whatsapp");
+        assert_eq!(s.body["recipient_type"], "individual");
+        assert_eq!(s.body["type"], "text");
+        assert_eq!(s.body["text"]["preview_url"], false);
+        assert!(
+            s.body["text"]["body"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("your quote is ready")
+        );
+    }
+    let outbox = w
+        .store
+        .list_outbox(Some(b.id), PageRequest::first(10))
+        .await
+        .expect("outbox")
+        .items;
+    let of = |c: ContactId| {
+        outbox
+            .iter()
+            .find(|e| e.contact == c)
+            .expect("entry")
+            .clone()
+    };
+    let sent = of(inside);
+    assert_eq!(sent.status, OutboxStatus::Sent);
+    assert!(
+        sent.provider_id
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("wamid.SENT"),
+        "{sent:?}"
+    );
+    let refused = of(outside);
+    assert_eq!(refused.status, OutboxStatus::Failed);
+    assert!(
+        refused.reason.as_deref().unwrap_or("").contains("24-hour"),
+        "{:?}",
+        refused.reason
+    );
+    let undeliverable = of(invalid);
+    assert_eq!(undeliverable.status, OutboxStatus::Failed);
+    assert!(
+        undeliverable
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("131026"),
+        "{:?}",
+        undeliverable.reason
+    );
+}
+
+#[tokio::test]
+async fn templates_media_buttons_and_errors_speak_the_documented_format() {
+    let w = world().await;
+    let cloud = WhatsAppCloud::new(w.key.clone()).expect("client");
+    let settings = WhatsAppSettings::of(&w.account, &w.key).expect("settings");
+    // A template goes outside the window (no inbound at all here).
+    let template = WhatsAppMessage::Template {
+        name: "quote_ready".into(),
+        language: "ar".into(),
+        body_parameters: vec!["أحمد".into(), "1042".into()],
+    };
+    let accepted = cloud
+        .send_message(&settings, "+966500000003", &template, Some("k-1"))
+        .await
+        .expect("template");
+    assert!(accepted.provider_id.starts_with("wamid.SENT"));
+    // Media by link through the provider, inside the window.
+    let media = |kind: MediaKind, url: &str, text: &str| Outbound {
+        to: "+966500000003".into(),
+        kind,
+        text: text.into(),
+        media_url: Some(url.into()),
+        content_hash: String::new(),
+        last_inbound_at: Some(Timestamp::now() - SignedDuration::from_mins(5)),
+    };
+    for m in [
+        media(
+            MediaKind::Image,
+            "https://cdn.example.com/sofa.jpg",
+            "The grey one",
+        ),
+        media(
+            MediaKind::Video,
+            "https://cdn.example.com/sofa.mp4",
+            "In the showroom",
+        ),
+        media(MediaKind::Audio, "https://cdn.example.com/note.ogg", ""),
+        media(
+            MediaKind::Document,
+            "https://cdn.example.com/spec.pdf?v=2",
+            "Spec sheet",
+        ),
+    ] {
+        w_send(&cloud, &w.account, &m).await;
+    }
+    let buttons = WhatsAppMessage::Buttons {
+        body: "Shall we send a quote?".into(),
+        buttons: vec![
+            ("yes".into(), "Yes".into()),
+            ("later".into(), "Later".into()),
+        ],
+    };
+    cloud
+        .send_message(&settings, "+966500000003", &buttons, None)
+        .await
+        .expect("buttons");
+    cloud.mark_read(&settings, "wamid.IN1").await.expect("read");
+    let seen = w.log.lock().expect("lock").clone();
+    assert_eq!(
+        seen[0].body,
+        json!({"messaging_product":"whatsapp","recipient_type":"individual","to":"+966500000003",
+            "type":"template","biz_opaque_callback_data":"k-1",
+            "template":{"name":"quote_ready","language":{"code":"ar"},
+                "components":[{"type":"body","parameters":[
+                    {"type":"text","text":"أحمد"},{"type":"text","text":"1042"}]}]}})
+    );
+    assert_eq!(
+        seen[1].body["image"],
+        json!({"link":"https://cdn.example.com/sofa.jpg","caption":"The grey one"})
+    );
+    assert_eq!(seen[2].body["type"], "video");
+    assert_eq!(
+        seen[3].body["audio"],
+        json!({"link":"https://cdn.example.com/note.ogg"})
+    );
+    assert_eq!(
+        seen[4].body["document"],
+        json!({"link":"https://cdn.example.com/spec.pdf?v=2","caption":"Spec sheet","filename":"spec.pdf"})
+    );
+    assert_eq!(
+        seen[5].body["interactive"]["action"]["buttons"][1]["reply"]["id"],
+        "later"
+    );
+    assert_eq!(
+        seen[6].body,
+        json!({"messaging_product":"whatsapp","status":"read","message_id":"wamid.IN1"})
+    );
+    // Errors come back as failure classes with Meta's code and details.
+    let text = WhatsAppMessage::Text { body: "hi".into() };
+    let invalid = cloud
+        .send_message(&settings, INVALID, &text, None)
+        .await
+        .expect_err("undeliverable");
+    assert_eq!(invalid.class, FailureClass::InvalidNumber);
+    assert!(invalid.detail.contains("131026"), "{}", invalid.detail);
+    let limited = cloud
+        .send_message(&settings, LIMITED, &text, None)
+        .await
+        .expect_err("limited");
+    assert_eq!(limited.class, FailureClass::RateLimited);
+    // An unreachable Graph API is transient.
+    let mut gone = settings.clone();
+    gone.api_base = "http://127.0.0.1:9".into();
+    let unreachable = cloud
+        .send_message(&gone, "+966500000003", &text, None)
+        .await
+        .expect_err("unreachable");
+    assert_eq!(unreachable.class, FailureClass::Transient);
+}
+
+async fn w_send(cloud: &WhatsAppCloud, account: &Account, m: &Outbound) {
+    cloud.send(account, "k", m).await.expect("media");
+}

@@ -1,0 +1,18 @@
+-- Dashboard sign-ins, shared by every process through the database. The cookie holds a random
+-- secret; only its hash is kept, so a copy of the file lets nobody in. Sessions are ephemeral:
+-- `stoke migrate` does not copy them (stoke_store::copy::NOT_COPIED), users sign in again.
+CREATE TABLE sessions (
+    token_hash  TEXT    PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    csrf_token  TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Ending a user's sessions (password or role change), and purging the expired ones.
+CREATE INDEX sessions_by_user ON sessions(user_id);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+
+-- Erasing a contact deletes its messages, and each deleted message is checked against the
+-- outbox rows that reference it (a foreign key): without this index, one scan of the whole
+-- outbox per message.
+CREATE INDEX outbox_by_message ON outbox(message_id) WHERE message_id IS NOT NULL;
