@@ -220,19 +220,11 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
             return bearer(header, state).await;
         }
-        let Some(secret) = session_secret(&parts.headers) else {
+        let Some(session) = session_of(&parts.headers, state).await? else {
             return Err(ApiError::unauthenticated(
                 "log in, or send an API token: Authorization: Bearer TOKEN",
             ));
         };
-        let now = Timestamp::now();
-        let session = state
-            .store
-            .find_session(&hash_token(&secret), now)
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthenticated("the session has ended or is not valid: log in again")
-            })?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let sent = parts
@@ -240,7 +232,7 @@ impl FromRequestParts<AppState> for Caller {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            if !same_secret(sent, &session.csrf_token) {
+            if !session.csrf_matches(sent) {
                 return Err(ApiError {
                     status: StatusCode::FORBIDDEN,
                     code: "csrf",
@@ -251,11 +243,37 @@ impl FromRequestParts<AppState> for Caller {
                 });
             }
         }
-        let user = state.store.get_user(session.user).await?;
-        let mut caller = Caller::new(format!("user:{}", user.email), user.role, Some(user))?;
-        caller.csrf_token = Some(session.csrf_token);
-        Ok(caller)
+        Ok(session)
     }
+}
+
+impl Caller {
+    /// Whether `sent` is this session's CSRF token (a dashboard form's hidden field, or the
+    /// API's header), compared in constant time. A caller without a session has none to match.
+    pub(crate) fn csrf_matches(&self, sent: &str) -> bool {
+        self.csrf_token
+            .as_deref()
+            .is_some_and(|token| same_secret(sent, token))
+    }
+}
+
+/// The caller a request's session cookie names, if it names a live session; the CSRF check is
+/// the caller's to make (the API in a header, the dashboard in its forms).
+pub(crate) async fn session_of(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(secret) = session_secret(headers) else {
+        return Ok(None);
+    };
+    let now = Timestamp::now();
+    let Some(session) = state.store.find_session(&hash_token(&secret), now).await? else {
+        return Ok(None);
+    };
+    let user = state.store.get_user(session.user).await?;
+    let mut caller = Caller::new(format!("user:{}", user.email), user.role, Some(user))?;
+    caller.csrf_token = Some(session.csrf_token);
+    Ok(Some(caller))
 }
 
 async fn bearer(header: &HeaderValue, state: &AppState) -> Result<Caller, ApiError> {
@@ -291,7 +309,7 @@ async fn bearer(header: &HeaderValue, state: &AppState) -> Result<Caller, ApiErr
 /// `X-Forwarded-For` that is not one of those proxies: the one the nearest trusted proxy saw. A
 /// client cannot forge it, since addresses it adds itself come before the proxies' own.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientAddress(Option<IpAddr>);
+pub(crate) struct ClientAddress(pub(crate) Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -401,28 +419,93 @@ pub(crate) async fn login_handler(
     input: Result<Json<LoginInput>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(input) = input?;
-    if input.email.trim().is_empty() {
-        return Err(ApiError::invalid(
-            "email",
-            "give the e-mail you log in with",
-        ));
-    }
-    if let Err(wait) = state.throttle.check(&input.email, address) {
-        tracing::warn!(email = %input.email.trim(), ?address, "login throttled");
-        let mut response = ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "too_many_attempts",
-            message: format!("too many login attempts; try again in {wait} s"),
-            field: None,
+    let opened = match open_session(&state, &input.email, input.password, address, &headers).await {
+        Ok(opened) => opened,
+        Err(LoginRefused::Throttled(wait)) => {
+            let mut response = ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many_attempts",
+                message: format!("too many login attempts; try again in {wait} s"),
+                field: None,
+            }
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return Ok(response);
         }
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+        Err(LoginRefused::NoEmail) => {
+            return Err(ApiError::invalid(
+                "email",
+                "give the e-mail you log in with",
+            ));
         }
-        return Ok(response);
+        Err(LoginRefused::Wrong) => return Err(wrong_login()),
+        Err(LoginRefused::Failed(e)) => return Err(e),
+    };
+    let body = serde_json::json!({
+        "user": user_json(&opened.user),
+        "csrf_token": opened.csrf_token,
+        "expires_at": opened.expires_at.to_string(),
+    });
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, opened.cookie);
+    Ok(response)
+}
+
+/// Why a login did not open a session.
+#[derive(Debug)]
+pub(crate) enum LoginRefused {
+    /// Too many attempts for this e-mail or address: wait this many seconds.
+    Throttled(u64),
+    NoEmail,
+    /// The e-mail or the password is wrong (which one, the caller is never told).
+    Wrong,
+    Failed(ApiError),
+}
+
+impl From<ApiError> for LoginRefused {
+    fn from(e: ApiError) -> Self {
+        LoginRefused::Failed(e)
     }
-    let attempt = Password::attempt(input.password).ok_or_else(wrong_login)?;
-    let found = state.store.login_lookup(input.email.trim()).await?;
+}
+
+impl From<stoke_store::StoreError> for LoginRefused {
+    fn from(e: stoke_store::StoreError) -> Self {
+        LoginRefused::Failed(e.into())
+    }
+}
+
+/// A session just opened: the user, the cookie to set and the CSRF token.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub user: User,
+    pub cookie: HeaderValue,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// Checks an e-mail and password (throttled, in constant cost whether or not the e-mail
+/// exists) and opens a session: what the API's login and the dashboard's login form share.
+pub(crate) async fn open_session(
+    state: &AppState,
+    email: &str,
+    password: String,
+    address: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Result<Opened, LoginRefused> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Err(LoginRefused::NoEmail);
+    }
+    if let Err(wait) = state.throttle.check(email, address) {
+        tracing::warn!(%email, ?address, "login throttled");
+        return Err(LoginRefused::Throttled(wait));
+    }
+    let attempt = Password::attempt(password).ok_or(LoginRefused::Wrong)?;
+    let found = state.store.login_lookup(email).await?;
     let (user, verified) = match found {
         Some((user, Some(hash))) => {
             let ok = tokio::task::spawn_blocking(move || attempt.verify(&hash))
@@ -437,8 +520,8 @@ pub(crate) async fn login_handler(
         }
     };
     let Some(user) = user.filter(|_| verified) else {
-        tracing::warn!(email = %input.email.trim(), ?address, "login refused");
-        return Err(wrong_login());
+        tracing::warn!(%email, ?address, "login refused");
+        return Err(LoginRefused::Wrong);
     };
     let secret = new_secret("sks_").map_err(|e| {
         tracing::error!(%e, "no randomness for a session");
@@ -475,17 +558,27 @@ pub(crate) async fn login_handler(
         now,
     )
     .await?;
-    let cookie = session_cookie(&secret, lifetime.as_secs(), !on_loopback(&headers));
-    let body = serde_json::json!({
-        "user": user_json(&user),
-        "csrf_token": csrf_token,
-        "expires_at": expires_at.to_string(),
-    });
-    let mut response = Json(body).into_response();
-    let value = HeaderValue::from_str(&cookie)
+    let cookie = session_cookie(&secret, lifetime.as_secs(), !on_loopback(headers));
+    let cookie = HeaderValue::from_str(&cookie)
         .map_err(|_| ApiError::unavailable("cannot open a session now; try again"))?;
-    response.headers_mut().insert(header::SET_COOKIE, value);
-    Ok(response)
+    Ok(Opened {
+        user,
+        cookie,
+        csrf_token,
+        expires_at,
+    })
+}
+
+/// Ends the session a request's cookie names (if any) and gives the header that clears the
+/// cookie in the browser.
+pub(crate) async fn close_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<HeaderValue>, ApiError> {
+    if let Some(secret) = session_secret(headers) {
+        state.store.delete_session(&hash_token(&secret)).await?;
+    }
+    Ok(HeaderValue::from_str(&session_cookie("", 0, !on_loopback(headers))).ok())
 }
 
 /// `POST /api/v1/logout`: ends the session the cookie names and clears the cookie.

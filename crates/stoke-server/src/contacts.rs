@@ -407,7 +407,19 @@ pub(crate) async fn add_note_handler(
 ) -> Result<(StatusCode, Json<NoteDto>), ApiError> {
     let id = contact_id(&id)?;
     let input = body(input)?;
-    let text = input.text.trim();
+    let note = add_note(&state, &caller, id, &input.text).await?;
+    Ok((StatusCode::CREATED, Json(note.into())))
+}
+
+/// Adds a note to a contact the caller sees, with its audit entry: the API's and the
+/// dashboard's way alike.
+pub(crate) async fn add_note(
+    state: &AppState,
+    caller: &Caller,
+    id: ContactId,
+    text: &str,
+) -> Result<stoke_core::Note, ApiError> {
+    let text = text.trim();
     if text.is_empty() {
         return Err(ApiError::invalid("text", "a note needs some text"));
     }
@@ -433,7 +445,7 @@ pub(crate) async fn add_note_handler(
         now,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(note.into())))
+    Ok(note)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,5 +1,5 @@
-//! Stoke's HTTP surface: the JSON API under `/api/v1`, `/healthz`, and (in later issues) provider
-//! webhooks and the dashboard.
+//! Stoke's HTTP surface: the JSON API under `/api/v1`, `/healthz`, the provider webhooks and the
+//! dashboard (`web`).
 //!
 //! Architecture invariant: a handler extracts, authorizes, calls the store (or the core) and maps
 //! the error; there is no SQL and no business rule here. This crate is the only one that knows
@@ -26,6 +26,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod segments;
 pub mod senders;
+mod web;
 pub mod whatsapp;
 
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub fn router_with_key(
         }),
     )
     .route("/metrics", get(metrics::handler))
+    .merge(web::routes())
     .route(
         "/webhooks/whatsapp",
         get(whatsapp::webhook::verify_handler).post(whatsapp::webhook::receive_handler),

@@ -15,8 +15,8 @@ use stoke_core::outbox::Purpose;
 use stoke_core::pacing::{AccountLimits, Pacing};
 use stoke_core::playbook::Playbook;
 use stoke_core::template::{MediaKind, Template, Variant};
-use stoke_core::{Account, AccountDraft, Channel, Language};
-use stoke_store::outbox::{Content, OutboxDraft};
+use stoke_core::{Account, AccountDraft, Channel, ContactId, Language};
+use stoke_store::outbox::{Content, OutboxDraft, OutboxId};
 use stoke_store::{Store, StoreError};
 use utoipa::ToSchema;
 
@@ -436,7 +436,7 @@ pub(crate) struct SendInput {
 }
 
 /// The longest free-text message: WhatsApp's limit for a text body.
-const MAX_TEXT_CHARS: usize = 4096;
+pub(crate) const MAX_TEXT_CHARS: usize = 4096;
 
 /// `POST /api/v1/contacts/{id}/messages`: queues a message to one contact on an account, as a
 /// service message (an answer, a follow-up): the account's dispatcher sends it at its pace,
@@ -492,16 +492,39 @@ pub(crate) async fn send_handler(
             ApiError::unavailable("cannot queue the message now; try again")
         })?,
     };
+    let queued = queue_message(&state, &caller, id, &input.account, content, key.clone()).await?;
+    let account = queued.1;
+    let queued = queued.0;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "outbox": queued,
+            "key": key,
+            "account": account,
+            "status": "queued",
+        })),
+    ))
+}
+
+/// Queues one message to a contact the caller sees, through an account, with its audit entry:
+/// the API's send and the dashboard's reply alike. Gives the outbox id and the account's name.
+pub(crate) async fn queue_message(
+    state: &AppState,
+    caller: &Caller,
+    id: ContactId,
+    account: &str,
+    content: Content,
+    key: String,
+) -> Result<(OutboxId, String), ApiError> {
     let contact = state.store.get_contact_in(caller.scope, id).await?.id;
     let account = state
         .store
-        .get_account(input.account.trim())
+        .get_account(account.trim())
         .await
         .map_err(|e| match e {
-            StoreError::NotFound { .. } => ApiError::invalid(
-                "account",
-                format!("no account is named {:?}", input.account),
-            ),
+            StoreError::NotFound { .. } => {
+                ApiError::invalid("account", format!("no account is named {account:?}"))
+            }
             e => e.into(),
         })?;
     let now = Timestamp::now();
@@ -509,7 +532,7 @@ pub(crate) async fn send_handler(
         .store
         .enqueue(
             &OutboxDraft {
-                key: key.clone(),
+                key,
                 account: account.id,
                 contact,
                 purpose: Purpose::Service,
@@ -529,13 +552,5 @@ pub(crate) async fn send_handler(
         now,
     )
     .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "outbox": queued,
-            "key": key,
-            "account": account.name,
-            "status": "queued",
-        })),
-    ))
+    Ok((queued, account.name))
 }

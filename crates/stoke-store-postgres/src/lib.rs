@@ -68,8 +68,8 @@ use stoke_store::outbox::{
 };
 use stoke_store::{
     ApiToken, AuditDraft, AuditEntry, ContactFilter, ContactImportOutcome, Counts, Erased,
-    IncomingEvent, IncomingMessage, IngestOutcome, Page, PageRequest, Scope, SegmentRow, Session,
-    Store, StoreError, StoreResult,
+    InboxCursor, InboxFilter, InboxPage, IncomingEvent, IncomingMessage, IngestOutcome, Page,
+    PageRequest, Scope, SegmentRow, Session, Store, StoreError, StoreResult,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -1013,6 +1013,19 @@ impl Store for PostgresStore {
     ) -> StoreResult<Page<Message>> {
         transaction!(self, Read, |tx| search::search_messages(
             tx, scope, query, account, page
+        )
+        .await)
+    }
+
+    async fn inbox(
+        &self,
+        scope: Scope,
+        filter: &InboxFilter,
+        after: Option<InboxCursor>,
+        limit: u32,
+    ) -> StoreResult<InboxPage> {
+        transaction!(self, Read, |tx| search::inbox(
+            tx, scope, filter, after, limit
         )
         .await)
     }

@@ -49,6 +49,11 @@ const MIGRATIONS: &[(&str, &str, Then)] = &[
         include_str!("../migrations/0006_account_config.sql"),
         Then::Nothing,
     ),
+    (
+        "0007_inbox",
+        include_str!("../migrations/0007_inbox.sql"),
+        Then::Nothing,
+    ),
 ];
 
 /// Rows read and written per statement of a backfill.

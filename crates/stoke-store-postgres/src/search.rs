@@ -14,10 +14,14 @@
 //! first and turns to the word index for the rest (`search_messages` says why).
 
 use jiff::Timestamp;
-use stoke_core::{AccountId, Contact, Message};
-use stoke_store::codec::{from_millis, to_millis};
+use stoke_core::{
+    AccountId, Contact, ContactId, Conversation, ConversationId, Direction, Message, UserId,
+};
+use stoke_store::codec::{from_millis, parse_column, to_millis};
 use stoke_store::search::{contact_search_terms, message_query};
-use stoke_store::{ContactFilter, Page, PageRequest, Scope};
+use stoke_store::{
+    ContactFilter, InboxCursor, InboxFilter, InboxPage, InboxRow, Page, PageRequest, Scope,
+};
 use tokio_postgres::types::ToSql;
 
 use crate::contacts::{CONTACT_COLUMNS, contact_from_row, scope_filter};
@@ -298,4 +302,97 @@ pub(crate) async fn put_setting(tx: &Tx<'_>, key: &str, value: &str, now: Timest
 pub(crate) async fn delete_setting(tx: &Tx<'_>, key: &str) -> Res<()> {
     execute(tx, "DELETE FROM settings WHERE key = $1", &[&key]).await?;
     Ok(())
+}
+
+/// The inbox: conversations with a message, on contacts the scope sees, newest message first,
+/// read backwards along `conversations_by_last_message` until the page is full.
+pub(crate) async fn inbox(
+    tx: &Tx<'_>,
+    scope: Scope,
+    filter: &InboxFilter,
+    after: Option<InboxCursor>,
+    limit: u32,
+) -> Res<InboxPage> {
+    let limit = limit.clamp(1, PageRequest::MAX_LIMIT);
+    let (at, id) = after.map_or((i64::MAX, i64::MAX), |c| {
+        (to_millis(c.at), c.conversation.get())
+    });
+    // $1 and $2 are the cursor (below it), $3 the number of rows to read.
+    let mut params = Params(vec![
+        Box::new(at),
+        Box::new(id),
+        Box::new(i64::from(limit) + 1),
+    ]);
+    let mut conditions = vec![
+        "conversations.last_message_at IS NOT NULL".to_owned(),
+        "(conversations.last_message_at, conversations.id) < ($1, $2)".to_owned(),
+    ];
+    let (scope_sql, values) = scope_filter(scope, params.0.len() + 1);
+    for value in values {
+        params.0.push(Box::new(value));
+    }
+    conditions.push(scope_sql);
+    if let Some(account) = filter.account {
+        let account = params.bind(Box::new(account.get()));
+        conditions.push(format!("conversations.account_id = {account}"));
+    }
+    if let Some((family, value)) = &filter.tag {
+        let family = params.bind(Box::new(family.as_str().to_owned()));
+        let value = params.bind(Box::new(value.clone()));
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM tags WHERE tags.contact_id = contacts.id
+               AND tags.family = {family} AND tags.value = {value})"
+        ));
+    }
+    if let Some(owner) = filter.owner {
+        let owner = params.bind(Box::new(owner.get()));
+        conditions.push(format!("contacts.owner_id = {owner}"));
+    }
+    if filter.unassigned {
+        conditions.push("contacts.owner_id IS NULL".to_owned());
+    }
+    let sql = format!(
+        "SELECT conversations.id, conversations.contact_id, conversations.account_id,
+                conversations.channel, conversations.assignee_id, conversations.last_message_at,
+                conversations.created_at, contacts.name, contacts.owner_id,
+                last.direction, last.body
+         FROM conversations
+         JOIN contacts ON contacts.id = conversations.contact_id
+         LEFT JOIN LATERAL (
+             SELECT direction, body FROM messages
+             WHERE messages.conversation_id = conversations.id
+             ORDER BY at DESC, id DESC LIMIT 1
+         ) last ON TRUE
+         WHERE {} ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT $3",
+        conditions.join(" AND ")
+    );
+    let rows = query(tx, &sql, &params.refs()).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let last = match (
+            row.try_get::<_, Option<&str>>(9)?,
+            row.try_get::<_, Option<String>>(10)?,
+        ) {
+            (Some(d), Some(text)) => Some((parse_column::<Direction>("direction", d)?, text)),
+            _ => None,
+        };
+        items.push(InboxRow {
+            conversation: Conversation {
+                id: ConversationId::new(row.try_get(0)?),
+                contact: ContactId::new(row.try_get(1)?),
+                account: AccountId::new(row.try_get(2)?),
+                channel: parse_column("channel", row.try_get::<_, &str>(3)?)?,
+                assignee: row.try_get::<_, Option<i64>>(4)?.map(UserId::new),
+                last_message_at: row
+                    .try_get::<_, Option<i64>>(5)?
+                    .map(from_millis)
+                    .transpose()?,
+                created_at: from_millis(row.try_get(6)?)?,
+            },
+            contact_name: row.try_get(7)?,
+            contact_owner: row.try_get::<_, Option<i64>>(8)?.map(UserId::new),
+            last,
+        });
+    }
+    Ok(InboxPage::from_overfetch(items, limit))
 }

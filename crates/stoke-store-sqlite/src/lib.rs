@@ -51,8 +51,8 @@ use stoke_store::outbox::{
 };
 use stoke_store::{
     ApiToken, AuditDraft, AuditEntry, ContactFilter, ContactImportOutcome, Counts, Erased,
-    IncomingEvent, IncomingMessage, IngestOutcome, Page, PageRequest, Scope, SegmentRow, Session,
-    Store, StoreError, StoreResult,
+    InboxCursor, InboxFilter, InboxPage, IncomingEvent, IncomingMessage, IngestOutcome, Page,
+    PageRequest, Scope, SegmentRow, Session, Store, StoreError, StoreResult,
 };
 
 /// The SQLite store. Cheap to clone: clones share the pool.
@@ -799,6 +799,18 @@ impl Store for SqliteStore {
     ) -> StoreResult<Page<Message>> {
         let query = query.to_owned();
         self.read(move |c| search::search_messages(c, scope, &query, account, page))
+            .await
+    }
+
+    async fn inbox(
+        &self,
+        scope: Scope,
+        filter: &InboxFilter,
+        after: Option<InboxCursor>,
+        limit: u32,
+    ) -> StoreResult<InboxPage> {
+        let filter = filter.clone();
+        self.read(move |c| search::inbox(c, scope, &filter, after, limit))
             .await
     }
 

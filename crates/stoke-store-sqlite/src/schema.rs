@@ -55,6 +55,7 @@ const MIGRATIONS: &[Migration] = &[
         "0008_account_config",
         include_str!("../migrations/0008_account_config.sql"),
     ),
+    sql("0009_inbox", include_str!("../migrations/0009_inbox.sql")),
 ];
 
 /// Applies the migrations the database has not seen. Refuses a database written by a newer Stoke

@@ -17,12 +17,18 @@
 use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::types::Value;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use stoke_core::{AccountId, Contact, Message, MessageId};
-use stoke_store::codec::{from_millis, to_millis};
+use stoke_core::{
+    AccountId, Contact, ContactId, Conversation, ConversationId, Direction, Message, MessageId,
+    UserId,
+};
+use stoke_store::codec::{from_millis, parse_column, to_millis};
 use stoke_store::search::{
     contact_search_terms, contact_search_text, message_query, message_search_text,
 };
-use stoke_store::{ContactFilter, Page, PageRequest, Scope, StoreResult};
+use stoke_store::{
+    ContactFilter, InboxCursor, InboxFilter, InboxPage, InboxRow, Page, PageRequest, Scope,
+    StoreResult,
+};
 
 use crate::contacts::{CONTACT_COLUMNS, contact_from_row, scope_filter};
 use crate::db_err;
@@ -398,6 +404,108 @@ pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
         sync(conn)?;
     }
     sync(conn)
+}
+
+/// The inbox: conversations with a message, on contacts the scope sees, newest message first.
+/// Walks `conversations_by_last_message` backwards and stops at `limit + 1` rows, so a page costs
+/// the rows it shows (and the ones a filter skips), not the workspace.
+pub(crate) fn inbox(
+    conn: &Connection,
+    scope: Scope,
+    filter: &InboxFilter,
+    after: Option<InboxCursor>,
+    limit: u32,
+) -> StoreResult<InboxPage> {
+    let limit = limit.clamp(1, PageRequest::MAX_LIMIT);
+    let (scope_sql, a, b) = scope_filter(scope);
+    // ?1 and ?2 are the cursor (newest first: below it), ?3 and ?4 the scope's, ?5 the limit.
+    let (at, id) = after.map_or((i64::MAX, i64::MAX), |c| {
+        (to_millis(c.at), c.conversation.get())
+    });
+    let mut params = Params(vec![
+        Value::Integer(at),
+        Value::Integer(id),
+        a.map_or(Value::Null, Value::Integer),
+        b.map_or(Value::Null, Value::Integer),
+        Value::Integer(i64::from(limit) + 1),
+    ]);
+    let mut conditions = vec![
+        "conversations.last_message_at IS NOT NULL".to_owned(),
+        "(conversations.last_message_at < ?1 OR (conversations.last_message_at = ?1 AND conversations.id < ?2))".to_owned(),
+        scope_sql.to_owned(),
+    ];
+    if let Some(account) = filter.account {
+        conditions.push(format!(
+            "conversations.account_id = {}",
+            params.bind(Value::Integer(account.get()))
+        ));
+    }
+    if let Some((family, value)) = &filter.tag {
+        let family = params.bind(Value::Text(family.as_str().to_owned()));
+        let value = params.bind(Value::Text(value.clone()));
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM tags WHERE tags.contact_id = contacts.id
+               AND tags.family = {family} AND tags.value = {value})"
+        ));
+    }
+    if let Some(owner) = filter.owner {
+        conditions.push(format!(
+            "contacts.owner_id = {}",
+            params.bind(Value::Integer(owner.get()))
+        ));
+    }
+    if filter.unassigned {
+        conditions.push("contacts.owner_id IS NULL".to_owned());
+    }
+    let sql = format!(
+        "SELECT conversations.id, conversations.contact_id, conversations.account_id,
+                conversations.channel, conversations.assignee_id, conversations.last_message_at,
+                conversations.created_at, contacts.name, contacts.owner_id,
+                (SELECT direction FROM messages WHERE messages.conversation_id = conversations.id
+                 ORDER BY at DESC, id DESC LIMIT 1),
+                (SELECT body FROM messages WHERE messages.conversation_id = conversations.id
+                 ORDER BY at DESC, id DESC LIMIT 1)
+         FROM conversations INDEXED BY conversations_by_last_message
+         CROSS JOIN contacts ON contacts.id = conversations.contact_id
+         WHERE {} ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT ?5",
+        conditions.join(" AND ")
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let mut rows = stmt.query(params_from_iter(params.0)).map_err(db_err)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let direction: Option<String> = row.get(9).map_err(db_err)?;
+        let body: Option<String> = row.get(10).map_err(db_err)?;
+        let last = match (direction, body) {
+            (Some(d), Some(text)) => Some((parse_column::<Direction>("direction", &d)?, text)),
+            _ => None,
+        };
+        items.push(InboxRow {
+            conversation: Conversation {
+                id: ConversationId::new(row.get(0).map_err(db_err)?),
+                contact: ContactId::new(row.get(1).map_err(db_err)?),
+                account: AccountId::new(row.get(2).map_err(db_err)?),
+                channel: parse_column("channel", &row.get::<_, String>(3).map_err(db_err)?)?,
+                assignee: row
+                    .get::<_, Option<i64>>(4)
+                    .map_err(db_err)?
+                    .map(UserId::new),
+                last_message_at: row
+                    .get::<_, Option<i64>>(5)
+                    .map_err(db_err)?
+                    .map(from_millis)
+                    .transpose()?,
+                created_at: from_millis(row.get(6).map_err(db_err)?)?,
+            },
+            contact_name: row.get(7).map_err(db_err)?,
+            contact_owner: row
+                .get::<_, Option<i64>>(8)
+                .map_err(db_err)?
+                .map(UserId::new),
+            last,
+        });
+    }
+    Ok(InboxPage::from_overfetch(items, limit))
 }
 
 #[cfg(test)]

@@ -96,6 +96,7 @@ macro_rules! conformance_suite {
             message_search_takes_any_text_and_refuses_none,
             erased_contacts_messages_are_not_found,
             settings_are_written_replaced_and_removed,
+            inbox_lists_conversations_newest_first_within_the_scope,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {$(

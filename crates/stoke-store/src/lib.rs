@@ -33,9 +33,9 @@ use crate::outbox::{
 };
 use stoke_core::{
     Account, AccountDraft, AccountId, Channel, Consent, Contact, ContactDraft, ContactId,
-    ContactRef, Conversation, CustomFieldDef, Direction, Event, EventKind, Handle, Message,
-    MessageId, Note, Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft, TaskId, Team,
-    TeamId, User, UserDraft, UserId,
+    ContactRef, Conversation, ConversationId, CustomFieldDef, Direction, Event, EventKind, Handle,
+    Message, MessageId, Note, Role, StatusChange, Tag, TagChange, TagFamily, Task, TaskDraft,
+    TaskId, Team, TeamId, User, UserDraft, UserId,
 };
 
 /// Whose contacts a caller may see and touch (SPEC 7). Backends apply it inside their queries,
@@ -232,6 +232,62 @@ pub struct ContactFilter {
     pub owner: Option<UserId>,
     /// Assigned to nobody.
     pub unassigned: bool,
+}
+
+/// What the inbox is narrowed to; every part given must hold. The scope comes separately.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxFilter {
+    /// Conversations on this account only.
+    pub account: Option<AccountId>,
+    /// Contacts holding this tag (family and value): an activity tier is `activity:high`.
+    pub tag: Option<(TagFamily, String)>,
+    /// Contacts assigned to this user.
+    pub owner: Option<UserId>,
+    /// Contacts assigned to nobody.
+    pub unassigned: bool,
+}
+
+/// Where an inbox page starts: conversations whose latest message is older than `at`, or as old
+/// with a smaller id (the inbox is ordered newest first, so ids alone cannot page it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxCursor {
+    pub at: Timestamp,
+    pub conversation: ConversationId,
+}
+
+/// One line of the inbox: a conversation, whom it is with, and its latest message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub conversation: Conversation,
+    pub contact_name: String,
+    pub contact_owner: Option<UserId>,
+    /// The latest message's direction and text.
+    pub last: Option<(Direction, String)>,
+}
+
+/// An inbox page and the cursor of the next, `None` on the last page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxPage {
+    pub items: Vec<InboxRow>,
+    pub next: Option<InboxCursor>,
+}
+
+impl InboxPage {
+    /// Like `Page::from_overfetch`: the extra row says there is a next page.
+    pub fn from_overfetch(mut items: Vec<InboxRow>, limit: u32) -> Self {
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().and_then(|r| {
+                r.conversation.last_message_at.map(|at| InboxCursor {
+                    at,
+                    conversation: r.conversation.id,
+                })
+            })
+        } else {
+            None
+        };
+        InboxPage { items, next }
+    }
 }
 
 /// A signed-in browser session. The cookie holds a random secret; the store keeps only its
@@ -700,6 +756,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         account: Option<AccountId>,
         page: PageRequest,
     ) -> StoreResult<Page<Message>>;
+
+    /// The inbox: conversations with at least one message on contacts the scope sees, newest
+    /// message first, narrowed by `filter`, starting after `after`, at most `limit` of them.
+    async fn inbox(
+        &self,
+        scope: Scope,
+        filter: &InboxFilter,
+        after: Option<InboxCursor>,
+        limit: u32,
+    ) -> StoreResult<InboxPage>;
 
     // Workspace settings shared by every node (the playbook set over the API).
 

@@ -973,3 +973,171 @@ pub async fn settings_are_written_replaced_and_removed(store: &dyn Store) {
     assert_eq!(store.get_setting("Theme").await.expect("get"), None);
     assert_eq!(store.get_setting("them").await.expect("get"), None);
 }
+
+pub async fn inbox_lists_conversations_newest_first_within_the_scope(store: &dyn Store) {
+    let d = desks(store).await;
+    let mine = assigned(store, "Mine", "+966500000501", Some(d.sara), None, &["vip"]).await;
+    let theirs = assigned(store, "Theirs", "+966500000502", Some(d.omar), None, &[]).await;
+    let nobodys = assigned(store, "Nobody's", "+966500000503", None, None, &[]).await;
+    // Never written to: not in the inbox.
+    assigned(store, "Silent", "+966500000504", Some(d.sara), None, &[]).await;
+    let mut on_email = message(
+        "e1",
+        "+966500000501",
+        Direction::Out,
+        "Your quote is attached",
+        "2026-11-20T08:30:00Z",
+    );
+    on_email.account = "mail-1".to_owned();
+    on_email.channel = Channel::Email;
+    let batch = [
+        message(
+            "m1",
+            "+966500000501",
+            Direction::In,
+            "hello",
+            "2026-11-20T08:00:00Z",
+        ),
+        message(
+            "m2",
+            "+966500000502",
+            Direction::In,
+            "how much?",
+            "2026-11-20T08:10:00Z",
+        ),
+        message(
+            "m3",
+            "+966500000503",
+            Direction::In,
+            "hi there",
+            "2026-11-20T08:20:00Z",
+        ),
+        message(
+            "m4",
+            "+966500000501",
+            Direction::Out,
+            "Welcome!",
+            "2026-11-20T08:40:00Z",
+        ),
+        on_email,
+    ];
+    store
+        .ingest_messages(&batch, now(), &rules())
+        .await
+        .expect("ingest");
+    let lines = |page: &crate::InboxPage| -> Vec<(ContactId, Option<String>)> {
+        page.items
+            .iter()
+            .map(|r| {
+                (
+                    r.conversation.contact,
+                    r.last.as_ref().map(|(_, t)| t.clone()),
+                )
+            })
+            .collect()
+    };
+    let all = store
+        .inbox(Scope::Everything, &crate::InboxFilter::default(), None, 50)
+        .await
+        .expect("inbox");
+    // Newest message first, one line per conversation (contact and account), its latest text.
+    assert_eq!(
+        lines(&all),
+        [
+            (mine, Some("Welcome!".to_owned())),
+            (mine, Some("Your quote is attached".to_owned())),
+            (nobodys, Some("hi there".to_owned())),
+            (theirs, Some("how much?".to_owned())),
+        ]
+    );
+    assert_eq!(all.next, None);
+    assert_eq!(all.items[0].contact_name, "Mine");
+    assert_eq!(all.items[0].contact_owner, Some(d.sara));
+    assert_eq!(
+        all.items[0].last.as_ref().map(|(d, _)| *d),
+        Some(Direction::Out)
+    );
+    assert_eq!(all.items[1].conversation.channel, Channel::Email);
+
+    // Pages of one follow each other without gaps or repeats.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .inbox(Scope::Everything, &crate::InboxFilter::default(), after, 1)
+            .await
+            .expect("page");
+        assert!(page.items.len() <= 1);
+        seen.extend(lines(&page));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, lines(&all));
+
+    // Scopes: an agent sees their own and the team's unassigned (none here is in a team).
+    let sara = Scope::Agent {
+        user: d.sara,
+        team: Some(d.riyadh),
+    };
+    let hers = store
+        .inbox(sara, &crate::InboxFilter::default(), None, 50)
+        .await
+        .expect("inbox");
+    assert!(hers.items.iter().all(|r| r.conversation.contact == mine));
+    assert_eq!(hers.items.len(), 2);
+
+    // Filters: account, tag, owner, unassigned.
+    let mail = store.get_account("mail-1").await.expect("account").id;
+    let filtered = |filter: crate::InboxFilter| async move {
+        store
+            .inbox(Scope::Everything, &filter, None, 50)
+            .await
+            .expect("inbox")
+            .items
+            .iter()
+            .map(|r| r.conversation.contact)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        filtered(crate::InboxFilter {
+            account: Some(mail),
+            ..Default::default()
+        })
+        .await,
+        [mine]
+    );
+    assert_eq!(
+        filtered(crate::InboxFilter {
+            tag: Some((TagFamily::Static, "vip".into())),
+            ..Default::default()
+        })
+        .await,
+        [mine, mine]
+    );
+    assert_eq!(
+        filtered(crate::InboxFilter {
+            tag: Some((TagFamily::Intent, "high".into())),
+            ..Default::default()
+        })
+        .await,
+        [theirs]
+    );
+    assert_eq!(
+        filtered(crate::InboxFilter {
+            owner: Some(d.omar),
+            ..Default::default()
+        })
+        .await,
+        [theirs]
+    );
+    assert_eq!(
+        filtered(crate::InboxFilter {
+            unassigned: true,
+            ..Default::default()
+        })
+        .await,
+        [nobodys]
+    );
+}
