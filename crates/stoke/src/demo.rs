@@ -86,6 +86,7 @@ pub async fn run(
         );
     }
     let broadcast = live_broadcast(&store, &rules).await?;
+    let logins = dashboard_logins(store.as_ref()).await?;
     let token = create_token(store.as_ref(), "demo", Role::Admin, None)
         .await
         .context("while creating the demo token")?;
@@ -95,13 +96,96 @@ pub async fn run(
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
+            "\nDashboard: http://{bound}/ (log in with one of these; the passwords are new each run)"
+        );
+        for (role, email, password) in &logins {
+            let _ = writeln!(out, "  {role:<6} {email}  password: {password}");
+        }
+        let _ = writeln!(
+            out,
             "\nStoke is running at http://{bound}\n  health:   curl http://{bound}/healthz\n  contacts: curl -H 'Authorization: Bearer {token}' 'http://{bound}/api/v1/contacts?limit=5'\n  one:      curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/contacts/1\n  today:    curl -H 'Authorization: Bearer {token}' http://{bound}/api/v1/queue\n  sending:  broadcast {broadcast} through the simulator; simulated customers answer in their language\n            (stoke --data {data} broadcast show {broadcast})\nAPI token (admin, shown once): {token}\nPress Ctrl-C to stop.",
             data = data_dir.display()
         );
         let _ = out.flush();
     });
-    serve(store, storage, listen, Some(ready)).await?;
+    serve(
+        store,
+        storage,
+        listen,
+        Some(ready),
+        crate::outbound::World::Simulated,
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's dashboard logins: an admin (created once) and the agent with the most customers,
+/// each given a new random password on every run (only in the demo's own workspace) and printed
+/// with it.
+async fn dashboard_logins(
+    store: &dyn stoke_store::Store,
+) -> anyhow::Result<Vec<(&'static str, String, String)>> {
+    const ADMIN: &str = "admin@demo.stoke";
+    let now = Timestamp::now();
+    let admin = match store.find_user_by_email(ADMIN).await? {
+        Some(user) => user,
+        None => {
+            store
+                .create_user(
+                    &stoke_core::UserDraft {
+                        email: stoke_core::Email::parse(ADMIN)?,
+                        name: "Demo admin".into(),
+                        role: Role::Admin,
+                        team: None,
+                        password_hash: None,
+                    },
+                    now,
+                )
+                .await?
+        }
+    };
+    // The agent with the most customers (counted up to a page), so the queue has work in it.
+    let mut busiest: Option<(usize, stoke_core::User)> = None;
+    for user in store.list_users().await? {
+        if user.role != Role::Agent {
+            continue;
+        }
+        let filter = stoke_store::ContactFilter {
+            owner: Some(user.id),
+            ..Default::default()
+        };
+        let held = store
+            .search_contacts(
+                stoke_store::Scope::Everything,
+                &filter,
+                stoke_store::PageRequest::first(stoke_store::PageRequest::MAX_LIMIT),
+            )
+            .await?
+            .items
+            .len();
+        if busiest.as_ref().is_none_or(|(most, _)| held > *most) {
+            busiest = Some((held, user));
+        }
+    }
+    let busiest = busiest.map(|(_, user)| user);
+    let mut logins = Vec::new();
+    for (role, user) in [("admin", Some(admin)), ("agent", busiest)] {
+        let Some(user) = user else { continue };
+        let password = stoke_server::auth::new_secret("")
+            .map_err(|e| anyhow::anyhow!("no randomness for a demo password: {e}"))?;
+        let password: String = password
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect();
+        let hash = stoke_server::auth::Password::new(password.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .hash()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.set_password_hash(user.id, Some(&hash)).await?;
+        logins.push((role, user.email.to_string(), password));
+    }
+    Ok(logins)
 }
 
 /// The demo's sending side: a simulator account, a welcome-back template in the three

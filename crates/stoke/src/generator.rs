@@ -277,7 +277,7 @@ enum Channel {
     Email,
 }
 
-const ACCOUNTS: [&str; 6] = [
+pub(crate) const ACCOUNTS: [&str; 6] = [
     "wa-sales-1",
     "wa-sales-2",
     "wa-sales-3",

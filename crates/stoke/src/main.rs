@@ -296,7 +296,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { listen } => {
             let store = cli.storage.open()?;
-            serve(store, &cli.storage, listen, None).await?;
+            serve(store, &cli.storage, listen, None, outbound::World::Real).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -836,6 +836,7 @@ pub(crate) async fn serve(
     storage: &settings::StorageArgs,
     listen: SocketAddr,
     ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
+    world: outbound::World,
 ) -> anyhow::Result<()> {
     // Read before the server announces itself, so a change made after that is never missed.
     let data = storage.data.clone();
@@ -878,7 +879,7 @@ pub(crate) async fn serve(
     let dispatcher = tokio::spawn(stoke_server::dispatch::run(
         store.clone(),
         live.clone(),
-        outbound::providers(store.clone(), live.clone(), key.clone())?,
+        outbound::providers(store.clone(), live.clone(), key.clone(), world)?,
         dispatch_settings(node),
     ));
     let watcher = tokio::spawn(watch_playbook(

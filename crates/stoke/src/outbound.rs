@@ -677,20 +677,38 @@ pub fn whoami() -> String {
         .unwrap_or_else(|_| "cli".to_owned())
 }
 
+/// Where a node's messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// Each channel through its provider (simulator accounts through the simulator).
+    Real,
+    /// `stoke demo`: every account's messages go to the simulator, whatever its channel, so that
+    /// the generated WhatsApp and e-mail accounts answer and nothing leaves the machine.
+    Simulated,
+}
+
 /// The simulator and dispatcher pieces `serve` wires in.
 pub fn providers(
     store: Arc<dyn Store>,
     live: Arc<stoke_server::scheduler::LiveRules>,
     key: stoke_server::secrets::WorkspaceKey,
+    world: World,
 ) -> anyhow::Result<stoke_server::channel::Providers> {
-    let simulator = crate::simulator::Simulator::new(
+    let simulator = Arc::new(crate::simulator::Simulator::new(
         crate::simulator::SimulatorSettings::from_env(),
         store,
         live,
-    )?;
-    let whatsapp = stoke_server::whatsapp::send::WhatsAppCloud::new(key)
-        .context("while building the WhatsApp Cloud API client")?;
-    Ok(stoke_server::channel::Providers::default()
-        .with(Channel::Simulator, Arc::new(simulator))
-        .with(Channel::WhatsApp, Arc::new(whatsapp)))
+    )?);
+    let providers =
+        stoke_server::channel::Providers::default().with(Channel::Simulator, simulator.clone());
+    Ok(match world {
+        World::Simulated => Channel::ALL
+            .into_iter()
+            .fold(providers, |p, channel| p.with(channel, simulator.clone())),
+        World::Real => {
+            let whatsapp = stoke_server::whatsapp::send::WhatsAppCloud::new(key)
+                .context("while building the WhatsApp Cloud API client")?;
+            providers.with(Channel::WhatsApp, Arc::new(whatsapp))
+        }
+    })
 }

@@ -18,6 +18,12 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => select.form.submit());
   }
 
+  // A conversation opens at its latest message, next to the reply box.
+  const messages = document.getElementById("messages");
+  if (messages && messages.lastElementChild) {
+    messages.lastElementChild.scrollIntoView({ block: "end" });
+  }
+
   // A reply form sends its own key, so that a double click queues one reply.
   for (const input of document.querySelectorAll("input[data-once]")) {
     input.value = Date.now().toString(36) + Math.random().toString(36).slice(2);

@@ -165,3 +165,7 @@ tier-high = نشط جدًا
 tier-medium = نشط
 tier-low = يفتر
 tier-dormant = خامل
+pref-channel = القناة
+pref-window = أفضل وقت
+pref-format = الصيغة
+pref-max-per-week = الحد الأقصى أسبوعيًا

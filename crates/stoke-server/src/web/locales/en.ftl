@@ -158,3 +158,7 @@ tier-high = Highly active
 tier-medium = Active
 tier-low = Cooling
 tier-dormant = Dormant
+pref-channel = Channel
+pref-window = Best time
+pref-format = Format
+pref-max-per-week = At most per week

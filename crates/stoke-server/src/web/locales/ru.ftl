@@ -159,3 +159,7 @@ tier-high = Очень активен
 tier-medium = Активен
 tier-low = Остывает
 tier-dormant = Спит
+pref-channel = Канал
+pref-window = Удобное время
+pref-format = Формат
+pref-max-per-week = Не чаще в неделю
