@@ -56,6 +56,8 @@ pub struct AppState {
     /// The playbook in force (reloaded without restart).
     pub rules: Arc<LiveRules>,
     pub segments: Arc<segments::SegmentCache>,
+    /// Each owner's queue for the dashboard's Today page.
+    pub queues: Arc<queue::QueueCache>,
     pub throttle: Arc<access::LoginThrottle>,
     pub metrics: Arc<metrics::Metrics>,
     /// The workspace key, for provider credentials (webhook signatures, sends); without it the
@@ -69,6 +71,11 @@ pub struct AppState {
 /// second (a write the change feed cannot hear: another process on the same SQLite file).
 const SEGMENT_INDEX_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 const SEGMENT_INDEX_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How stale the dashboard's queues may get: served from memory for this long whatever happens,
+/// then refreshed in the background while younger than the second (see `queue::QueueCache`).
+const QUEUE_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+const QUEUE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The API's routes on a store and the rules in force.
 pub fn router(store: Arc<dyn Store>, rules: Arc<LiveRules>, access: AccessSettings) -> Router {
@@ -90,6 +97,11 @@ pub fn router_with_key(
             store.clone(),
             SEGMENT_INDEX_MIN_AGE,
             SEGMENT_INDEX_MAX_AGE,
+        )),
+        queues: Arc::new(queue::QueueCache::new(
+            store.clone(),
+            QUEUE_MIN_AGE,
+            QUEUE_MAX_AGE,
         )),
         store,
         rules,

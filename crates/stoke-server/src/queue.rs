@@ -117,3 +117,137 @@ impl QueueItemDto {
         }
     }
 }
+
+/// Each owner's queue, kept for the dashboard's Today page: planning a large book (tens of
+/// thousands of customers) takes longer than a page may, and the queue changes by the minute,
+/// not by the millisecond. An owner's queue is built on first use; later it is served from
+/// memory while younger than `min_age`, or younger than `max_age` when nothing was written since
+/// (the store's change feed). Between the two, the last queue is served and a new one is built
+/// in the background, so the page stays fast while a busy workspace writes all the time. Older
+/// than `max_age`, it is rebuilt before answering. `forget` drops an owner's queue after they
+/// acted on it (a reply, a note), so their next look is exact.
+#[derive(Debug)]
+pub struct QueueCache {
+    store: Arc<dyn Store>,
+    min_age: std::time::Duration,
+    max_age: std::time::Duration,
+    entries: Arc<std::sync::Mutex<std::collections::HashMap<Option<UserId>, Cached>>>,
+    /// Counts the store's writes seen on its change feed.
+    writes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    items: Arc<Vec<QueueItem>>,
+    built: std::time::Instant,
+    /// `writes` when the build started.
+    writes: u64,
+    refreshing: bool,
+}
+
+impl QueueCache {
+    pub fn new(
+        store: Arc<dyn Store>,
+        min_age: std::time::Duration,
+        max_age: std::time::Duration,
+    ) -> Self {
+        let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        if tokio::runtime::Handle::try_current().is_ok()
+            && let Some(mut feed) = store.changes()
+        {
+            let counter = Arc::downgrade(&writes);
+            tokio::spawn(async move {
+                loop {
+                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = feed.recv().await
+                    {
+                        return;
+                    }
+                    let Some(counter) = counter.upgrade() else {
+                        return;
+                    };
+                    counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                }
+            });
+        }
+        Self {
+            store,
+            min_age,
+            max_age,
+            entries: Arc::default(),
+            writes,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Option<UserId>, Cached>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The owner's queue (the whole workspace's with `None`), at most `max_age` old.
+    pub async fn get(
+        &self,
+        owner: Option<UserId>,
+        rules: Arc<Rules>,
+    ) -> Result<Arc<Vec<QueueItem>>, StoreError> {
+        let writes = self.writes.load(std::sync::atomic::Ordering::Acquire);
+        let cached = self.lock().get(&owner).cloned();
+        if let Some(cached) = cached {
+            let age = cached.built.elapsed();
+            if age < self.min_age || (age < self.max_age && cached.writes == writes) {
+                return Ok(cached.items);
+            }
+            if age < self.max_age {
+                if !cached.refreshing {
+                    self.refresh_in_background(owner, rules, writes);
+                }
+                return Ok(cached.items);
+            }
+        }
+        let items = Arc::new(build(self.store.clone(), rules, owner, Timestamp::now()).await?);
+        self.lock().insert(
+            owner,
+            Cached {
+                items: items.clone(),
+                built: std::time::Instant::now(),
+                writes,
+                refreshing: false,
+            },
+        );
+        Ok(items)
+    }
+
+    fn refresh_in_background(&self, owner: Option<UserId>, rules: Arc<Rules>, writes: u64) {
+        if let Some(entry) = self.lock().get_mut(&owner) {
+            entry.refreshing = true;
+        }
+        let store = self.store.clone();
+        let entries = self.entries.clone();
+        tokio::spawn(async move {
+            let built = build(store, rules, owner, Timestamp::now()).await;
+            let mut entries = entries.lock().unwrap_or_else(|p| p.into_inner());
+            match built {
+                Ok(items) => {
+                    entries.insert(
+                        owner,
+                        Cached {
+                            items: Arc::new(items),
+                            built: std::time::Instant::now(),
+                            writes,
+                            refreshing: false,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a queue could not be refreshed");
+                    if let Some(entry) = entries.get_mut(&owner) {
+                        entry.refreshing = false;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Drops an owner's queue: their next look plans it afresh.
+    pub fn forget(&self, owner: Option<UserId>) {
+        self.lock().remove(&owner);
+    }
+}

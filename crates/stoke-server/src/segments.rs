@@ -47,16 +47,17 @@ pub struct BuiltIndex {
 
 /// The server's segment index: built on first use, rebuilt when the store's change feed says
 /// tags changed (here or, on PostgreSQL, on any node) and the index is older than `min_age`, and
-/// in any case when older than `max_age` (the only rule for a store without a feed). One request
-/// at a time rebuilds while the others keep answering from the index they have, so a burst of
+/// in any case when older than `max_age` (the only rule for a store without a feed). A change
+/// seen after `min_age` is read in the background while requests keep answering from the index
+/// they have; only an index older than `max_age` (or none) makes a request wait. A burst of
 /// changes costs one rebuild per `min_age`, not one per change.
 #[derive(Debug)]
 pub struct SegmentCache {
     store: Arc<dyn Store>,
     max_age: Duration,
     min_age: Duration,
-    current: RwLock<Option<Arc<BuiltIndex>>>,
-    building: Mutex<()>,
+    current: Arc<RwLock<Option<Arc<BuiltIndex>>>>,
+    building: Arc<Mutex<()>>,
     /// Tags changed since the current index was read.
     changed: Arc<AtomicBool>,
 }
@@ -89,8 +90,8 @@ impl SegmentCache {
             store,
             max_age,
             min_age,
-            current: RwLock::new(None),
-            building: Mutex::new(()),
+            current: Arc::new(RwLock::new(None)),
+            building: Arc::new(Mutex::new(())),
             changed,
         }
     }
@@ -99,38 +100,60 @@ impl SegmentCache {
         let current = self.current.read().await.clone();
         if let Some(built) = &current {
             let age = built.built.elapsed();
-            let stale = age >= self.max_age
-                || (age >= self.min_age && self.changed.load(Ordering::Acquire));
-            if !stale {
+            if age < self.min_age || (age < self.max_age && !self.changed.load(Ordering::Acquire)) {
+                return Ok(built.clone());
+            }
+            if age < self.max_age {
+                // Changed since: answer from this index while one task reads the next (a
+                // request never waits for a rebuild the index's age allows it to skip).
+                if let Ok(guard) = self.building.clone().try_lock_owned() {
+                    let (store, current, changed) = (
+                        self.store.clone(),
+                        self.current.clone(),
+                        self.changed.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let _guard = guard;
+                        if let Err(e) = Self::read_into(store, &current, &changed).await {
+                            tracing::warn!(error = %e, "the segment index could not be rebuilt");
+                        }
+                    });
+                }
                 return Ok(built.clone());
             }
         }
-        // Stale: one request rebuilds; while it does, others answer from the stale index.
-        let Ok(_guard) = self.building.try_lock() else {
-            if let Some(built) = current {
-                return Ok(built);
-            }
-            let _wait = self.building.lock().await;
-            if let Some(built) = self.current.read().await.clone() {
-                return Ok(built);
-            }
-            return self.rebuild().await;
-        };
+        // None yet, or too old to show: one request rebuilds and the others wait for it.
+        let _guard = self.building.lock().await;
+        if let Some(built) = self.current.read().await.clone()
+            && built.built.elapsed() < self.max_age
+            && current.as_ref().is_none_or(|c| !Arc::ptr_eq(c, &built))
+        {
+            return Ok(built);
+        }
         self.rebuild().await
     }
 
     async fn rebuild(&self) -> Result<Arc<BuiltIndex>, StoreError> {
+        Self::read_into(self.store.clone(), &self.current, &self.changed).await
+    }
+
+    /// Reads a fresh index into `current`.
+    async fn read_into(
+        store: Arc<dyn Store>,
+        current: &RwLock<Option<Arc<BuiltIndex>>>,
+        changed: &AtomicBool,
+    ) -> Result<Arc<BuiltIndex>, StoreError> {
         // Cleared before reading: a change made while the index is read marks it again.
-        self.changed.store(false, Ordering::Release);
+        changed.store(false, Ordering::Release);
         let built_at = Timestamp::now();
         let started = Instant::now();
-        let index = build_index(self.store.clone()).await?;
+        let index = build_index(store).await?;
         let built = Arc::new(BuiltIndex {
             index,
             built_at,
             built: started,
         });
-        *self.current.write().await = Some(built.clone());
+        *current.write().await = Some(built.clone());
         Ok(built)
     }
 }

@@ -76,12 +76,19 @@ pub(crate) async fn planning_page(
     page: PageRequest,
 ) -> Res<Page<(Contact, ContactState)>> {
     let limit = page.effective_limit();
+    // Two statements, not `($3 IS NULL OR owner_id = $3)`: a cached generic plan for the `OR`
+    // reads every contact to find one owner's instead of walking the owner index.
+    let which = if owner.is_some() {
+        "owner_id = $3 AND contacts.id > $1"
+    } else {
+        "$3::bigint IS NULL AND contacts.id > $1"
+    };
     let rows = query(
         tx,
         &format!(
             "SELECT {CONTACT_COLUMNS}, s.state FROM contacts
              LEFT JOIN contact_states s ON s.contact_id = contacts.id
-             WHERE contacts.id > $1 AND ($3::bigint IS NULL OR owner_id = $3)
+             WHERE {which}
              ORDER BY contacts.id LIMIT $2"
         ),
         &[

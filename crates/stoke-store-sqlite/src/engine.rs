@@ -35,11 +35,18 @@ pub(crate) fn planning_page(
     page: PageRequest,
 ) -> StoreResult<Page<(Contact, ContactState)>> {
     let limit = page.effective_limit();
+    // Two statements, not `(?3 IS NULL OR owner_id = ?3)`: with the `OR`, SQLite cannot walk
+    // `contacts_by_owner` and reads every contact to find one owner's.
+    let which = if owner.is_some() {
+        "owner_id = ?3 AND contacts.id > ?1"
+    } else {
+        "?3 IS NULL AND contacts.id > ?1"
+    };
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {CONTACT_COLUMNS}, s.state FROM contacts
              LEFT JOIN contact_states s ON s.contact_id = contacts.id
-             WHERE contacts.id > ?1 AND (?3 IS NULL OR owner_id = ?3)
+             WHERE {which}
              ORDER BY contacts.id LIMIT ?2"
         ))
         .map_err(db_err)?;

@@ -256,29 +256,46 @@ async fn live_broadcast(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.put_template(&template, now).await?;
     let index = stoke_server::segments::build_index(store.clone()).await?;
-    let request = stoke_server::broadcasts::NewBroadcast {
-        name: "Demo: new collection to hot leads".into(),
-        audience: "intent:high and not opted_out".into(),
-        account: account.name.clone(),
-        template: Some(template.name().to_owned()),
-        start: true,
-        ..Default::default()
-    };
-    let created = stoke_server::broadcasts::create(
-        store.as_ref(),
-        &rules.playbook,
-        &index,
-        &request,
-        "demo",
-        now,
-    )
-    .await
-    .map_err(|e| match e {
-        stoke_server::broadcasts::CreateError::Refused { field, message } => {
-            anyhow::anyhow!("the demo broadcast was refused: {field}: {message}")
+    // The hottest leads; in a large workspace, those of them who wrote today, so that one send
+    // stays within the playbook's recipient limit.
+    let mut created = None;
+    for audience in [
+        "intent:high and not opted_out",
+        "intent:high and active_within:1d and not opted_out",
+    ] {
+        let request = stoke_server::broadcasts::NewBroadcast {
+            name: "Demo: new collection to hot leads".into(),
+            audience: audience.into(),
+            account: account.name.clone(),
+            template: Some(template.name().to_owned()),
+            start: true,
+            ..Default::default()
+        };
+        match stoke_server::broadcasts::create(
+            store.as_ref(),
+            &rules.playbook,
+            &index,
+            &request,
+            "demo",
+            now,
+        )
+        .await
+        {
+            Ok(done) => {
+                created = Some(done);
+                break;
+            }
+            // Too many hot leads for one send: try the narrower audience.
+            Err(stoke_server::broadcasts::CreateError::Refused {
+                field: "audience", ..
+            }) if !audience.contains("active_within") => {}
+            Err(stoke_server::broadcasts::CreateError::Refused { field, message }) => {
+                anyhow::bail!("the demo broadcast was refused: {field}: {message}")
+            }
+            Err(stoke_server::broadcasts::CreateError::Store(e)) => return Err(e.into()),
         }
-        stoke_server::broadcasts::CreateError::Store(e) => e.into(),
-    })?;
+    }
+    let created = created.context("the demo broadcast found no audience")?;
     let b = created.broadcast;
     Ok(b.id)
 }

@@ -18,7 +18,7 @@ use stoke_store::outbox::Content;
 use stoke_store::{InboxCursor, InboxFilter, PageRequest, Scope};
 
 use super::{Viewer, url_escape};
-use crate::{ApiError, AppState, queue};
+use crate::{ApiError, AppState};
 
 /// Conversations on one inbox page.
 const INBOX_PAGE: u32 = 50;
@@ -109,7 +109,7 @@ async fn today_page(
     };
     let now = Timestamp::now();
     let rules = state.rules.get();
-    let items = queue::build(state.store.clone(), rules.clone(), Some(asked), now).await?;
+    let items = state.queues.get(Some(asked), rules.clone()).await?;
     let words = viewer.words();
     let lines: Vec<QueueLine> = items
         .iter()
@@ -617,12 +617,16 @@ pub(crate) async fn reply(
     )
     .await
     {
-        Ok((_, account)) => Redirect::to(&format!(
-            "/inbox/{}?done={}",
-            contact.get(),
-            url_escape(&account)
-        ))
-        .into_response(),
+        Ok((_, account)) => {
+            // Their queue changed with this touch: the next look at it is planned afresh.
+            state.queues.forget(Some(viewer.user.id));
+            Redirect::to(&format!(
+                "/inbox/{}?done={}",
+                contact.get(),
+                url_escape(&account)
+            ))
+            .into_response()
+        }
         Err(e) => viewer.fail(e),
     }
 }
