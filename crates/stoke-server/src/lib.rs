@@ -32,7 +32,7 @@ pub mod whatsapp;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use scheduler::LiveRules;
 use serde::Deserialize;
@@ -111,6 +111,10 @@ pub fn router_with_key(
     )
     // E-mail tracking and unsubscribing: public (a reader follows them from a message), every
     // token signed; not in the OpenAPI document, which describes the API.
+    .route(
+        "/webhooks/email/{account}",
+        post(email::webhook::reports_handler),
+    )
     .route("/t/o/{token}", get(email::tracking::open_handler))
     .route("/t/c/{token}", get(email::tracking::click_handler))
     .route(

@@ -169,6 +169,7 @@ async fn world(sink: &Sink, credentials: Option<(&str, &str)>) -> World {
             from_name: Some("Shop Sales".into()),
             public_url: base.clone(),
             unsubscribe_mailto: Some("unsubscribe@shop.example".into()),
+            webhook_secret: Some(WEBHOOK_SECRET.into()),
         },
         "test",
         Timestamp::now() - SignedDuration::from_hours(24 * 60),
@@ -303,6 +304,22 @@ async fn events(w: &World, contact: ContactId) -> Vec<EventKind> {
         .collect()
 }
 
+const WEBHOOK_SECRET: &str = "relay-webhook-secret";
+
+/// `sha256=HEX` of HMAC-SHA256 over `body` under `secret`, as the relay signs its reports.
+fn sign(secret: &str, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(body.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
 const OFFER: &str = "Subject: Your offer, {{ first_name }}\n\nHello {{ first_name }},\nour cat food is on sale: https://shop.example/offers/discount-cat-food?size=2kg&ref=mail.\n\nReply to this e-mail with any question.";
 
 #[tokio::test]
@@ -430,6 +447,17 @@ async fn messages_arrive_as_multipart_with_working_tracking_and_unsubscribe() {
     assert!(
         tags.iter().any(|t| t.value == "clicked-not-converted"),
         "{tags:?}"
+    );
+    // The link's words ("offers discount cat food") show the discount interest, with the
+    // click as evidence.
+    let discount = tags
+        .iter()
+        .find(|t| t.rule == "interest.discount")
+        .unwrap_or_else(|| panic!("no discount interest from the click: {tags:?}"));
+    assert!(discount.evidence.event.is_some(), "{discount:?}");
+    assert!(
+        discount.evidence.detail.starts_with("clicked a link about"),
+        "{discount:?}"
     );
 
     // Tampered tokens: another URL under the same signature, a changed signature, a token of
@@ -648,4 +676,102 @@ async fn smtp_auth_is_used_and_a_wrong_password_pauses_the_account() {
     let account = w.store.get_account("mail").await.expect("account");
     assert!(account.paused_until.is_some(), "{account:?}");
     assert_eq!(sink.received().len(), 1);
+}
+
+#[tokio::test]
+async fn the_relays_signed_reports_record_bounces_and_complaints() {
+    let sink = Sink::start(None);
+    let w = world(&sink, None).await;
+    let ann = customer(&w, "Ann", "ann@customer.example", None).await;
+    let bob = customer(&w, "Bob", "bob@customer.example", None).await;
+    let entries = broadcast(&w, OFFER, &[ann, bob]).await;
+    let id_of = |c: ContactId| {
+        entries
+            .iter()
+            .find(|e| e.contact == c)
+            .and_then(|e| e.provider_id.clone())
+            .expect("sent")
+    };
+    let (ann_id, bob_id) = (id_of(ann), id_of(bob));
+    let body = serde_json::json!({"reports": [
+        {"type": "bounce", "message_id": format!("<{ann_id}>"), "permanent": true,
+         "recipient": "ann@customer.example", "detail": "550 5.1.1 mailbox does not exist"},
+        {"type": "complaint", "message_id": bob_id},
+        {"type": "delivered", "message_id": "stoke.unknown@shop.example"}
+    ]})
+    .to_string();
+    let url = format!("{}/webhooks/email/mail", w.base);
+    let post = |signature: Option<String>, target: &str| {
+        let mut request = w.http.post(target).body(body.clone());
+        if let Some(s) = signature {
+            request = request.header("x-stoke-signature", s);
+        }
+        request.send()
+    };
+    // Unsigned, signed with another secret, or for another account: refused, nothing read.
+    for (signature, target) in [
+        (None, url.clone()),
+        (Some(sign("another secret", &body)), url.clone()),
+        (
+            Some(sign(WEBHOOK_SECRET, &body)),
+            format!("{}/webhooks/email/nobody", w.base),
+        ),
+    ] {
+        let response = post(signature, &target).await.expect("post");
+        assert_eq!(response.status(), 401, "{target}");
+    }
+    let broadcast_id = entries[0].broadcast;
+    let outbox = |c: ContactId| {
+        let store = w.store.clone();
+        async move {
+            store
+                .list_outbox(broadcast_id, PageRequest::first(50))
+                .await
+                .expect("outbox")
+                .items
+                .into_iter()
+                .find(|e| e.contact == c)
+                .expect("entry")
+        }
+    };
+    assert_eq!(outbox(ann).await.status, OutboxStatus::Sent);
+    let response = post(Some(sign(WEBHOOK_SECRET, &body)), &url)
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(answer, serde_json::json!({"recorded": 2, "unknown": 1}));
+    // The permanent bounce failed Ann's message and flagged her address.
+    let bounced = outbox(ann).await;
+    assert_eq!(bounced.status, OutboxStatus::Failed, "{bounced:?}");
+    assert!(
+        bounced
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("permanent bounce: 550 5.1.1"),
+        "{bounced:?}"
+    );
+    // Bob's complaint withdrew his e-mail consent and is an event on him.
+    let contact = w.store.get_contact(bob).await.expect("contact");
+    assert!(contact.opted_out(Channel::Email));
+    assert!(
+        events(&w, bob)
+            .await
+            .iter()
+            .any(|k| matches!(k, EventKind::Custom { name, .. } if name == "complaint"))
+    );
+    // A relay that posts again changes nothing.
+    let again = post(Some(sign(WEBHOOK_SECRET, &body)), &url)
+        .await
+        .expect("post");
+    assert_eq!(again.status(), 200);
+    let contact = w.store.get_contact(bob).await.expect("contact");
+    assert_eq!(contact.consents.len(), 1);
+    // Neither is sent the next promotion.
+    let next = broadcast(&w, OFFER, &[ann, bob]).await;
+    assert!(
+        next.iter().all(|e| e.status == OutboxStatus::Skipped),
+        "{next:?}"
+    );
 }

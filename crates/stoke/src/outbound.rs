@@ -82,7 +82,8 @@ pub enum AccountCommand {
     },
     /// Create or update an e-mail (SMTP) account. The password never comes from arguments (it
     /// would show in `ps`): `--password-stdin` reads it from standard input (one line), else
-    /// `STOKE_SMTP_PASSWORD`; not given, the stored one is kept.
+    /// `STOKE_SMTP_PASSWORD`; not given, the stored one is kept. The secret that signs the
+    /// relay's bounce reports comes from `STOKE_SMTP_WEBHOOK_SECRET` the same way.
     Email {
         name: String,
         /// The SMTP relay's host name.
@@ -407,12 +408,20 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                 }
                 password = Some(line);
             }
+            let (stored_password, stored_secret) = stored
+                .map(|s| (s.password, s.webhook_secret))
+                .unwrap_or_default();
+            let webhook_secret = std::env::var("STOKE_SMTP_WEBHOOK_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .or(stored_secret);
             let settings = EmailSettings {
                 host,
                 port: port.unwrap_or(0),
                 security: security.parse()?,
                 username,
-                password: password.or_else(|| stored.and_then(|s| s.password)),
+                password: password.or(stored_password),
+                webhook_secret,
                 from_address: from,
                 from_name,
                 public_url,
@@ -430,13 +439,18 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
             let settings = settings.normalised()?;
             writeln!(
                 out,
-                "E-mail account {} ({} via {}:{}, {}): password {}, links at {}",
+                "E-mail account {} ({} via {}:{}, {}): password {}, webhook secret {}, links at {}",
                 account.name,
                 settings.from_address,
                 settings.host,
                 settings.port,
                 settings.security.as_str(),
                 if settings.password.is_some() {
+                    "set"
+                } else {
+                    "not set"
+                },
+                if settings.webhook_secret.is_some() {
                     "set"
                 } else {
                     "not set"

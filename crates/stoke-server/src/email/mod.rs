@@ -12,6 +12,7 @@
 pub mod compose;
 pub mod send;
 pub mod tracking;
+pub mod webhook;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -88,6 +89,8 @@ struct StoredConfig {
     from_name: Option<String>,
     public_url: String,
     unsubscribe_mailto: Option<String>,
+    #[serde(default)]
+    webhook_secret: Option<String>,
 }
 
 /// An e-mail account's settings with the password open, for the moment it is used. `Debug`
@@ -110,6 +113,9 @@ pub struct EmailSettings {
     /// An address that unsubscribes by mail (`unsubscribe@example.com`), offered beside the
     /// link in `List-Unsubscribe` when set.
     pub unsubscribe_mailto: Option<String>,
+    /// The secret that signs the relay's bounce and complaint reports to
+    /// `/webhooks/email/{account}` (`webhook`); without it that route refuses everything.
+    pub webhook_secret: Option<String>,
 }
 
 impl fmt::Debug for EmailSettings {
@@ -124,6 +130,10 @@ impl fmt::Debug for EmailSettings {
             .field("from_name", &self.from_name)
             .field("public_url", &self.public_url)
             .field("unsubscribe_mailto", &self.unsubscribe_mailto)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "(hidden)"),
+            )
             .finish()
     }
 }
@@ -212,6 +222,7 @@ impl EmailSettings {
                 return Err(invalid("password", "holds control characters"));
             }
         }
+        self.webhook_secret = optional("webhook_secret", self.webhook_secret)?;
         if self.password.is_some() && self.username.is_none() {
             return Err(invalid(
                 "username",
@@ -274,6 +285,11 @@ impl EmailSettings {
             from_name: self.from_name.clone(),
             public_url: self.public_url.clone(),
             unsubscribe_mailto: self.unsubscribe_mailto.clone(),
+            webhook_secret: self
+                .webhook_secret
+                .as_deref()
+                .map(|p| key.seal(p))
+                .transpose()?,
         };
         serde_json::to_string(&stored).map_err(|e| ConfigError::Corrupt {
             account: String::new(),
@@ -305,6 +321,7 @@ impl EmailSettings {
             from_name: stored.from_name,
             public_url: stored.public_url,
             unsubscribe_mailto: stored.unsubscribe_mailto,
+            webhook_secret: stored.webhook_secret.map(|p| key.open(&p)).transpose()?,
         })
     }
 
@@ -320,6 +337,7 @@ impl EmailSettings {
             "from_name": self.from_name,
             "public_url": self.public_url,
             "unsubscribe_mailto": self.unsubscribe_mailto,
+            "webhook_secret": self.webhook_secret.is_some(),
         })
     }
 }
@@ -377,7 +395,8 @@ pub async fn configure(
 }
 
 /// The settings `STOKE_SMTP_*` describe, when `STOKE_SMTP_HOST` is set: `_PORT`, `_SECURITY`,
-/// `_USERNAME`, `_PASSWORD`, `_FROM`, `_FROM_NAME`, `_PUBLIC_URL`, `_UNSUBSCRIBE_MAILTO`.
+/// `_USERNAME`, `_PASSWORD`, `_FROM`, `_FROM_NAME`, `_PUBLIC_URL`, `_UNSUBSCRIBE_MAILTO`,
+/// `_WEBHOOK_SECRET`.
 /// `lookup` reads a variable (the process environment in the binary).
 pub fn from_env(
     lookup: impl Fn(&str) -> Option<String>,
@@ -408,6 +427,7 @@ pub fn from_env(
             from_name: get("STOKE_SMTP_FROM_NAME"),
             public_url: get("STOKE_SMTP_PUBLIC_URL").unwrap_or_default(),
             unsubscribe_mailto: get("STOKE_SMTP_UNSUBSCRIBE_MAILTO"),
+            webhook_secret: get("STOKE_SMTP_WEBHOOK_SECRET"),
         })
     })())
 }
@@ -422,6 +442,7 @@ mod tests {
             security: Security::Starttls,
             username: Some("stoke".into()),
             password: Some("s3cret pass".into()),
+            webhook_secret: Some("hook-secret".into()),
             from_address: "Sales@Shop.Example".into(),
             from_name: Some("Shop".into()),
             public_url: "https://stoke.shop.example/".into(),
@@ -438,8 +459,24 @@ mod tests {
         assert_eq!(s.public_url, "https://stoke.shop.example");
         assert_eq!(s.password.as_deref(), Some("s3cret pass"));
         let sealed = s.seal(&key).expect("seal");
-        assert!(!sealed.contains("s3cret"), "{sealed}");
+        assert!(
+            !sealed.contains("s3cret") && !sealed.contains("hook-secret"),
+            "{sealed}"
+        );
         assert!(!format!("{s:?}").contains("s3cret"));
+        assert!(!format!("{s:?}").contains("hook-secret"));
+        let account = Account {
+            id: stoke_core::AccountId::new(1),
+            name: "mail".into(),
+            channel: Channel::Email,
+            address: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            limits: AccountLimits::default(),
+            paused_until: None,
+            pause_reason: None,
+            config: Some(sealed),
+        };
+        assert_eq!(EmailSettings::of(&account, &key).expect("opens"), s);
         let field = |s: EmailSettings| match s.normalised() {
             Err(ConfigError::Invalid { field, .. }) => field,
             other => panic!("expected a refusal, got {other:?}"),
