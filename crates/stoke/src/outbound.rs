@@ -102,7 +102,7 @@ pub enum AccountCommand {
         /// The sender's name shown beside the address.
         #[arg(long)]
         from_name: Option<String>,
-        /// The relay's user name for SMTP AUTH.
+        /// The relay's user name for SMTP AUTH (kept from before when not given).
         #[arg(long)]
         username: Option<String>,
         /// Read the relay's password from standard input.
@@ -408,8 +408,9 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                 }
                 password = Some(line);
             }
-            let (stored_password, stored_secret) = stored
-                .map(|s| (s.password, s.webhook_secret))
+            // What is not given again is kept: the user name, the password, the secret.
+            let (stored_username, stored_password, stored_secret) = stored
+                .map(|s| (s.username, s.password, s.webhook_secret))
                 .unwrap_or_default();
             let webhook_secret = std::env::var("STOKE_SMTP_WEBHOOK_SECRET")
                 .ok()
@@ -419,7 +420,7 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                 host,
                 port: port.unwrap_or(0),
                 security: security.parse()?,
-                username,
+                username: username.or(stored_username),
                 password: password.or(stored_password),
                 webhook_secret,
                 from_address: from,
