@@ -192,8 +192,11 @@ impl EmailSettings {
     /// Settings with the defaults filled in, checked field by field.
     pub fn normalised(mut self) -> Result<Self, ConfigError> {
         self.host = single_line("host", &self.host)?;
+        // A host name or an IP address (IPv6 without brackets); a port goes in `port`.
+        let ip = self.host.parse::<IpAddr>().is_ok();
         if self.host.is_empty()
-            || self.host.contains([' ', '/', ':']) && !self.host.starts_with('[')
+            || self.host.contains([' ', '/', '['])
+            || (self.host.contains(':') && !ip)
         {
             return Err(invalid(
                 "host",
@@ -515,6 +518,22 @@ mod tests {
                 ..settings()
             }),
             "host"
+        );
+        assert_eq!(
+            field(EmailSettings {
+                host: "smtp.example.com:587".into(),
+                ..settings()
+            }),
+            "host"
+        );
+        assert!(
+            EmailSettings {
+                host: "::1".into(),
+                security: Security::None,
+                ..settings()
+            }
+            .normalised()
+            .is_ok()
         );
         let local = EmailSettings {
             host: "127.0.0.1".into(),

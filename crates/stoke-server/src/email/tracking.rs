@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -514,7 +514,6 @@ pub fn reason_of(body: &[u8]) -> String {
 pub(crate) async fn unsubscribe_handler(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some(Link::Unsubscribe { message }) = link_of(&state, &token) else {
