@@ -68,9 +68,12 @@ pub enum EngineEvent {
         at: Timestamp,
         products: Vec<String>,
     },
+    /// A click on a link; `topic` is the words the link is about (`event::link_topic`), read
+    /// for interests as a message's words are.
     Click {
         event: EventId,
         at: Timestamp,
+        topic: String,
     },
     Open {
         event: EventId,
@@ -392,7 +395,7 @@ pub fn apply(
             );
             add_points(state, *at, points(playbook, "converted"), playbook);
         }
-        EngineEvent::Click { event, at } => {
+        EngineEvent::Click { event, at, topic } => {
             keep_latest(
                 &mut state.last_click,
                 Source {
@@ -403,6 +406,38 @@ pub fn apply(
                 },
             );
             add_points(state, *at, points(playbook, "clicked"), playbook);
+            // The interests the link's words show, like a message's (only interests: a link
+            // to a price list is not a question about the price). The newest evidence wins
+            // whatever the order clicks arrive in, so clicks still commute.
+            if !topic.trim().is_empty() {
+                let c = analyzer.classify(topic, None);
+                for interest in &c.interests {
+                    let rule = format!("interest.{interest}");
+                    let words: Vec<&str> = c
+                        .evidence
+                        .iter()
+                        .filter(|e| e.rule.starts_with(rule.as_str()) && !e.matched.is_empty())
+                        .map(|e| e.matched.as_str())
+                        .collect();
+                    let mut slot = state.interests.get(*interest).cloned();
+                    keep_latest(
+                        &mut slot,
+                        Source {
+                            at: *at,
+                            message: None,
+                            event: Some(*event),
+                            detail: if words.is_empty() {
+                                format!("clicked a link about {}", quote(topic))
+                            } else {
+                                format!("clicked a link about {}", words.join(", "))
+                            },
+                        },
+                    );
+                    if let Some(source) = slot {
+                        state.interests.insert((*interest).to_owned(), source);
+                    }
+                }
+            }
         }
         EngineEvent::Open { at, .. } => {
             add_points(state, *at, points(playbook, "opened"), playbook)
@@ -1174,6 +1209,7 @@ mod tests {
             &EngineEvent::Click {
                 event: EventId::new(1),
                 at: start,
+                topic: String::new(),
             },
             analyzer,
             playbook,
@@ -1207,6 +1243,67 @@ mod tests {
             Some("cold"),
             "the score decays"
         );
+    }
+
+    #[test]
+    fn a_clicked_links_words_show_interests() {
+        let (playbook, analyzer) = rules();
+        let start = t("2026-06-01T10:00:00Z");
+        let click = |id: i64, at: Timestamp, url: &str| EngineEvent::Click {
+            event: EventId::new(id),
+            at,
+            topic: crate::event::link_topic(url),
+        };
+        let mut state = ContactState::default();
+        apply(
+            &mut state,
+            &click(
+                1,
+                start,
+                "https://shop.example/offers/discount-cat-food?utm=x",
+            ),
+            analyzer,
+            playbook,
+        );
+        let (tags, _) = evaluate(&state, start + hours(1), playbook);
+        let discount = tags
+            .iter()
+            .find(|t| t.rule == "interest.discount")
+            .unwrap_or_else(|| panic!("{tags:?}"));
+        assert_eq!(discount.evidence.event, Some(EventId::new(1)));
+        assert!(
+            discount.evidence.detail.starts_with("clicked a link about"),
+            "{:?}",
+            discount.evidence
+        );
+        // An older click arriving later does not replace the newer evidence; a link with no
+        // topic words shows no interest.
+        apply(
+            &mut state,
+            &click(2, start - hours(5), "https://shop.example/sale"),
+            analyzer,
+            playbook,
+        );
+        assert_eq!(
+            state.interests.get("discount").and_then(|s| s.event),
+            Some(EventId::new(1))
+        );
+        let mut plain = ContactState::default();
+        apply(
+            &mut plain,
+            &click(3, start, "https://shop.example/?id=7"),
+            analyzer,
+            playbook,
+        );
+        assert!(plain.interests.is_empty());
+        // Nor does a price word make a click a purchase question.
+        apply(
+            &mut plain,
+            &click(4, start, "https://shop.example/price-list"),
+            analyzer,
+            playbook,
+        );
+        assert!(plain.intent.is_none());
     }
 
     #[test]
@@ -1541,6 +1638,8 @@ mod tests {
                     _ => EngineEvent::Click {
                         event: EventId::new(id),
                         at,
+                        topic: ["offers discount", "guides how to", ""][(*text % 3) as usize]
+                            .to_owned(),
                     },
                 }
             })

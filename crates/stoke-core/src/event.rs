@@ -92,6 +92,30 @@ impl EventKind {
     }
 }
 
+/// The words a clicked link is about, for the interests it shows: its path and fragment,
+/// percent-decoded, with separators as spaces (`https://shop.example/offers/discount-cat-food?
+/// utm_source=mail` is "offers discount cat food"). The host is left out, since every link of a
+/// shop names the shop, and so is the query, which holds tracking parameters more than topics.
+pub fn link_topic(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (before_fragment, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let without_query = before_fragment.split('?').next().unwrap_or("");
+    let path = without_query.find('/').map_or("", |i| &without_query[i..]);
+    let mut words = String::new();
+    for part in [path, fragment] {
+        let decoded = percent_encoding::percent_decode_str(part).decode_utf8_lossy();
+        for word in decoded.split(|c: char| !c.is_alphanumeric()) {
+            if !word.is_empty() {
+                if !words.is_empty() {
+                    words.push(' ');
+                }
+                words.push_str(word);
+            }
+        }
+    }
+    words
+}
+
 /// An event to record; `external_id` is its idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventDraft {
@@ -118,6 +142,26 @@ mod tests {
 
     fn sar(amount: &str) -> Money {
         Money::parse(amount, Currency::parse("SAR").expect("ok")).expect("ok")
+    }
+
+    #[test]
+    fn link_topics_are_the_words_of_the_path() {
+        let check = |url: &str, expected: &str| assert_eq!(link_topic(url), expected, "{url}");
+        check(
+            "https://shop.example/offers/discount-cat-food?utm_source=mail&x=1",
+            "offers discount cat food",
+        );
+        check("https://shop.example", "");
+        check("https://shop.example/?q=sale", "");
+        check(
+            "http://shop.example/guides#how-to-clean",
+            "guides how to clean",
+        );
+        check(
+            "https://shop.example/%D8%AA%D8%AE%D9%81%D9%8A%D8%B6/%D0%A1%D0%BA%D0%B8%D0%B4%D0%BA%D0%B8",
+            "تخفيض Скидки",
+        );
+        check("https://shop.example/spec_sheet.pdf", "spec sheet pdf");
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub use contact::{
 pub use conversation::{
     Conversation, Direction, Message, MessageDraft, MessageStatus, StatusChange,
 };
-pub use event::{Event, EventDraft, EventKind, OrderLine};
+pub use event::{Event, EventDraft, EventKind, OrderLine, link_topic};
 pub use id::{
     AccountId, ContactId, ConversationId, EventId, MessageId, NoteId, TaskId, TeamId, UserId,
 };

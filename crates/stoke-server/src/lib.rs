@@ -14,6 +14,7 @@ pub mod columns;
 mod contacts;
 pub mod dispatch;
 mod dto;
+pub mod email;
 mod error;
 pub mod inbound;
 mod ingest;
@@ -32,7 +33,7 @@ pub mod whatsapp;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use scheduler::LiveRules;
 use serde::Deserialize;
@@ -121,6 +122,18 @@ pub fn router_with_key(
     .route(
         "/webhooks/whatsapp",
         get(whatsapp::webhook::verify_handler).post(whatsapp::webhook::receive_handler),
+    )
+    // E-mail tracking and unsubscribing: public (a reader follows them from a message), every
+    // token signed; not in the OpenAPI document, which describes the API.
+    .route(
+        "/webhooks/email/{account}",
+        post(email::webhook::reports_handler),
+    )
+    .route("/t/o/{token}", get(email::tracking::open_handler))
+    .route("/t/c/{token}", get(email::tracking::click_handler))
+    .route(
+        "/u/{token}",
+        get(email::tracking::unsubscribe_page_handler).post(email::tracking::unsubscribe_handler),
     )
     .fallback(|| async { ApiError::not_found("no such endpoint") })
     .layer(axum::middleware::from_fn_with_state(

@@ -93,6 +93,17 @@ impl WorkspaceKey {
         }
     }
 
+    /// A key of its own for one purpose (`"email tracking v1"`), derived with HMAC-SHA256 so
+    /// that a key used to sign public links never doubles as the one that seals credentials,
+    /// and every node sharing the workspace key derives the same one.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC takes keys of any length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Seals a secret for storage.
     pub fn seal(&self, plaintext: &str) -> Result<String, SecretError> {
         let mut nonce = [0u8; 24];
@@ -161,6 +172,9 @@ mod tests {
         assert!(key.open(&tampered).is_err());
         assert_eq!(key.open("plain"), Err(SecretError::NotSealed));
         assert_eq!(format!("{key:?}"), "WorkspaceKey(hidden)");
+        assert_eq!(key.derive("a"), key.derive("a"));
+        assert_ne!(key.derive("a"), key.derive("b"));
+        assert_ne!(key.derive("a"), other.derive("a"));
     }
 
     #[test]

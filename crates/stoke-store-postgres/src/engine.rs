@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::Timestamp;
 use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
 use stoke_core::{Contact, ContactId, EventId, MessageId, TagFamily, UserId};
-use stoke_store::codec::{StateDoc, from_millis, order_products, to_millis};
+use stoke_store::codec::{StateDoc, click_topic, from_millis, order_products, to_millis};
 use stoke_store::{Page, PageRequest, SegmentRow, StoreError};
 
 use crate::contacts::{self, CONTACT_COLUMNS, contact_from_row};
@@ -288,7 +288,11 @@ pub(crate) async fn histories(
                 at,
                 products: order_products(row.try_get(4)?)?,
             }),
-            "click" => Some(EngineEvent::Click { event: id, at }),
+            "click" => Some(EngineEvent::Click {
+                event: id,
+                at,
+                topic: click_topic(row.try_get(4)?)?,
+            }),
             "open" => Some(EngineEvent::Open { event: id, at }),
             _ => None,
         };

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
 use stoke_core::engine::{ContactState, EngineEvent, Rules, apply, diff, evaluate};
 use stoke_core::{Contact, ContactId, EventId, MessageId, TagFamily, UserId};
-use stoke_store::codec::{StateDoc, from_millis, order_products, to_millis};
+use stoke_store::codec::{StateDoc, click_topic, from_millis, order_products, to_millis};
 use stoke_store::{Page, PageRequest, SegmentRow, StoreError, StoreResult};
 
 use crate::contacts::{CONTACT_COLUMNS, contact_from_row};
@@ -292,7 +292,11 @@ pub(crate) fn history(conn: &Connection, contact: ContactId) -> StoreResult<Vec<
                     products,
                 })
             }
-            "click" => Some(EngineEvent::Click { event: id, at }),
+            "click" => Some(EngineEvent::Click {
+                event: id,
+                at,
+                topic: click_topic(&row.get::<_, String>(3).map_err(db_err)?)?,
+            }),
             "open" => Some(EngineEvent::Open { event: id, at }),
             _ => None,
         };

@@ -379,6 +379,15 @@ pub fn order_products(json: &str) -> Result<Vec<String>, StoreError> {
     }
 }
 
+/// The words a stored click's link is about (`stoke_core::link_topic`), for the engine; empty
+/// for other events.
+pub fn click_topic(json: &str) -> Result<String, StoreError> {
+    match serde_json::from_str::<EventDoc>(json).map_err(|e| corrupt("event", e))? {
+        EventDoc::Click { url, .. } => Ok(stoke_core::link_topic(&url)),
+        _ => Ok(String::new()),
+    }
+}
+
 /// Decodes an event's payload with its amount columns.
 pub fn decode_event(json: &str, amount: Option<Money>) -> Result<EventKind, StoreError> {
     let doc: EventDoc = serde_json::from_str(json).map_err(|e| corrupt("event", e))?;
@@ -440,7 +449,11 @@ pub fn event_of(kind: &EventKind, event: EventId, at: Timestamp) -> Option<Engin
             at,
             products: lines.iter().map(|l| l.sku.clone()).collect(),
         }),
-        EventKind::Click { .. } => Some(EngineEvent::Click { event, at }),
+        EventKind::Click { url, .. } => Some(EngineEvent::Click {
+            event,
+            at,
+            topic: stoke_core::link_topic(url),
+        }),
         EventKind::Open { .. } => Some(EngineEvent::Open { event, at }),
         EventKind::Custom { .. } => None,
     }
@@ -711,6 +724,7 @@ mod tests {
             EngineEvent::Click {
                 event: EventId::new(2),
                 at: at(40),
+                topic: "offers discount".into(),
             },
             EngineEvent::Order {
                 event: EventId::new(3),

@@ -858,6 +858,19 @@ pub(crate) async fn serve(
         .context("while configuring the WhatsApp account from STOKE_WHATSAPP_*")?;
         tracing::info!(account = %account.name, "WhatsApp account configured from the environment");
     }
+    if let Some(settings) = stoke_server::email::from_env(|n| std::env::var(n).ok()) {
+        let account = stoke_server::email::configure(
+            store.as_ref(),
+            &key,
+            stoke_server::email::ENV_ACCOUNT,
+            settings.context("STOKE_SMTP_*")?,
+            "env:STOKE_SMTP",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .context("while configuring the e-mail account from STOKE_SMTP_*")?;
+        tracing::info!(account = %account.name, "e-mail account configured from the environment");
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -80,6 +80,42 @@ pub enum AccountCommand {
         #[arg(long)]
         secrets_stdin: bool,
     },
+    /// Create or update an e-mail (SMTP) account. The password never comes from arguments (it
+    /// would show in `ps`): `--password-stdin` reads it from standard input (one line), else
+    /// `STOKE_SMTP_PASSWORD`; not given, the stored one is kept. The secret that signs the
+    /// relay's bounce reports comes from `STOKE_SMTP_WEBHOOK_SECRET` the same way.
+    Email {
+        name: String,
+        /// The SMTP relay's host name.
+        #[arg(long)]
+        host: String,
+        /// The relay's port (587 for starttls, 465 for tls, 25 for none unless set).
+        #[arg(long)]
+        port: Option<u16>,
+        /// starttls (required, no plain-text fallback), tls (from the first byte), or none
+        /// (only for a relay on loopback).
+        #[arg(long, default_value = "starttls")]
+        security: String,
+        /// The sender address (From, and the envelope sender bounces return to).
+        #[arg(long)]
+        from: String,
+        /// The sender's name shown beside the address.
+        #[arg(long)]
+        from_name: Option<String>,
+        /// The relay's user name for SMTP AUTH (kept from before when not given).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the relay's password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Where this Stoke is reached from the internet (https://stoke.example.com): the base
+        /// of tracking and unsubscribe links.
+        #[arg(long)]
+        public_url: String,
+        /// An address that unsubscribes by mail, offered in List-Unsubscribe beside the link.
+        #[arg(long)]
+        unsubscribe_mailto: Option<String>,
+    },
 }
 
 /// Secrets for `account whatsapp`: `key=value` lines, unknown keys refused by name.
@@ -338,6 +374,89 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                 set(&settings.access_token),
                 set(&settings.app_secret),
                 set(&settings.verify_token),
+            )?;
+        }
+        AccountCommand::Email {
+            name,
+            host,
+            port,
+            security,
+            from,
+            from_name,
+            username,
+            password_stdin,
+            public_url,
+            unsubscribe_mailto,
+        } => {
+            use stoke_server::email::{self, EmailSettings};
+            let key = stoke_server::secrets::WorkspaceKey::load(&storage.data)?;
+            let stored = store
+                .get_account(&name)
+                .await
+                .ok()
+                .and_then(|a| EmailSettings::of(&a, &key).ok());
+            let mut password = std::env::var("STOKE_SMTP_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            if password_stdin {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .context("while reading the password from standard input")?;
+                let line = text.lines().next().unwrap_or("").to_owned();
+                if line.is_empty() {
+                    bail!("--password-stdin: standard input holds no password");
+                }
+                password = Some(line);
+            }
+            // What is not given again is kept: the user name, the password, the secret.
+            let (stored_username, stored_password, stored_secret) = stored
+                .map(|s| (s.username, s.password, s.webhook_secret))
+                .unwrap_or_default();
+            let webhook_secret = std::env::var("STOKE_SMTP_WEBHOOK_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .or(stored_secret);
+            let settings = EmailSettings {
+                host,
+                port: port.unwrap_or(0),
+                security: security.parse()?,
+                username: username.or(stored_username),
+                password: password.or(stored_password),
+                webhook_secret,
+                from_address: from,
+                from_name,
+                public_url,
+                unsubscribe_mailto,
+            };
+            let account = email::configure(
+                store.as_ref(),
+                &key,
+                &name,
+                settings.clone(),
+                &whoami(),
+                Timestamp::now(),
+            )
+            .await?;
+            let settings = settings.normalised()?;
+            writeln!(
+                out,
+                "E-mail account {} ({} via {}:{}, {}): password {}, webhook secret {}, links at {}",
+                account.name,
+                settings.from_address,
+                settings.host,
+                settings.port,
+                settings.security.as_str(),
+                if settings.password.is_some() {
+                    "set"
+                } else {
+                    "not set"
+                },
+                if settings.webhook_secret.is_some() {
+                    "set"
+                } else {
+                    "not set"
+                },
+                settings.public_url,
             )?;
         }
         AccountCommand::List => {
@@ -706,9 +825,12 @@ pub fn providers(
             .into_iter()
             .fold(providers, |p, channel| p.with(channel, simulator.clone())),
         World::Real => {
+            let email = stoke_server::email::send::SmtpRelay::new(key.clone());
             let whatsapp = stoke_server::whatsapp::send::WhatsAppCloud::new(key)
                 .context("while building the WhatsApp Cloud API client")?;
-            providers.with(Channel::WhatsApp, Arc::new(whatsapp))
+            providers
+                .with(Channel::WhatsApp, Arc::new(whatsapp))
+                .with(Channel::Email, Arc::new(email))
         }
     })
 }
