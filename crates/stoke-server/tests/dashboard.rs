@@ -505,7 +505,7 @@ async fn an_admin_sees_segments_and_runs_a_broadcast() {
     let (status, page) = admin.page(&app, &location).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
-        page.contains("Back in stock") && page.contains("draft"),
+        page.contains("Back in stock") && page.contains(r#"data-status="draft">Draft<"#),
         "{page}"
     );
     let (_, progress) = admin.page(&app, &format!("{location}/progress")).await;
@@ -519,6 +519,6 @@ async fn an_admin_sees_segments_and_runs_a_broadcast() {
         .await;
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
     let (_, page) = admin.page(&app, &location).await;
-    assert!(page.contains("running"), "{page}");
+    assert!(page.contains(r#"data-status="running">Sending<"#), "{page}");
     assert!(page.contains(r#"data-refresh=""#));
 }

@@ -242,7 +242,8 @@ mod postgres_server {
             url.clone(),
             "DROP FUNCTION stoke_notify_change() CASCADE;
              DROP TABLE settings;
-             DROP INDEX contacts_search, messages_search, contacts_unassigned, tags_by_value;
+             DROP INDEX contacts_search, messages_search, contacts_unassigned, tags_by_value,
+                 conversations_by_last_message;
              CREATE INDEX tags_by_value ON tags(family, value);
              ALTER TABLE contacts DROP COLUMN search;
              ALTER TABLE messages DROP COLUMN search;
@@ -294,7 +295,7 @@ mod postgres_server {
             .await
             .and_then(|r| r.try_get(0))
             .expect("version");
-        assert_eq!(versions, 6);
+        assert_eq!(versions, 7, "every migration up to the latest applied");
         drop(client);
         let _ = driver.await;
     }

@@ -454,9 +454,10 @@ async fn an_admin_reads_segments_as_they_type_and_watches_a_broadcast() {
         .find(Locator::Css("#broadcast-status"))
         .await
         .expect("status")
-        .text()
+        .attr("data-status")
         .await
-        .expect("text");
+        .expect("attribute")
+        .unwrap_or_default();
     assert!(
         ["running", "completed"].contains(&status.as_str()),
         "{status}"
