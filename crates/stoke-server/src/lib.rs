@@ -16,6 +16,7 @@ pub mod dispatch;
 mod dto;
 pub mod email;
 mod error;
+pub mod gateway;
 pub mod inbound;
 mod ingest;
 pub mod lines;
@@ -119,6 +120,10 @@ pub fn router_with_key(
     )
     .route("/metrics", get(metrics::handler))
     .merge(web::routes())
+    .route(
+        "/webhooks/gateway/{account}",
+        axum::routing::post(gateway::inbound::receive_handler),
+    )
     .route(
         "/webhooks/whatsapp",
         get(whatsapp::webhook::verify_handler).post(whatsapp::webhook::receive_handler),

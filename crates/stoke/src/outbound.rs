@@ -116,6 +116,20 @@ pub enum AccountCommand {
         #[arg(long)]
         unsubscribe_mailto: Option<String>,
     },
+    /// Create or update a webhook gateway account (an SMS gateway or any tool that takes an
+    /// HTTP POST): Stoke posts each message to `--url`, signed with the shared secret, and the
+    /// tool posts replies and statuses to /webhooks/gateway/NAME signed the same way. The
+    /// secret never comes from arguments: `--secret-stdin` (one line), else
+    /// `STOKE_GATEWAY_SECRET`; not given, the stored one is kept.
+    Webhook {
+        name: String,
+        /// Where messages are posted: https, or http on this machine.
+        #[arg(long)]
+        url: String,
+        /// Read the shared secret from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+    },
 }
 
 /// Secrets for `account whatsapp`: `key=value` lines, unknown keys refused by name.
@@ -457,6 +471,53 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                     "not set"
                 },
                 settings.public_url,
+            )?;
+        }
+        AccountCommand::Webhook {
+            name,
+            url,
+            secret_stdin,
+        } => {
+            use stoke_server::gateway::{self, GatewaySettings};
+            let key = stoke_server::secrets::WorkspaceKey::load(&storage.data)?;
+            let mut secret = std::env::var("STOKE_GATEWAY_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty());
+            if secret_stdin {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .context("while reading the secret from standard input")?;
+                let line = text.lines().next().unwrap_or("").trim().to_owned();
+                if line.is_empty() {
+                    bail!("--secret-stdin: standard input holds no secret");
+                }
+                secret = Some(line);
+            }
+            let stored = store
+                .get_account(&name)
+                .await
+                .ok()
+                .and_then(|a| GatewaySettings::of(&a, &key).ok())
+                .map(|s| s.secret);
+            let Some(secret) = secret.or(stored) else {
+                bail!(
+                    "account {name} has no shared secret yet: give one with --secret-stdin or STOKE_GATEWAY_SECRET"
+                );
+            };
+            let account = gateway::configure(
+                store.as_ref(),
+                &key,
+                &name,
+                GatewaySettings { url, secret },
+                &whoami(),
+                Timestamp::now(),
+            )
+            .await?;
+            let settings = GatewaySettings::of(&account, &key)?;
+            writeln!(
+                out,
+                "Webhook gateway account {}: messages posted to {}; replies and statuses to /webhooks/gateway/{}",
+                account.name, settings.url, account.name
             )?;
         }
         AccountCommand::List => {
@@ -826,11 +887,14 @@ pub fn providers(
             .fold(providers, |p, channel| p.with(channel, simulator.clone())),
         World::Real => {
             let email = stoke_server::email::send::SmtpRelay::new(key.clone());
+            let gateway = stoke_server::gateway::send::HttpGateway::new(key.clone())
+                .context("while building the webhook gateway's HTTP client")?;
             let whatsapp = stoke_server::whatsapp::send::WhatsAppCloud::new(key)
                 .context("while building the WhatsApp Cloud API client")?;
             providers
                 .with(Channel::WhatsApp, Arc::new(whatsapp))
                 .with(Channel::Email, Arc::new(email))
+                .with(Channel::Webhook, Arc::new(gateway))
         }
     })
 }
