@@ -778,9 +778,16 @@ impl Analyzer {
         // A one-word opt-out or refusal counts only as a short reply of its own (see
         // SHORT_REPLY_TOKENS).
         let short = message_tokens.len() <= SHORT_REPLY_TOKENS;
+        // ... or as the message's opening clause on its own: "STOP. I said stop three times".
+        let opens_alone = |f: &Found| {
+            f.start == 0
+                && clause_of.first().is_some_and(|first| {
+                    clause_of.iter().filter(|c| *c == first).count() == f.tokens
+                })
+        };
         let opt_out = found
             .iter()
-            .any(|f| f.signal == Signal::OptOut && (f.tokens > 1 || short));
+            .any(|f| f.signal == Signal::OptOut && (f.tokens > 1 || short || opens_alone(f)));
         let emoji_only = message_tokens.is_empty() && is_emoji_only(text);
         // The order of these rules is the product's:
         // - an opt-out outranks everything;
