@@ -426,3 +426,38 @@ fn fresh_corpus_accuracy() {
         failed.join("\n")
     );
 }
+
+/// The second fresh corpus (`corpus/fresh2/`, 150 messages a language, sectors neither earlier
+/// corpus covers), written blind from the label definitions while the lexicons were being
+/// widened from the other corpora, and measured once after that tuning: intent en 92.0%, ar
+/// 86.7%, ru 85.3%; interests en 86.0%, ar 82.7%, ru 84.7% (the lexicons before the tuning:
+/// intent en 89.3%, ar 84.0%, ru 85.3%). Nobody has read its misses: keep it that way, or
+/// write a new unseen corpus before tuning on it. The bars sit a few messages below the first
+/// figures, to catch a regression.
+#[test]
+fn second_fresh_corpus_accuracy() {
+    let mut failed = Vec::new();
+    for language in ["ar", "ru", "en"] {
+        let rows = corpus_file(&format!("fresh2/{language}.jsonl"));
+        assert!(
+            rows.len() >= 150,
+            "{language}: the second fresh corpus is missing"
+        );
+        let (intent, interests, _) = score(&rows);
+        let line = format!(
+            "{language}: fresh2 intent {:.1}%, interests {:.1}% over {} messages",
+            intent * 100.0,
+            interests * 100.0,
+            rows.len()
+        );
+        println!("{line}");
+        if intent < 0.83 || interests < 0.80 {
+            failed.push(line);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "second fresh-corpus accuracy regressed:\n{}",
+        failed.join("\n")
+    );
+}

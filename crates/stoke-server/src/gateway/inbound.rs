@@ -132,8 +132,8 @@ fn check(account: &str, report: Report, now: Timestamp) -> Result<Vec<Checked>, 
         }
         match kind.as_str() {
             "message" => {
-                let m: MessageEvent = serde_json::from_value(fields)
-                    .map_err(|e| fault(format!("events[{i}]"), e))?;
+                let m: MessageEvent =
+                    serde_json::from_value(fields).map_err(|e| fault(format!("events[{i}]"), e))?;
                 let id = m.id.trim();
                 if id.is_empty() || id.len() > 200 {
                     return Err(fault(at("id"), "holds 1 to 200 characters"));
@@ -154,8 +154,8 @@ fn check(account: &str, report: Report, now: Timestamp) -> Result<Vec<Checked>, 
                 }));
             }
             "status" => {
-                let s: StatusEvent = serde_json::from_value(fields)
-                    .map_err(|e| fault(format!("events[{i}]"), e))?;
+                let s: StatusEvent =
+                    serde_json::from_value(fields).map_err(|e| fault(format!("events[{i}]"), e))?;
                 let status = match s.status.as_str() {
                     "sent" => OutboxStatus::Sent,
                     "delivered" => OutboxStatus::Delivered,
