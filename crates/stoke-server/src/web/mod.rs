@@ -345,9 +345,36 @@ pub(crate) fn url_escape(raw: &str) -> String {
 /// Only a path on this site is a place to go back to after logging in: never another site.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        // Browsers drop tabs and newlines inside a URL ("/\t/evil.example" is "//evil..."),
+        // so any control character or space refuses the path as well.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n
+        }
         _ => "/today",
     }
+}
+
+/// Whether a form was posted from this site: a browser sends `Origin` with every POST, and it
+/// must name the host the request came to. Without the header (an old browser, a script) the
+/// session's CSRF token still guards every change; this also guards the login form, which has
+/// no session yet (another site logging a browser into the attacker's account).
+fn from_this_site(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.trim_end_matches('/'));
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
 #[derive(Debug, Deserialize)]
@@ -410,6 +437,13 @@ async fn login_form(
     form: Result<axum::Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let lang = language_of(&state, None, &headers).await;
+    if !from_this_site(&headers) {
+        return render_bare(
+            lang,
+            StatusCode::FORBIDDEN,
+            "this login form was sent from another site",
+        );
+    }
     let Ok(axum::Form(form)) = form else {
         return login_view(
             lang,
@@ -560,6 +594,7 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/today");
         assert_eq!(safe_next(Some("https://evil.example/")), "/today");
         assert_eq!(safe_next(Some("/\\evil.example")), "/today");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/today");
         assert_eq!(safe_next(None), "/today");
     }
 
@@ -571,6 +606,28 @@ mod tests {
                 panic!("{name}: {e:#}");
             }
         }
+    }
+
+    #[test]
+    fn forms_from_another_site_are_told_apart() {
+        let headers = |origin: Option<&str>, host: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, HeaderValue::from_str(host).expect("host"));
+            if let Some(o) = origin {
+                h.insert(header::ORIGIN, HeaderValue::from_str(o).expect("origin"));
+            }
+            h
+        };
+        assert!(from_this_site(&headers(
+            Some("http://127.0.0.1:8080"),
+            "127.0.0.1:8080"
+        )));
+        assert!(from_this_site(&headers(None, "127.0.0.1:8080")));
+        assert!(!from_this_site(&headers(
+            Some("https://evil.example"),
+            "stoke.example"
+        )));
+        assert!(!from_this_site(&headers(Some("null"), "stoke.example")));
     }
 
     #[test]
