@@ -335,6 +335,7 @@ async fn templates_media_buttons_and_errors_speak_the_documented_format() {
         media_url: Some(url.into()),
         content_hash: String::new(),
         last_inbound_at: Some(Timestamp::now() - SignedDuration::from_mins(5)),
+        template: None,
     };
     for m in [
         media(
