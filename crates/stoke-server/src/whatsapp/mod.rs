@@ -1,6 +1,7 @@
 //! The WhatsApp Business Cloud API channel (Meta Graph API): an account's settings with their
 //! credentials sealed at rest (this module), and the webhook that brings messages and statuses
-//! in (`webhook`), and the provider that sends (`send`).
+//! in (`webhook`), the provider that sends (`send`), and read marks when an agent opens a
+//! conversation (`read`).
 //!
 //! An account's `config` is JSON text: `phone_number_id`, `api_version`, `api_base` in the
 //! clear, and `access_token`, `app_secret`, `verify_token` sealed with the workspace key
@@ -8,8 +9,11 @@
 //! `tier` (in the clear) is the number's messaging tier, a name from the playbook's
 //! `[limits.cloud_api.tiers]`: the unique contacts it may reach outside the service window a day.
 
+pub mod read;
 pub mod send;
 pub mod webhook;
+
+pub use read::{mark_read, mark_read_soon};
 
 use std::fmt;
 
