@@ -718,3 +718,62 @@ async fn a_cloud_api_number_sends_many_messages_a_second() {
     // Meta's 80 a second, not a personal number's jittered 3-5 s gap.
     assert!(done - now < SignedDuration::from_secs(1), "{}", done - now);
 }
+
+#[tokio::test]
+async fn the_messaging_tier_defers_business_initiated_sends_over_it() {
+    let mut w = world().await;
+    // A tier of two unique contacts a day, so that three show it.
+    let text = stoke_core::playbook::DEFAULT_TOML.replace("\"250\" = 250", "\"250\" = 2");
+    let rules = Rules::new(Playbook::parse(&text).expect("playbook")).expect("rules");
+    w.live = Arc::new(LiveRules::new(Arc::new(rules)));
+    let t = Template::new(
+        "offer",
+        vec![Variant {
+            language: None,
+            kind: MediaKind::Text,
+            body: "Hello {{ first_name }}".into(),
+            media_url: None,
+            whatsapp: Some(ApprovedTemplate {
+                name: "weekly_offer".into(),
+                language: "en".into(),
+                parameters: vec!["first_name".into()],
+            }),
+        }],
+        BTreeMap::new(),
+    )
+    .expect("template");
+    w.store
+        .put_template(&t, Timestamp::now())
+        .await
+        .expect("put");
+    let mut silent = Vec::new();
+    for i in 0..3 {
+        silent.push(customer(&w, &format!("+96650020000{i}"), 48).await);
+    }
+    let inside = customer(&w, "+966500200009", 1).await;
+    let mut all = silent.clone();
+    all.push(inside);
+    let now = Timestamp::now();
+    let (_, b) = broadcast(&w, Content::Template("offer".into()), &all, now).await;
+    let seen = w.log.lock().expect("lock").clone();
+    let templates = seen.iter().filter(|s| s.body["type"] == "template").count();
+    // Two contacts reached outside the window; the window's own customer is not counted.
+    assert_eq!(templates, 2, "{seen:?}");
+    assert_eq!(entry(&w, b, inside).await.status, OutboxStatus::Sent);
+    let mut waiting = Vec::new();
+    for c in &silent {
+        let e = entry(&w, b, *c).await;
+        if e.status == OutboxStatus::Queued {
+            waiting.push(e);
+        }
+    }
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert!(waiting[0].not_before >= now + SignedDuration::from_hours(23));
+    assert!(
+        waiting[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("messaging tier")
+    );
+}
