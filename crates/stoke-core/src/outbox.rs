@@ -212,8 +212,13 @@ pub fn recover(
             flag_invalid: class == FailureClass::InvalidNumber,
         },
         // Not a failure of the account: the message waits for the recipient's cap to clear.
+        // A playbook written before the setting existed waits `retry_after` (a day too).
         FailureClass::MarketingCapped => Recovery {
-            retry_at: retry(playbook.duration("pacing.marketing_cap_retry_after")),
+            retry_at: retry(
+                Some(playbook.duration("pacing.marketing_cap_retry_after"))
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or(later),
+            ),
             pause_account: None,
             flag_invalid: false,
         },

@@ -389,7 +389,6 @@ const REQUIRED: &[(&str, Kind)] = &[
     ("pacing.transient_retries", Kind::Count),
     ("pacing.max_attempts", Kind::Count),
     ("pacing.rate_limit_pause", Kind::Duration),
-    ("pacing.marketing_cap_retry_after", Kind::Duration),
     ("broadcasts.max_recipients", Kind::Count),
     ("broadcasts.max_per_day", Kind::Count),
     ("opt_out.confirm_en", Kind::Text),
