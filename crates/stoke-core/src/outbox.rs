@@ -130,19 +130,28 @@ pub enum FailureClass {
     RateLimited,
     /// Outside the 24-hour service window: only a template may go; not retried as it is.
     OutsideWindow,
-    /// The contact stopped marketing messages on the platform: opted out, never retried.
+    /// The platform or the recipient's server declined this message: never retried as it is.
     Declined,
+    /// The recipient reached the platform's cap of marketing messages (WhatsApp 131049, across
+    /// all businesses): not retried today, deferred by the playbook's
+    /// `pacing.marketing_cap_retry_after`.
+    MarketingCapped,
+    /// The contact stopped marketing messages from this business on the platform (WhatsApp
+    /// 131050): their consent on the channel is withdrawn, never retried.
+    StoppedMarketing,
     /// A network error or a provider hiccup: retried soon.
     Transient,
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 6] = [
+    pub const ALL: [FailureClass; 8] = [
         FailureClass::InvalidNumber,
         FailureClass::Restricted,
         FailureClass::RateLimited,
         FailureClass::OutsideWindow,
         FailureClass::Declined,
+        FailureClass::MarketingCapped,
+        FailureClass::StoppedMarketing,
         FailureClass::Transient,
     ];
 
@@ -153,6 +162,8 @@ impl FailureClass {
             FailureClass::RateLimited => "rate_limited",
             FailureClass::OutsideWindow => "outside_window",
             FailureClass::Declined => "declined",
+            FailureClass::MarketingCapped => "marketing_capped",
+            FailureClass::StoppedMarketing => "stopped_marketing",
             FailureClass::Transient => "transient",
         }
     }
@@ -192,13 +203,25 @@ pub fn recover(
     let max_attempts = playbook.count("pacing.max_attempts");
     let retry = |after: SignedDuration| (attempts < max_attempts).then(|| now + after);
     match class {
-        FailureClass::InvalidNumber | FailureClass::Declined | FailureClass::OutsideWindow => {
-            Recovery {
-                retry_at: None,
-                pause_account: None,
-                flag_invalid: class == FailureClass::InvalidNumber,
-            }
-        }
+        FailureClass::InvalidNumber
+        | FailureClass::Declined
+        | FailureClass::OutsideWindow
+        | FailureClass::StoppedMarketing => Recovery {
+            retry_at: None,
+            pause_account: None,
+            flag_invalid: class == FailureClass::InvalidNumber,
+        },
+        // Not a failure of the account: the message waits for the recipient's cap to clear.
+        // A playbook written before the setting existed waits `retry_after` (a day too).
+        FailureClass::MarketingCapped => Recovery {
+            retry_at: retry(
+                Some(playbook.duration("pacing.marketing_cap_retry_after"))
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or(later),
+            ),
+            pause_account: None,
+            flag_invalid: false,
+        },
         FailureClass::Restricted => Recovery {
             retry_at: retry(later),
             pause_account: Some(later),
@@ -630,6 +653,12 @@ mod tests {
             &pb,
         );
         assert_eq!(last.retry_at, None);
+        // WhatsApp's per-user marketing cap: tomorrow, without pausing the account.
+        let capped = recover(FailureClass::MarketingCapped, 1, now, &pb);
+        assert_eq!(capped.retry_at, Some(now + SignedDuration::from_hours(24)));
+        assert_eq!(capped.pause_account, None);
+        let stopped = recover(FailureClass::StoppedMarketing, 1, now, &pb);
+        assert_eq!((stopped.retry_at, stopped.flag_invalid), (None, false));
         assert!(OutboxStatus::Sent.advances_to(OutboxStatus::Read));
         assert!(!OutboxStatus::Read.advances_to(OutboxStatus::Delivered));
         assert_eq!(content_hash("a", None), content_hash("a", None));

@@ -173,6 +173,46 @@ pub const LEXICON_LISTS: [&str; 12] = [
     "interest_loyal",
 ];
 
+/// The sending limits of one kind of sender account (`[limits.personal]`,
+/// `[limits.cloud_api]`), over `[pacing]`: what a key leaves out, `[pacing]` decides.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LimitsProfile {
+    /// Messages a second: the gap between messages is exactly `1/n` s, without jitter (an API's
+    /// throughput, not a person's typing). `None`: `[pacing]`'s jittered gap.
+    pub per_second: Option<u32>,
+    /// `None`: `per_second` times 60 when set, else `[pacing]`'s.
+    pub per_minute: Option<u32>,
+    /// `None`: `per_second` times 3600 when set, else `[pacing]`'s.
+    pub per_hour: Option<u32>,
+    /// Whether a new account of this kind is held to `[pacing]`'s warm-up cap.
+    pub warmup: bool,
+    /// The messaging tier of an account that names none.
+    pub tier: Option<String>,
+    /// Tier name to the unique contacts that may be reached outside the service window
+    /// (business-initiated) in any 24 hours; `None`: unlimited.
+    pub tiers: BTreeMap<String, Option<u32>>,
+}
+
+impl LimitsProfile {
+    /// The limit of a tier by name; an unknown or absent name is the profile's own tier.
+    /// `None`: unlimited (or no tiers at all).
+    pub fn unique_per_day(&self, tier: Option<&str>) -> Option<u32> {
+        tier.and_then(|t| self.tiers.get(t))
+            .or_else(|| self.tier.as_deref().and_then(|t| self.tiers.get(t)))
+            .copied()
+            .flatten()
+    }
+}
+
+/// The limits profiles by kind of account.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// A number run from a phone or the WhatsApp Business app, and every other account.
+    pub personal: LimitsProfile,
+    /// A number on Meta's WhatsApp Business Cloud API.
+    pub cloud_api: LimitsProfile,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextSettings {
     pub typo_min_length: usize,
@@ -197,6 +237,8 @@ pub struct Playbook {
     pub planner: PlannerSettings,
     pub text: TextSettings,
     pub lexicons: BTreeMap<String, Lexicon>,
+    /// Sending limits per kind of account (`[limits]`).
+    pub limits: Limits,
     /// Every other setting, by key path, checked for type: durations, counts, shares.
     pub settings: BTreeMap<String, Setting>,
 }
@@ -1116,6 +1158,13 @@ fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
         }
     }
     let lexicons = read_lexicons(r, &mut top, &languages);
+    // A playbook written before `[limits]` existed keeps loading with the built-in profiles:
+    // they only describe kinds of accounts, not a team's choices.
+    let limits = if root.contains_key("limits") {
+        top.section(r, "limits").and_then(|l| read_limits(r, l))
+    } else {
+        Some(default_limits())
+    };
     top.finish(r);
     for (path, kind) in REQUIRED {
         let ok = matches!(
@@ -1149,13 +1198,160 @@ fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
             typo_two_edits_min_length: typo_two? as usize,
         },
         lexicons,
+        limits: limits?,
         settings,
+    })
+}
+
+/// The built-in `[limits]`.
+fn default_limits() -> Limits {
+    let mut r = Reader::default();
+    DEFAULT_TOML
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|root| match root.get("limits") {
+            Some(toml::Value::Table(t)) => read_limits(&mut r, Section::new("limits", t)),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn read_limits(r: &mut Reader, mut l: Section<'_>) -> Option<Limits> {
+    let personal = l.section(r, "personal").and_then(|p| read_profile(r, p));
+    let cloud_api = l.section(r, "cloud_api").and_then(|p| read_profile(r, p));
+    let limits = Limits {
+        personal: personal?,
+        cloud_api: cloud_api?,
+    };
+    l.finish(r);
+    Some(limits)
+}
+
+fn read_profile(r: &mut Reader, mut p: Section<'_>) -> Option<LimitsProfile> {
+    let optional_count = |p: &mut Section<'_>, r: &mut Reader, key: &str| {
+        if p.table.contains_key(key) {
+            match p.count(r, key) {
+                Some(0) => {
+                    r.fail(join(&p.path, key), "expected 1 or more");
+                    None
+                }
+                n => n,
+            }
+        } else {
+            None
+        }
+    };
+    let per_second = optional_count(&mut p, r, "per_second");
+    let per_minute = optional_count(&mut p, r, "per_minute");
+    let per_hour = optional_count(&mut p, r, "per_hour");
+    let warmup = match p.get(r, "warmup") {
+        Some(toml::Value::Boolean(b)) => Some(*b),
+        Some(_) => {
+            r.fail(join(&p.path, "warmup"), "expected true or false");
+            None
+        }
+        None => None,
+    };
+    let mut tiers = BTreeMap::new();
+    if p.table.contains_key("tiers") {
+        let mut t = p.section(r, "tiers")?;
+        for (name, value) in t.table {
+            t.seen.insert(name.as_str());
+            let path = join(&t.path, name);
+            match value {
+                toml::Value::String(s) if s == "unlimited" => {
+                    tiers.insert(name.clone(), None);
+                }
+                toml::Value::Integer(n) if *n > 0 => match u32::try_from(*n) {
+                    Ok(n) => {
+                        tiers.insert(name.clone(), Some(n));
+                    }
+                    Err(_) => r.fail(path, "expected a whole number up to 4294967295"),
+                },
+                _ => r.fail(
+                    path,
+                    "expected a number of unique contacts a day, or \"unlimited\"",
+                ),
+            }
+        }
+        t.finish(r);
+    }
+    let tier = if p.table.contains_key("tier") {
+        let path = join(&p.path, "tier");
+        match p.text(r, "tier") {
+            Some(tier) if tiers.contains_key(&tier) => Some(Some(tier)),
+            Some(tier) => {
+                let names: Vec<&str> = tiers.keys().map(String::as_str).collect();
+                r.fail(
+                    path,
+                    format!("{tier:?} is not one of the tiers ({})", names.join(", ")),
+                );
+                None
+            }
+            None => None,
+        }
+    } else {
+        Some(None)
+    };
+    p.finish(r);
+    let tier = tier?;
+    Some(LimitsProfile {
+        per_second,
+        per_minute,
+        per_hour,
+        warmup: warmup?,
+        tier,
+        tiers,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_profiles_are_read_and_checked_with_their_paths() {
+        let p = Playbook::default_playbook().unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            p.limits.personal,
+            LimitsProfile {
+                warmup: true,
+                ..LimitsProfile::default()
+            }
+        );
+        assert_eq!(p.limits.cloud_api.per_second, Some(80));
+        assert!(!p.limits.cloud_api.warmup);
+        assert_eq!(p.limits.cloud_api.tier.as_deref(), Some("250"));
+        assert_eq!(p.limits.cloud_api.tiers.get("10k"), Some(&Some(10_000)));
+        assert_eq!(p.limits.cloud_api.tiers.get("unlimited"), Some(&None));
+        // A playbook from before `[limits]` keeps loading with the built-in profiles.
+        let start = DEFAULT_TOML.find("[limits.personal]").expect("limits");
+        let end = DEFAULT_TOML.find("[broadcasts]").expect("broadcasts");
+        let old = format!("{}{}", &DEFAULT_TOML[..start], &DEFAULT_TOML[end..]);
+        assert_eq!(
+            Playbook::parse(&old).expect("old playbook").limits,
+            p.limits
+        );
+        let bad = DEFAULT_TOML
+            .replace("per_second = 80", "per_second = 0\nper_day = 3")
+            .replace("tier = \"250\"", "tier = \"5k\"")
+            .replace("\"10k\" = 10000", "\"10k\" = \"lots\"")
+            .replace("warmup = true", "warmup = \"yes\"");
+        let errors: Vec<String> = Playbook::parse(&bad)
+            .expect_err("bad limits")
+            .iter()
+            .map(|e| e.path.clone())
+            .collect();
+        for path in [
+            "limits.cloud_api.per_second",
+            "limits.cloud_api.per_day",
+            "limits.cloud_api.tier",
+            "limits.cloud_api.tiers.10k",
+            "limits.personal.warmup",
+        ] {
+            assert!(errors.iter().any(|e| e == path), "{path} in {errors:?}");
+        }
+    }
 
     #[test]
     fn the_default_playbook_is_valid() {

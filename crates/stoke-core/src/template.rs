@@ -99,6 +99,80 @@ pub struct Variant {
     pub body: String,
     /// Where the image, video, document or audio is; required for every kind but text.
     pub media_url: Option<String>,
+    /// The Meta-approved WhatsApp template this variant goes out as where only an approved
+    /// template may go (outside WhatsApp's 24-hour customer service window).
+    pub whatsapp: Option<ApprovedTemplate>,
+}
+
+/// The mapping of a variant to a template approved by Meta for the WhatsApp Cloud API: Meta
+/// only lets approved templates open a conversation, and their bodies hold numbered
+/// placeholders (`{{1}}`, `{{2}}`) instead of Stoke's named variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedTemplate {
+    /// The template's name in WhatsApp Manager (`order_update`).
+    pub name: String,
+    /// Meta's language code of the approved translation (`ar`, `en_US`, `ru`).
+    pub language: String,
+    /// The Stoke variables that fill `{{1}}`, `{{2}}`, ... of the body, in order.
+    pub parameters: Vec<String>,
+}
+
+/// An approved template filled for one contact: what the Cloud API's template body carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedMessage {
+    pub name: String,
+    pub language: String,
+    /// The body parameters' texts, in order.
+    pub parameters: Vec<String>,
+}
+
+impl ApprovedTemplate {
+    /// Checks the mapping as Meta names things: a template name of lower-case letters, digits
+    /// and `_`; a language code like `en` or `en_US`; parameters that are variable names.
+    fn check(&self, field: &str) -> Result<(), TemplateError> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 512
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !name_ok {
+            return Err(TemplateError::new(
+                format!("{field}.name"),
+                format!(
+                    "{:?} is not a WhatsApp template name (lower-case letters, digits and _)",
+                    self.name
+                ),
+            ));
+        }
+        let mut parts = self.language.split('_');
+        let primary = parts.next().unwrap_or_default();
+        let region = parts.next();
+        let language_ok = (2..=3).contains(&primary.len())
+            && primary.chars().all(|c| c.is_ascii_lowercase())
+            && region.is_none_or(|r| {
+                (2..=4).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+            && parts.next().is_none();
+        if !language_ok {
+            return Err(TemplateError::new(
+                format!("{field}.language"),
+                format!(
+                    "{:?} is not a WhatsApp language code like ar, en_US or ru",
+                    self.language
+                ),
+            ));
+        }
+        for (i, p) in self.parameters.iter().enumerate() {
+            if p.is_empty() || !p.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return Err(TemplateError::new(
+                    format!("{field}.parameters[{}]", i + 1),
+                    format!("{p:?} is not a variable name (letters, digits and _)"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A validated template: every body compiles, media kinds have a media URL, at most one variant
@@ -117,6 +191,8 @@ pub struct Rendered {
     pub kind: MediaKind,
     pub text: String,
     pub media_url: Option<String>,
+    /// The variant's approved WhatsApp template with its parameters filled, if it has one.
+    pub whatsapp: Option<ApprovedMessage>,
 }
 
 /// The variables every template may use, besides the contact's custom fields by name.
@@ -186,6 +262,9 @@ impl Template {
             }
             env.template_from_str(&v.body)
                 .map_err(|e| TemplateError::new(format!("{field}.body"), describe(&e)))?;
+            if let Some(approved) = &v.whatsapp {
+                approved.check(&format!("{field}.whatsapp"))?;
+            }
         }
         for key in fallbacks.keys() {
             if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || c == '_') {
@@ -253,6 +332,35 @@ impl Template {
         for (k, v) in contact_variables(contact) {
             vars.insert(k, v);
         }
+        let whatsapp = match &variant.whatsapp {
+            Some(approved) => {
+                let mut parameters = Vec::with_capacity(approved.parameters.len());
+                for (i, name) in approved.parameters.iter().enumerate() {
+                    // Meta refuses an empty parameter: a variable with no value is an error
+                    // here too, naming the placeholder it fills.
+                    let value = vars
+                        .get(name)
+                        .map(|v| v.to_string())
+                        .filter(|v| !v.trim().is_empty())
+                        .ok_or_else(|| {
+                            TemplateError::new(
+                                &self.name,
+                                format!(
+                                    "{name} (WhatsApp parameter {{{{{}}}}}) has no value for this contact and no fallback",
+                                    i + 1
+                                ),
+                            )
+                        })?;
+                    parameters.push(value);
+                }
+                Some(ApprovedMessage {
+                    name: approved.name.clone(),
+                    language: approved.language.clone(),
+                    parameters,
+                })
+            }
+            None => None,
+        };
         let text =
             render_with(&variant.body, vars).map_err(|m| TemplateError::new(&self.name, m))?;
         Ok(Rendered {
@@ -260,6 +368,7 @@ impl Template {
             kind: variant.kind,
             text: text.trim().to_owned(),
             media_url: variant.media_url.clone(),
+            whatsapp,
         })
     }
 }
@@ -378,6 +487,61 @@ mod tests {
             kind: MediaKind::Text,
             body: body.into(),
             media_url: None,
+            whatsapp: None,
+        }
+    }
+
+    #[test]
+    fn an_approved_whatsapp_template_is_filled_in_order_and_checked() {
+        let mut v = variant(Some("ar"), "مرحبا {{ first_name }}، طلبك {{ order_id }}");
+        v.whatsapp = Some(ApprovedTemplate {
+            name: "order_update".into(),
+            language: "ar".into(),
+            parameters: vec!["first_name".into(), "order_id".into(), "city".into()],
+        });
+        let t = Template::new(
+            "order",
+            vec![v.clone()],
+            BTreeMap::from([("city".to_owned(), "Riyadh".to_owned())]),
+        )
+        .expect("valid");
+        let mut c = contact("Amal Haddad", Some("ar"));
+        c.commerce.current_order = Some("1042".into());
+        let r = t.render(&c, "en").expect("render");
+        assert_eq!(
+            r.whatsapp,
+            Some(ApprovedMessage {
+                name: "order_update".into(),
+                language: "ar".into(),
+                parameters: vec!["Amal".into(), "1042".into(), "Riyadh".into()],
+            })
+        );
+        c.commerce.current_order = None;
+        let e = t.render(&c, "en").expect_err("no order");
+        assert!(e.message.contains("order_id"), "{e}");
+        for (name, language, parameter, field) in [
+            ("Order Update", "ar", "x", "variants[ar].whatsapp.name"),
+            (
+                "order_update",
+                "english",
+                "x",
+                "variants[ar].whatsapp.language",
+            ),
+            (
+                "order_update",
+                "en_US",
+                "{{1}}",
+                "variants[ar].whatsapp.parameters[1]",
+            ),
+        ] {
+            let mut bad = v.clone();
+            bad.whatsapp = Some(ApprovedTemplate {
+                name: name.into(),
+                language: language.into(),
+                parameters: vec![parameter.into()],
+            });
+            let e = Template::new("x", vec![bad], BTreeMap::new()).expect_err(field);
+            assert_eq!(e.field, field);
         }
     }
 

@@ -383,6 +383,33 @@ pub(crate) struct NoteInput {
 /// The longest note accepted: a note is a few lines, not a document.
 const MAX_NOTE_CHARS: usize = 10_000;
 
+/// `POST /api/v1/contacts/{id}/read`: marks the contact's latest WhatsApp message read on
+/// WhatsApp (the customer sees the blue ticks), once; 204 whether or not there was one to mark.
+#[utoipa::path(post, path = "/contacts/{id}/read", tag = "contacts", params(("id" = i64, Path, description = "a contact id (a merged-away id resolves to the contact it was merged into)")), responses((status = 204, description = "marked read, or nothing to mark"), (status = "4XX", description = "the caller's mistake, named", body = crate::error::ErrorBody), (status = 503, description = "no workspace key, or the Graph API refused or was unreachable", body = crate::error::ErrorBody)))]
+pub(crate) async fn read_handler(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let contact = state
+        .store
+        .get_contact_in(caller.scope, contact_id(&id)?)
+        .await?;
+    crate::whatsapp::mark_read(
+        state.store.as_ref(),
+        state.key.as_deref(),
+        &state.rules.get(),
+        contact.id,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::whatsapp::read::ReadError::Store(e) => ApiError::from(e),
+        other => ApiError::unavailable(other.to_string()),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/contacts/{id}/notes", tag = "contacts", params(("id" = i64, Path, description = "a contact id (a merged-away id resolves to the contact it was merged into)")), responses((status = 200, body = Vec<NoteDto>), (status = "4XX", description = "the caller's mistake, named", body = crate::error::ErrorBody)))]
 pub(crate) async fn notes_handler(
     caller: Caller,

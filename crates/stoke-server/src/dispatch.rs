@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use stoke_core::engine::evaluate;
-use stoke_core::outbox::{Purpose, Queued, Verdict, content_hash, recover, weigh};
-use stoke_core::pacing::{Held, Pacing};
+use stoke_core::outbox::{FailureClass, Purpose, Queued, Verdict, content_hash, recover, weigh};
+use stoke_core::pacing::Held;
 use stoke_core::template::{self, MediaKind, Template};
-use stoke_core::{Account, AccountId, Channel, Contact};
-use stoke_store::outbox::{Content, DueMessage, Outbound, SendOutcome, Takeover};
+use stoke_core::{Account, AccountId, Channel, Contact, ContactId};
+use stoke_store::outbox::{Content, DueMessage, Outbound, OutboundTemplate, SendOutcome, Takeover};
 use stoke_store::{Store, StoreError, StoreResult};
 
 use crate::channel::{Provider, Providers};
@@ -82,6 +82,10 @@ pub struct AccountDispatcher {
     settings: DispatchSettings,
     /// The account's send times of the last day: what its pacing counts.
     sends: Vec<Timestamp>,
+    /// The business-initiated sends (outside the contact's service window) of the last day,
+    /// with their contact: what a WhatsApp Cloud API number's messaging tier counts. Kept by
+    /// this worker only, so a takeover starts the count afresh (see ARCHITECTURE.md).
+    initiated: Vec<(Timestamp, ContactId)>,
     lease_until: Timestamp,
     rng: fastrand::Rng,
     /// Where in the jittered gap the next send falls, drawn after each send.
@@ -126,6 +130,7 @@ impl AccountDispatcher {
                 account,
                 settings,
                 sends,
+                initiated: Vec::new(),
                 lease_until: until,
                 rng,
                 jitter,
@@ -175,9 +180,11 @@ impl AccountDispatcher {
         }
         let rules = self.live.get();
         let playbook = &rules.playbook;
-        let pacing = Pacing::new(playbook, &self.account.limits);
+        let pacing = crate::senders::pacing_of(playbook, &self.account);
         self.sends
             .retain(|t| *t > now - SignedDuration::from_hours(24));
+        self.initiated
+            .retain(|(t, _)| *t > now - SignedDuration::from_hours(24));
         let (free_at, held) =
             pacing.next_send_at(self.account.created_at, &self.sends, now, self.jitter);
         if free_at > now {
@@ -241,6 +248,19 @@ impl AccountDispatcher {
                     self.deferred += 1;
                 }
                 Verdict::Send => {
+                    let initiated = self.account.channel == Channel::WhatsApp
+                        && crate::whatsapp::send::business_initiated(outbound.last_inbound_at, now);
+                    if initiated
+                        && let Some(until) = pacing.tier_free_at(&self.initiated, m.contact.id, now)
+                    {
+                        let reason = format!(
+                            "the WhatsApp messaging tier: {} contacts reached outside the service window in 24 hours",
+                            pacing.unique_per_day.unwrap_or_default()
+                        );
+                        self.store.defer_message(m.id, until, &reason).await?;
+                        self.deferred += 1;
+                        continue;
+                    }
                     if !self
                         .store
                         .begin_send(m.id, &outbound, &self.settings.node, now)
@@ -257,7 +277,12 @@ impl AccountDispatcher {
                             }
                         }
                         Err(refused) => {
-                            self.failed += 1;
+                            if refused.class == FailureClass::MarketingCapped {
+                                // Back tomorrow: a wait, not a failure of the account.
+                                self.deferred += 1;
+                            } else {
+                                self.failed += 1;
+                            }
                             let r = recover(refused.class, m.attempts + 1, now, playbook);
                             if let Some(pause) = r.pause_account {
                                 let reason =
@@ -305,6 +330,24 @@ impl AccountDispatcher {
                         }
                         Err(e) => return Err(e),
                     }
+                    match &outcome {
+                        SendOutcome::Sent { .. } if initiated => {
+                            self.initiated.push((now, m.contact.id));
+                        }
+                        // The same as the webhook's 131050: no more marketing on WhatsApp.
+                        SendOutcome::Failed {
+                            class: FailureClass::StoppedMarketing,
+                            ..
+                        } if self.account.channel == Channel::WhatsApp => {
+                            crate::whatsapp::withdraw_marketing(
+                                self.store.as_ref(),
+                                m.contact.id,
+                                now,
+                            )
+                            .await?;
+                        }
+                        _ => {}
+                    }
                     self.sends.push(now);
                     self.jitter = self.rng.f64();
                     self.batch = BATCH_SENDING;
@@ -333,24 +376,29 @@ impl AccountDispatcher {
             )));
         };
         let rendered = match &m.content {
-            Content::Text(body) => {
-                template::render_text(body, &m.contact).map(|text| (MediaKind::Text, text, None))
-            }
+            Content::Text(body) => template::render_text(body, &m.contact)
+                .map(|text| (MediaKind::Text, text, None, None)),
             Content::Template(name) => match self.template(name).await? {
-                Some(t) => t
-                    .render(&m.contact, default_language)
-                    .map(|r| (r.kind, r.text, r.media_url)),
+                Some(t) => t.render(&m.contact, default_language).map(|r| {
+                    let used = OutboundTemplate {
+                        name: name.clone(),
+                        language: r.language.as_ref().map(|l| l.as_str().to_owned()),
+                        whatsapp: r.whatsapp,
+                    };
+                    (r.kind, r.text, r.media_url, Some(used))
+                }),
                 None => return Ok(Err(format!("template {name:?} does not exist"))),
             },
         };
         Ok(match rendered {
-            Ok((kind, text, media_url)) => Ok(Outbound {
+            Ok((kind, text, media_url, used)) => Ok(Outbound {
                 to,
                 kind,
                 content_hash: content_hash(&text, media_url.as_deref()),
                 text,
                 media_url,
                 last_inbound_at: m.state.last_inbound.as_ref().map(|s| s.at),
+                template: used,
             }),
             Err(e) => Err(e.to_string()),
         })

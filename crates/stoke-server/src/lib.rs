@@ -175,6 +175,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(contacts::merge_handler))
         .routes(routes!(contacts::notes_handler, contacts::add_note_handler))
+        .routes(routes!(contacts::read_handler))
         .routes(routes!(contacts::tasks_handler, contacts::add_task_handler))
         .routes(routes!(contacts::complete_task_handler))
         .routes(routes!(contacts::consent_handler))

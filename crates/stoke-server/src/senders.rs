@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use stoke_core::outbox::Purpose;
 use stoke_core::pacing::{AccountLimits, Pacing};
 use stoke_core::playbook::Playbook;
-use stoke_core::template::{MediaKind, Template, Variant};
+use stoke_core::template::{ApprovedTemplate, MediaKind, Template, Variant};
 use stoke_core::{Account, AccountDraft, Channel, ContactId, Language};
 use stoke_store::outbox::{Content, OutboxDraft, OutboxId};
 use stoke_store::{Store, StoreError};
@@ -25,6 +25,18 @@ use crate::error::{ErrorBody, Refusal, refused};
 use crate::{ApiError, AppState, Caller, contact_id};
 
 /// An account's limits as the audit log and the API show them.
+/// An account's effective pacing: `[pacing]`, its kind's limits profile (a WhatsApp Cloud API
+/// number's own limits and messaging tier), then its own overrides. The dispatcher, the API
+/// and the CLI all read it here.
+pub fn pacing_of(playbook: &stoke_core::playbook::Playbook, account: &Account) -> Pacing {
+    Pacing::for_kind(
+        playbook,
+        stoke_core::pacing::AccountKind::of(account),
+        crate::whatsapp::WhatsAppSettings::tier_of(account).as_deref(),
+        &account.limits,
+    )
+}
+
 pub fn limits_json(l: &AccountLimits) -> serde_json::Value {
     serde_json::json!({"per_minute": l.per_minute, "per_hour": l.per_hour, "warmup": l.warmup})
 }
@@ -74,7 +86,7 @@ pub async fn create_account(
         now,
     )
     .await?;
-    let warning = Pacing::new(playbook, &account.limits).risk_warning(playbook);
+    let warning = pacing_of(playbook, &account).risk_warning(playbook);
     Ok((account, warning))
 }
 
@@ -105,7 +117,7 @@ pub async fn change_limits(
         now,
     )
     .await?;
-    let warning = Pacing::new(playbook, &account.limits).risk_warning(playbook);
+    let warning = pacing_of(playbook, &account).risk_warning(playbook);
     Ok((account, warning))
 }
 
@@ -127,8 +139,19 @@ pub async fn put_variant(
     variants.retain(|v| v.language != variant.language);
     variants.push(variant);
     all_fallbacks.extend(fallbacks);
-    let template = Template::new(name, variants, all_fallbacks)
-        .map_err(|e| refused("text", format!("template {name:?}: {e}")))?;
+    let template = Template::new(name, variants, all_fallbacks).map_err(|e| {
+        // The approved WhatsApp template's parts are fields of their own in the request.
+        let field = if e.field.ends_with(".whatsapp.name") {
+            "whatsapp_template"
+        } else if e.field.ends_with(".whatsapp.language") {
+            "whatsapp_language"
+        } else if e.field.contains(".whatsapp.parameters") {
+            "whatsapp_parameters"
+        } else {
+            "text"
+        };
+        refused(field, format!("template {name:?}: {e}"))
+    })?;
     store.put_template(&template, now).await?;
     record(
         store,
@@ -152,6 +175,9 @@ pub fn template_json(t: &Template) -> serde_json::Value {
             "kind": v.kind.as_str(),
             "body": v.body,
             "media_url": v.media_url,
+            "whatsapp_template": v.whatsapp.as_ref().map(|a| &a.name),
+            "whatsapp_language": v.whatsapp.as_ref().map(|a| &a.language),
+            "whatsapp_parameters": v.whatsapp.as_ref().map(|a| &a.parameters),
         })).collect::<Vec<_>>(),
         "fallbacks": t.fallbacks(),
     })
@@ -167,7 +193,8 @@ pub(crate) struct AccountDto {
     /// The account's own limits (absent: the playbook's).
     #[schema(value_type = Object)]
     limits: serde_json::Value,
-    /// The pace in force: gaps in seconds, per minute, per hour, warm-up per day.
+    /// The pace in force: its kind's profile (`personal`, `cloud_api`), gaps in seconds, per
+    /// second, minute and hour, warm-up per day, the messaging tier's unique contacts a day.
     #[schema(value_type = Object)]
     pacing: serde_json::Value,
     paused_until: Option<String>,
@@ -178,7 +205,7 @@ pub(crate) struct AccountDto {
 
 impl AccountDto {
     fn new(a: &Account, playbook: &Playbook) -> Self {
-        let pacing = Pacing::new(playbook, &a.limits);
+        let pacing = pacing_of(playbook, a);
         Self {
             id: a.id.get(),
             name: a.name.clone(),
@@ -189,9 +216,12 @@ impl AccountDto {
             pacing: serde_json::json!({
                 "min_gap_s": pacing.min_gap.as_secs_f64(),
                 "max_gap_s": pacing.max_gap.as_secs_f64(),
+                "kind": pacing.kind.as_str(),
+                "per_second": pacing.per_second,
                 "per_minute": pacing.per_minute,
                 "per_hour": pacing.per_hour,
                 "warmup_per_day": pacing.warmup_per_day,
+                "unique_per_day": pacing.unique_per_day,
             }),
             paused_until: a.paused_until.map(|t| t.to_string()),
             pause_reason: a.pause_reason.clone(),
@@ -382,6 +412,54 @@ pub(crate) struct VariantInput {
     /// Values for variables a contact lacks.
     #[serde(default)]
     fallbacks: BTreeMap<String, String>,
+    /// The name of the Meta-approved WhatsApp template this variant goes out as outside the
+    /// 24-hour customer service window (`order_update`).
+    #[serde(default)]
+    whatsapp_template: Option<String>,
+    /// The approved template's language code in WhatsApp Manager (`ar`, `en_US`, `ru`);
+    /// required with `whatsapp_template`.
+    #[serde(default)]
+    whatsapp_language: Option<String>,
+    /// The variables that fill the approved template's `{{1}}`, `{{2}}`, ... in order
+    /// (`["first_name", "order_id"]`).
+    #[serde(default)]
+    whatsapp_parameters: Vec<String>,
+}
+
+/// A variant's approved WhatsApp template from its three fields, all or none.
+pub fn approved_template(
+    name: Option<String>,
+    language: Option<String>,
+    parameters: Vec<String>,
+) -> Result<Option<ApprovedTemplate>, (&'static str, String)> {
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let language = language
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty());
+    match (name, language) {
+        (Some(name), Some(language)) => Ok(Some(ApprovedTemplate {
+            name,
+            language,
+            parameters: parameters
+                .into_iter()
+                .map(|p| p.trim().to_owned())
+                .collect(),
+        })),
+        (Some(_), None) => Err((
+            "whatsapp_language",
+            "the approved template's language code (ar, en_US, ru) is required with its name"
+                .into(),
+        )),
+        (None, Some(_)) => Err((
+            "whatsapp_template",
+            "the approved template's name is required with its language".into(),
+        )),
+        (None, None) if !parameters.is_empty() => Err((
+            "whatsapp_template",
+            "parameters without an approved template's name".into(),
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
 /// `PUT /api/v1/templates/{name}` (admins): adds or replaces one language's variant.
@@ -405,6 +483,12 @@ pub(crate) async fn put_template_handler(
     let kind: MediaKind = input.kind.as_deref().unwrap_or("text").parse().map_err(
         |e: stoke_core::template::TemplateError| ApiError::invalid("kind", e.to_string()),
     )?;
+    let whatsapp = approved_template(
+        input.whatsapp_template,
+        input.whatsapp_language,
+        input.whatsapp_parameters,
+    )
+    .map_err(|(field, message)| ApiError::invalid(field, message))?;
     let template = put_variant(
         state.store.as_ref(),
         name.trim(),
@@ -413,6 +497,7 @@ pub(crate) async fn put_template_handler(
             kind,
             body: input.text,
             media_url: input.media_url,
+            whatsapp,
         },
         input.fallbacks,
         &caller.actor(),

@@ -127,6 +127,7 @@ fn outbound(text: &str) -> Outbound {
         media_url: None,
         content_hash: "h".into(),
         last_inbound_at: None,
+        template: None,
     }
 }
 

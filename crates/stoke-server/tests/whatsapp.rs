@@ -373,6 +373,7 @@ async fn sent(app: &App, contact: &Contact, key: &str, wamid: &str) {
         media_url: None,
         content_hash: stoke_core::outbox::content_hash(text, None),
         last_inbound_at: None,
+        template: None,
     };
     assert!(
         app.store

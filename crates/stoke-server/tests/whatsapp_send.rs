@@ -11,11 +11,15 @@ use axum::routing::post;
 use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use stoke_core::engine::Rules;
 use stoke_core::outbox::{BroadcastStatus, FailureClass, OutboxStatus};
 use stoke_core::playbook::Playbook;
-use stoke_core::template::MediaKind;
-use stoke_core::{Account, Channel, ContactDraft, ContactId, ContactRef, Direction, Phone};
+
+use stoke_core::template::{ApprovedTemplate, MediaKind, Template, Variant};
+use stoke_core::{
+    Account, Channel, ConsentStatus, ContactDraft, ContactId, ContactRef, Direction, Phone,
+};
 use stoke_server::channel::Provider;
 use stoke_server::dispatch::{AccountDispatcher, DispatchSettings, Wake};
 use stoke_server::scheduler::LiveRules;
@@ -30,6 +34,8 @@ const PHONE_NUMBER_ID: &str = "123456789012345";
 const TOKEN: &str = "EAAG-stoke-test-token";
 const INVALID: &str = "+966500000026";
 const LIMITED: &str = "+966500000429";
+const CAPPED: &str = "+966500131049";
+const STOPPED: &str = "+966500131050";
 
 /// One request the Graph API received.
 #[derive(Debug, Clone)]
@@ -86,6 +92,16 @@ async fn messages(
             131026,
             "(#131026) Message Undeliverable.",
             "Message Undeliverable.",
+        ),
+        CAPPED => error(
+            131049,
+            "(#131049) This message was not delivered to maintain healthy ecosystem engagement.",
+            "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+        ),
+        STOPPED => error(
+            131050,
+            "(#131050) Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.",
+            "User stopped marketing messages.",
         ),
         LIMITED => error(
             130429,
@@ -335,6 +351,7 @@ async fn templates_media_buttons_and_errors_speak_the_documented_format() {
         media_url: Some(url.into()),
         content_hash: String::new(),
         last_inbound_at: Some(Timestamp::now() - SignedDuration::from_mins(5)),
+        template: None,
     };
     for m in [
         media(
@@ -423,4 +440,340 @@ async fn templates_media_buttons_and_errors_speak_the_documented_format() {
 
 async fn w_send(cloud: &WhatsAppCloud, account: &Account, m: &Outbound) {
     cloud.send(account, "k", m).await.expect("media");
+}
+
+/// Runs a broadcast of `content` to `contacts` through the dispatcher, with a clock of its own
+/// starting at `now`, until it completes (or 30 minutes of its clock pass); returns the clock.
+async fn broadcast(
+    w: &World,
+    content: Content,
+    contacts: &[ContactId],
+    now: Timestamp,
+) -> (Timestamp, i64) {
+    let b = w
+        .store
+        .create_broadcast(
+            &BroadcastDraft {
+                name: "issue-7".into(),
+                audience: "all".into(),
+                account: w.account.id,
+                content,
+                not_before: now,
+                golden_window: false,
+                ignore_quiet_hours: true,
+                created_by: None,
+                daily_limit: 100_000,
+            },
+            contacts,
+            now,
+        )
+        .await
+        .expect("broadcast");
+    w.store
+        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
+        .await
+        .expect("start");
+    let provider: Arc<dyn Provider> = Arc::new(WhatsAppCloud::new(w.key.clone()).expect("client"));
+    let account = w.store.get_account("wa-main").await.expect("account");
+    let (mut d, _) = AccountDispatcher::claim(
+        w.store.clone(),
+        w.live.clone(),
+        provider,
+        account,
+        DispatchSettings {
+            node: "test-node".into(),
+            lease: Duration::from_secs(86_400),
+            poll: Duration::from_secs(3600),
+        },
+        now,
+    )
+    .await
+    .expect("claim")
+    .expect("free");
+    d.seed(7);
+    let mut clock = now;
+    for _ in 0..(contacts.len() * 4 + 20) {
+        match d.step(clock).await.expect("step") {
+            Wake::At(t) => clock = t.max(clock),
+            Wake::Lost => panic!("lease lost"),
+        }
+        let report = w.store.get_broadcast(b.id, clock).await.expect("report");
+        let pending = report.count(OutboxStatus::Queued) + report.count(OutboxStatus::Sending);
+        if report.broadcast.status == BroadcastStatus::Completed
+            || pending == 0
+            || clock > now + SignedDuration::from_mins(30)
+        {
+            break;
+        }
+    }
+    (clock, b.id)
+}
+
+async fn entry(w: &World, b: i64, contact: ContactId) -> stoke_store::outbox::OutboxEntry {
+    w.store
+        .list_outbox(Some(b), PageRequest::first(1000))
+        .await
+        .expect("outbox")
+        .items
+        .into_iter()
+        .rev()
+        .find(|e| e.contact == contact)
+        .expect("entry")
+}
+
+#[tokio::test]
+async fn outside_the_window_a_template_goes_as_its_approved_whatsapp_template() {
+    let w = world().await;
+    let approved = Variant {
+        language: None,
+        kind: MediaKind::Text,
+        body: "Hello {{ first_name }}, your quote for {{ city }} is ready".into(),
+        media_url: None,
+        whatsapp: Some(ApprovedTemplate {
+            name: "quote_ready".into(),
+            language: "en_US".into(),
+            parameters: vec!["first_name".into(), "city".into()],
+        }),
+    };
+    let fallbacks = BTreeMap::from([("city".to_owned(), "Riyadh".to_owned())]);
+    let t = Template::new("quote", vec![approved.clone()], fallbacks.clone()).expect("template");
+    w.store
+        .put_template(&t, Timestamp::now())
+        .await
+        .expect("put");
+    let plain = Template::new(
+        "plain",
+        vec![Variant {
+            whatsapp: None,
+            ..approved
+        }],
+        fallbacks,
+    )
+    .expect("template");
+    w.store
+        .put_template(&plain, Timestamp::now())
+        .await
+        .expect("put");
+    let outside = customer(&w, "+966500000011", 30).await;
+    let inside = customer(&w, "+966500000012", 2).await;
+    let now = Timestamp::now();
+    let (_, b) = broadcast(
+        &w,
+        Content::Template("quote".into()),
+        &[outside, inside],
+        now,
+    )
+    .await;
+    let seen = w.log.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let to = |phone: &str| {
+        seen.iter()
+            .find(|s| s.body["to"] == phone)
+            .expect("sent")
+            .body
+            .clone()
+    };
+    let template = to("+966500000011");
+    assert_eq!(template["type"], "template");
+    assert_eq!(
+        template["template"],
+        json!({"name":"quote_ready","language":{"code":"en_US"},"components":[{"type":"body",
+            "parameters":[{"type":"text","text":"Customer"},{"type":"text","text":"Riyadh"}]}]})
+    );
+    // Inside the window the rendered text goes, as before.
+    let text = to("+966500000012");
+    assert_eq!(text["type"], "text");
+    assert_eq!(
+        text["text"]["body"],
+        "Hello Customer, your quote for Riyadh is ready"
+    );
+    assert_eq!(entry(&w, b, outside).await.status, OutboxStatus::Sent);
+    // No approved template: refused before anything leaves, saying what to set.
+    let silent = customer(&w, "+966500000013", 48).await;
+    let (_, b) = broadcast(
+        &w,
+        Content::Template("plain".into()),
+        &[silent],
+        Timestamp::now(),
+    )
+    .await;
+    assert_eq!(w.log.lock().expect("lock").len(), 2);
+    let refused = entry(&w, b, silent).await;
+    assert_eq!(refused.status, OutboxStatus::Failed);
+    let reason = refused.reason.unwrap_or_default();
+    assert!(
+        reason.contains("\"plain\"") && reason.contains("whatsapp_template"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_marketing_cap_waits_a_day_and_a_stop_opts_out_of_marketing() {
+    let w = world().await;
+    let capped = customer(&w, CAPPED, 1).await;
+    let stopped = customer(&w, STOPPED, 1).await;
+    let now = Timestamp::now();
+    let (_, b) = broadcast(
+        &w,
+        Content::Text("New arrivals this week".into()),
+        &[capped, stopped],
+        now,
+    )
+    .await;
+    assert_eq!(w.log.lock().expect("lock").len(), 2);
+    let waiting = entry(&w, b, capped).await;
+    assert_eq!(waiting.status, OutboxStatus::Queued, "{waiting:?}");
+    // The store keeps milliseconds.
+    let tomorrow = now + SignedDuration::from_hours(24) - SignedDuration::from_millis(1);
+    assert!(waiting.not_before >= tomorrow, "{waiting:?}");
+    assert!(
+        waiting.not_before < now + SignedDuration::from_hours(25),
+        "{waiting:?}"
+    );
+    assert!(
+        waiting
+            .reason
+            .unwrap_or_default()
+            .starts_with("marketing_capped")
+    );
+    let refused = entry(&w, b, stopped).await;
+    assert_eq!(refused.status, OutboxStatus::Failed);
+    assert!(refused.reason.unwrap_or_default().contains("131050"));
+    let consent = w
+        .store
+        .get_contact(stopped)
+        .await
+        .expect("contact")
+        .consents
+        .into_iter()
+        .rev()
+        .find(|c| c.channel == Channel::WhatsApp)
+        .expect("consent");
+    assert_eq!(consent.status, ConsentStatus::Withdrawn);
+}
+
+#[tokio::test]
+async fn opening_a_conversation_marks_the_latest_message_read_once() {
+    let w = world().await;
+    let contact = customer(&w, "+966500000021", 3).await;
+    let at = Timestamp::now() - SignedDuration::from_mins(2);
+    w.store
+        .ingest_messages(
+            &[IncomingMessage {
+                external_id: "whatsapp:wamid.IN-LATEST".into(),
+                contact: ContactRef::parse("+966500000021").expect("ref"),
+                account: "wa-main".into(),
+                channel: Channel::WhatsApp,
+                direction: Direction::In,
+                text: "Is the grey sofa in stock?".into(),
+                at,
+                provider_id: Some("wamid.IN-LATEST".into()),
+            }],
+            at,
+            &w.live.get(),
+        )
+        .await
+        .expect("inbound");
+    let rules = w.live.get();
+    let marked = whatsapp::mark_read(
+        w.store.as_ref(),
+        Some(&w.key),
+        &rules,
+        contact,
+        Timestamp::now(),
+    )
+    .await
+    .expect("mark");
+    assert_eq!(marked.as_deref(), Some("wamid.IN-LATEST"));
+    let again = whatsapp::mark_read(
+        w.store.as_ref(),
+        Some(&w.key),
+        &rules,
+        contact,
+        Timestamp::now(),
+    )
+    .await
+    .expect("mark");
+    assert_eq!(again, None);
+    let seen = w.log.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].body,
+        json!({"messaging_product":"whatsapp","status":"read","message_id":"wamid.IN-LATEST"})
+    );
+    assert_eq!(seen[0].authorization, format!("Bearer {TOKEN}"));
+}
+
+#[tokio::test]
+async fn a_cloud_api_number_sends_many_messages_a_second() {
+    let w = world().await;
+    let mut contacts = Vec::new();
+    for i in 0..40 {
+        contacts.push(customer(&w, &format!("+9665001000{i:02}"), 1).await);
+    }
+    let now = Timestamp::now();
+    let (done, _) = broadcast(&w, Content::Text("Flash sale".into()), &contacts, now).await;
+    let sent = w.log.lock().expect("lock").len();
+    assert_eq!(sent, 40);
+    // Meta's 80 a second, not a personal number's jittered 3-5 s gap.
+    assert!(done - now < SignedDuration::from_secs(1), "{}", done - now);
+}
+
+#[tokio::test]
+async fn the_messaging_tier_defers_business_initiated_sends_over_it() {
+    let mut w = world().await;
+    // A tier of two unique contacts a day, so that three show it.
+    let text = stoke_core::playbook::DEFAULT_TOML.replace("\"250\" = 250", "\"250\" = 2");
+    let rules = Rules::new(Playbook::parse(&text).expect("playbook")).expect("rules");
+    w.live = Arc::new(LiveRules::new(Arc::new(rules)));
+    let t = Template::new(
+        "offer",
+        vec![Variant {
+            language: None,
+            kind: MediaKind::Text,
+            body: "Hello {{ first_name }}".into(),
+            media_url: None,
+            whatsapp: Some(ApprovedTemplate {
+                name: "weekly_offer".into(),
+                language: "en".into(),
+                parameters: vec!["first_name".into()],
+            }),
+        }],
+        BTreeMap::new(),
+    )
+    .expect("template");
+    w.store
+        .put_template(&t, Timestamp::now())
+        .await
+        .expect("put");
+    let mut silent = Vec::new();
+    for i in 0..3 {
+        silent.push(customer(&w, &format!("+96650020000{i}"), 48).await);
+    }
+    let inside = customer(&w, "+966500200009", 1).await;
+    let mut all = silent.clone();
+    all.push(inside);
+    let now = Timestamp::now();
+    let (_, b) = broadcast(&w, Content::Template("offer".into()), &all, now).await;
+    let seen = w.log.lock().expect("lock").clone();
+    let templates = seen.iter().filter(|s| s.body["type"] == "template").count();
+    // Two contacts reached outside the window; the window's own customer is not counted.
+    assert_eq!(templates, 2, "{seen:?}");
+    assert_eq!(entry(&w, b, inside).await.status, OutboxStatus::Sent);
+    let mut waiting = Vec::new();
+    for c in &silent {
+        let e = entry(&w, b, *c).await;
+        if e.status == OutboxStatus::Queued {
+            waiting.push(e);
+        }
+    }
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert!(waiting[0].not_before >= now + SignedDuration::from_hours(23));
+    assert!(
+        waiting[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("messaging tier")
+    );
 }

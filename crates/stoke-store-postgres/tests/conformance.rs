@@ -568,6 +568,7 @@ mod postgres_server {
             media_url: None,
             content_hash: stoke_core::outbox::content_hash(text, None),
             last_inbound_at: None,
+            template: None,
         }
     }
 

@@ -802,6 +802,17 @@ struct VariantDoc {
     kind: String,
     body: String,
     media_url: Option<String>,
+    /// The approved WhatsApp template (absent in documents written before issue 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    whatsapp: Option<ApprovedDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovedDoc {
+    name: String,
+    language: String,
+    parameters: Vec<String>,
 }
 
 pub fn encode_template(t: &stoke_core::template::Template) -> String {
@@ -814,6 +825,11 @@ pub fn encode_template(t: &stoke_core::template::Template) -> String {
                 kind: v.kind.as_str().to_owned(),
                 body: v.body.clone(),
                 media_url: v.media_url.clone(),
+                whatsapp: v.whatsapp.as_ref().map(|a| ApprovedDoc {
+                    name: a.name.clone(),
+                    language: a.language.clone(),
+                    parameters: a.parameters.clone(),
+                }),
             })
             .collect(),
         fallbacks: t.fallbacks().clone(),
@@ -838,6 +854,11 @@ pub fn decode_template(
             kind: parse_column("template kind", &v.kind)?,
             body: v.body,
             media_url: v.media_url,
+            whatsapp: v.whatsapp.map(|a| stoke_core::template::ApprovedTemplate {
+                name: a.name,
+                language: a.language,
+                parameters: a.parameters,
+            }),
         });
     }
     Template::new(name, variants, doc.fallbacks).map_err(|e| corrupt("template", e))

@@ -121,6 +121,19 @@ pub struct Outbound {
     /// When the contact last wrote (the engine's state at dispatch): what a channel with a
     /// service window (WhatsApp's 24 hours) checks before a free-form message leaves.
     pub last_inbound_at: Option<Timestamp>,
+    /// The stored template it was rendered from, if any: what a channel with a service window
+    /// sends outside it instead of the text.
+    pub template: Option<OutboundTemplate>,
+}
+
+/// A rendered message's template: its Stoke name (for a refusal a person can act on) and the
+/// approved WhatsApp template of the contact's variant, filled for the contact, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundTemplate {
+    pub name: String,
+    /// The variant's language (`None`: the default variant).
+    pub language: Option<String>,
+    pub whatsapp: Option<stoke_core::template::ApprovedMessage>,
 }
 
 /// How a send ended.

@@ -233,6 +233,7 @@ async fn live_broadcast(
             kind: MediaKind::Text,
             body: body.into(),
             media_url: None,
+            whatsapp: None,
         })
     };
     let template = Template::new(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
-use stoke_core::pacing::{AccountLimits, Pacing};
+use stoke_core::pacing::{AccountKind, AccountLimits, Pacing};
 use stoke_core::template::{MediaKind, Variant};
 use stoke_core::{AccountDraft, Channel, ContactId, Language};
 use stoke_store::{PageRequest, Store};
@@ -79,6 +79,11 @@ pub enum AccountCommand {
         /// Read the secrets from standard input, one `key=value` a line.
         #[arg(long)]
         secrets_stdin: bool,
+        /// The number's messaging tier in WhatsApp Manager: 250, 1k, 2k, 10k, 100k or
+        /// unlimited (the playbook's `[limits.cloud_api.tiers]`); not given, the stored one
+        /// (else the playbook's `tier`).
+        #[arg(long)]
+        tier: Option<String>,
     },
     /// Create or update an e-mail (SMTP) account. The password never comes from arguments (it
     /// would show in `ps`): `--password-stdin` reads it from standard input (one line), else
@@ -182,6 +187,17 @@ pub enum TemplateCommand {
         /// A variable's value when a contact has none: --fallback first_name=friend.
         #[arg(long = "fallback", value_name = "VAR=VALUE")]
         fallbacks: Vec<String>,
+        /// The Meta-approved WhatsApp template this variant goes out as outside the 24-hour
+        /// service window (its name in WhatsApp Manager).
+        #[arg(long, requires = "wa_language")]
+        wa_template: Option<String>,
+        /// The approved template's language code: ar, en_US, ru, ...
+        #[arg(long, requires = "wa_template")]
+        wa_language: Option<String>,
+        /// The variables filling the approved template's {{1}}, {{2}}, ... in order:
+        /// --wa-param first_name --wa-param order_id.
+        #[arg(long = "wa-param", value_name = "VARIABLE", requires = "wa_template")]
+        wa_parameters: Vec<String>,
     },
     List,
     /// A template's variants, or its rendering for one contact (`--contact ID`).
@@ -254,11 +270,18 @@ fn limits(per_minute: Option<u32>, per_hour: Option<u32>, warmup: Option<OnOff>)
 
 fn describe_pacing(p: &Pacing) -> String {
     format!(
-        "gap {:.1}-{:.1} s, {} a minute, {} an hour{}",
+        "{} limits, gap {:.3}-{:.3} s, {}{} a minute, {} an hour{}{}",
+        p.kind.as_str(),
         p.min_gap.as_secs_f64(),
         p.max_gap.as_secs_f64(),
+        p.per_second
+            .map(|n| format!("{n} a second, "))
+            .unwrap_or_default(),
         p.per_minute,
         p.per_hour,
+        p.unique_per_day
+            .map(|n| format!(", tier {n} unique contacts a day outside the service window"))
+            .unwrap_or_default(),
         p.warmup_per_day
             .map(|d| format!(
                 ", warm-up {d} a day for {} days",
@@ -300,7 +323,7 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
             if let Some(warning) = warning {
                 eprintln!("warning: {warning}");
             }
-            let pacing = Pacing::new(playbook, &account.limits);
+            let pacing = senders::pacing_of(playbook, &account);
             writeln!(
                 out,
                 "Account {} ({}): {}",
@@ -329,7 +352,7 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
             if let Some(warning) = warning {
                 eprintln!("warning: {warning}");
             }
-            let pacing = Pacing::new(playbook, &account.limits);
+            let pacing = senders::pacing_of(playbook, &account);
             writeln!(
                 out,
                 "Account {}: {}",
@@ -343,8 +366,24 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
             api_version,
             api_base,
             secrets_stdin,
+            tier,
         } => {
             use stoke_server::whatsapp::{self, WhatsAppSettings};
+            if let Some(t) = &tier
+                && !playbook.limits.cloud_api.tiers.contains_key(t.trim())
+            {
+                let names: Vec<&str> = playbook
+                    .limits
+                    .cloud_api
+                    .tiers
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                bail!(
+                    "--tier {t:?}: not a tier of the playbook's [limits.cloud_api.tiers] ({})",
+                    names.join(", ")
+                );
+            }
             let key = stoke_server::secrets::WorkspaceKey::load(&storage.data)?;
             let stored = store
                 .get_account(&name)
@@ -359,6 +398,7 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                 access_token: env("STOKE_WHATSAPP_TOKEN"),
                 app_secret: env("STOKE_WHATSAPP_APP_SECRET"),
                 verify_token: env("STOKE_WHATSAPP_VERIFY_TOKEN"),
+                tier,
             };
             if secrets_stdin {
                 let mut text = String::new();
@@ -369,6 +409,7 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
                 settings.access_token = settings.access_token.or(stored.access_token);
                 settings.app_secret = settings.app_secret.or(stored.app_secret);
                 settings.verify_token = settings.verify_token.or(stored.verify_token);
+                settings.tier = settings.tier.or(stored.tier);
             }
             let account = whatsapp::configure(
                 store.as_ref(),
@@ -380,14 +421,21 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
             )
             .await?;
             let set = |s: &Option<String>| if s.is_some() { "set" } else { "not set" };
+            let pacing = Pacing::for_kind(
+                playbook,
+                AccountKind::of(&account),
+                settings.tier.as_deref(),
+                &account.limits,
+            );
             writeln!(
                 out,
-                "WhatsApp account {} (phone-number id {}): access token {}, app secret {}, verify token {}",
+                "WhatsApp account {} (phone-number id {}): access token {}, app secret {}, verify token {}; {}",
                 account.name,
                 settings.phone_number_id.trim(),
                 set(&settings.access_token),
                 set(&settings.app_secret),
                 set(&settings.verify_token),
+                describe_pacing(&pacing),
             )?;
         }
         AccountCommand::Email {
@@ -522,7 +570,7 @@ pub async fn account(storage: &StorageArgs, command: AccountCommand) -> anyhow::
         }
         AccountCommand::List => {
             for a in store.list_accounts().await? {
-                let pacing = Pacing::new(playbook, &a.limits);
+                let pacing = senders::pacing_of(playbook, &a);
                 let paused = match (&a.paused_until, &a.pause_reason) {
                     (Some(until), reason) if *until > Timestamp::now() => format!(
                         "; paused until {until}{}",
@@ -559,7 +607,14 @@ pub async fn template(storage: &StorageArgs, command: TemplateCommand) -> anyhow
             kind,
             media_url,
             fallbacks,
+            wa_template,
+            wa_language,
+            wa_parameters,
         } => {
+            let whatsapp = senders::approved_template(wa_template, wa_language, wa_parameters)
+                .map_err(|(field, message)| {
+                    anyhow::anyhow!("--{}: {message}", field.replace("whatsapp_", "wa-"))
+                })?;
             let body = match (text, file) {
                 (Some(t), _) => t,
                 (None, Some(path)) => std::fs::read_to_string(&path)
@@ -583,6 +638,7 @@ pub async fn template(storage: &StorageArgs, command: TemplateCommand) -> anyhow
                 kind,
                 body,
                 media_url,
+                whatsapp,
             };
             let t = senders::put_variant(
                 store.as_ref(),

@@ -445,6 +445,7 @@ pub(crate) async fn conversation(
     Path(raw): Path<String>,
     Query(flash): Query<Flash>,
 ) -> Response {
+    crate::whatsapp::mark_read_soon(&state, viewer.caller.scope, &raw);
     match conversation_page(&viewer, &state, &raw, flash, None).await {
         Ok(page) => viewer.render("conversation.html", page),
         Err(e) => viewer.fail(e),

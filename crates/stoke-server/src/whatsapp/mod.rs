@@ -1,20 +1,26 @@
 //! The WhatsApp Business Cloud API channel (Meta Graph API): an account's settings with their
 //! credentials sealed at rest (this module), and the webhook that brings messages and statuses
-//! in (`webhook`), and the provider that sends (`send`).
+//! in (`webhook`), the provider that sends (`send`), and read marks when an agent opens a
+//! conversation (`read`).
 //!
 //! An account's `config` is JSON text: `phone_number_id`, `api_version`, `api_base` in the
 //! clear, and `access_token`, `app_secret`, `verify_token` sealed with the workspace key
 //! (`crate::secrets`). They are opened only where they are used (a signature check, a send).
+//! `tier` (in the clear) is the number's messaging tier, a name from the playbook's
+//! `[limits.cloud_api.tiers]`: the unique contacts it may reach outside the service window a day.
 
+pub mod read;
 pub mod send;
 pub mod webhook;
+
+pub use read::{mark_read, mark_read_soon};
 
 use std::fmt;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use stoke_core::pacing::AccountLimits;
-use stoke_core::{Account, AccountDraft, Channel};
+use stoke_core::{Account, AccountDraft, Channel, Consent, ConsentStatus, ContactId};
 use stoke_store::{Store, StoreError};
 
 use crate::secrets::{SecretError, WorkspaceKey};
@@ -39,6 +45,8 @@ struct StoredConfig {
     access_token: Option<String>,
     app_secret: Option<String>,
     verify_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tier: Option<String>,
 }
 
 fn default_version() -> String {
@@ -59,6 +67,9 @@ pub struct WhatsAppSettings {
     pub access_token: Option<String>,
     pub app_secret: Option<String>,
     pub verify_token: Option<String>,
+    /// The messaging tier (`250`, `1k`, `10k`, `100k`, `unlimited`: the playbook's names);
+    /// `None`: the playbook's tier for a Cloud API number.
+    pub tier: Option<String>,
 }
 
 impl fmt::Debug for WhatsAppSettings {
@@ -71,6 +82,7 @@ impl fmt::Debug for WhatsAppSettings {
             .field("access_token", &hidden(&self.access_token))
             .field("app_secret", &hidden(&self.app_secret))
             .field("verify_token", &hidden(&self.verify_token))
+            .field("tier", &self.tier)
             .finish()
     }
 }
@@ -130,6 +142,21 @@ impl WhatsAppSettings {
                 message: format!("{:?} is not an http(s) URL", self.api_base),
             });
         }
+        if let Some(tier) = &self.tier {
+            let tier = tier.trim().to_ascii_lowercase();
+            if tier.is_empty() {
+                self.tier = None;
+            } else if tier.len() > 16 || !tier.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(ConfigError::Invalid {
+                    field: "tier",
+                    message: format!(
+                        "{tier:?} is not a messaging tier like 250, 1k, 10k, 100k or unlimited"
+                    ),
+                });
+            } else {
+                self.tier = Some(tier);
+            }
+        }
         for (field, value) in [
             ("access_token", &mut self.access_token),
             ("app_secret", &mut self.app_secret),
@@ -162,6 +189,7 @@ impl WhatsAppSettings {
             access_token: seal(&self.access_token)?,
             app_secret: seal(&self.app_secret)?,
             verify_token: seal(&self.verify_token)?,
+            tier: self.tier.clone(),
         };
         serde_json::to_string(&stored).map_err(|e| ConfigError::Corrupt {
             account: String::new(),
@@ -191,7 +219,17 @@ impl WhatsAppSettings {
             access_token: open(stored.access_token)?,
             app_secret: open(stored.app_secret)?,
             verify_token: open(stored.verify_token)?,
+            tier: stored.tier,
         })
+    }
+
+    /// An account's messaging tier, read without opening its secrets (the dispatcher's pace).
+    pub fn tier_of(account: &Account) -> Option<String> {
+        if account.channel != Channel::WhatsApp {
+            return None;
+        }
+        let stored: StoredConfig = serde_json::from_str(account.config.as_deref()?).ok()?;
+        stored.tier
     }
 
     /// What the audit log keeps of the settings: which secrets are set, never their values.
@@ -203,6 +241,7 @@ impl WhatsAppSettings {
             "access_token": self.access_token.is_some(),
             "app_secret": self.app_secret.is_some(),
             "verify_token": self.verify_token.is_some(),
+            "tier": self.tier,
         })
     }
 }
@@ -274,7 +313,40 @@ pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Option<WhatsAppSetti
         access_token: get("STOKE_WHATSAPP_TOKEN"),
         app_secret: get("STOKE_WHATSAPP_APP_SECRET"),
         verify_token: get("STOKE_WHATSAPP_VERIFY_TOKEN"),
+        tier: get("STOKE_WHATSAPP_TIER"),
     })
+}
+
+/// 131050: the person stopped marketing messages from this business on WhatsApp (a status
+/// delivered by the webhook, or the answer to a send). Their WhatsApp consent is withdrawn,
+/// which the dispatcher's rules read for promotions; a repeated report records nothing new.
+pub async fn withdraw_marketing(
+    store: &dyn Store,
+    contact: ContactId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let already = store
+        .get_contact(contact)
+        .await?
+        .consents
+        .iter()
+        .rev()
+        .find(|c| c.channel == Channel::WhatsApp)
+        .is_some_and(|c| c.status == ConsentStatus::Withdrawn);
+    if already {
+        return Ok(());
+    }
+    store
+        .record_consent(
+            contact,
+            &Consent {
+                channel: Channel::WhatsApp,
+                status: ConsentStatus::Withdrawn,
+                at,
+                source: "WhatsApp 131050: stopped marketing messages".into(),
+            },
+        )
+        .await
 }
 
 /// Every WhatsApp account whose settings open with this key, with them.

@@ -1,7 +1,9 @@
 //! The WhatsApp Cloud API's sending side: `POST {api_base}/{api_version}/{phone_number_id}/messages`
 //! with the documented JSON bodies, the message's `wamid` as the provider id, and Meta's error
-//! codes read into Stoke's failure classes. A free-form message outside the 24-hour customer
-//! service window is refused before it leaves (Meta would refuse it with 131047); templates go.
+//! codes read into Stoke's failure classes. Outside the 24-hour customer service window only an
+//! approved template may go (Meta would refuse anything else with 131047): a message rendered
+//! from a Stoke template goes as the variant's approved WhatsApp template with its parameters
+//! filled for the contact, and anything else is refused before it leaves, saying what to set.
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -146,22 +148,67 @@ impl WhatsAppMessage {
     }
 }
 
+/// What goes out for a dispatched message at `now`: its rendered text (or media) inside the
+/// service window; outside it, its template's approved WhatsApp template, or a refusal naming
+/// the template and what to set.
+pub fn for_outbound(message: &Outbound, now: Timestamp) -> Result<WhatsAppMessage, Refused> {
+    let free = WhatsAppMessage::from_outbound(message);
+    if window_open(message.last_inbound_at, now) {
+        return Ok(free);
+    }
+    match &message.template {
+        Some(t) => match &t.whatsapp {
+            Some(approved) => Ok(WhatsAppMessage::Template {
+                name: approved.name.clone(),
+                language: approved.language.clone(),
+                body_parameters: approved.parameters.clone(),
+            }),
+            None => {
+                let variant = t.language.as_deref().unwrap_or("default");
+                Err(Refused {
+                    class: FailureClass::OutsideWindow,
+                    detail: format!(
+                        "outside WhatsApp's 24-hour service window ({}) and template {:?} \
+                         (variant {variant}) has no approved WhatsApp template: set its \
+                         whatsapp_template, whatsapp_language and whatsapp_parameters \
+                         (PUT /api/v1/templates/{}, or stoke template add --wa-template)",
+                        last_wrote(message.last_inbound_at),
+                        t.name,
+                        t.name
+                    ),
+                })
+            }
+        },
+        None => check_window(&free, message.last_inbound_at, now).map(|()| free),
+    }
+}
+
+fn window_open(last_inbound_at: Option<Timestamp>, now: Timestamp) -> bool {
+    last_inbound_at.is_some_and(|at| now.duration_since(at) <= SERVICE_WINDOW)
+}
+
+fn last_wrote(last_inbound_at: Option<Timestamp>) -> String {
+    last_inbound_at
+        .map(|at| format!("the contact last wrote at {at}"))
+        .unwrap_or_else(|| "the contact has never written".to_owned())
+}
+
+/// Whether a message sent at `now` opens a business-initiated conversation (the contact's
+/// window is closed): what the messaging tier counts.
+pub fn business_initiated(last_inbound_at: Option<Timestamp>, now: Timestamp) -> bool {
+    !window_open(last_inbound_at, now)
+}
+
 /// Refuses a free-form message outside the window, before it leaves.
 pub fn check_window(
     message: &WhatsAppMessage,
     last_inbound_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<(), Refused> {
-    if message.is_template() {
+    if message.is_template() || window_open(last_inbound_at, now) {
         return Ok(());
     }
-    let open = last_inbound_at.is_some_and(|at| now.duration_since(at) <= SERVICE_WINDOW);
-    if open {
-        return Ok(());
-    }
-    let last = last_inbound_at
-        .map(|at| format!("the contact last wrote at {at}"))
-        .unwrap_or_else(|| "the contact has never written".to_owned());
+    let last = last_wrote(last_inbound_at);
     Err(Refused {
         class: FailureClass::OutsideWindow,
         detail: format!(
@@ -289,8 +336,7 @@ impl Provider for WhatsAppCloud {
         message: &Outbound,
     ) -> Result<Accepted, Refused> {
         let settings = self.settings(account)?;
-        let wa = WhatsAppMessage::from_outbound(message);
-        check_window(&wa, message.last_inbound_at, Timestamp::now())?;
+        let wa = for_outbound(message, Timestamp::now())?;
         self.send_message(&settings, &message.to, &wa, Some(key))
             .await
     }
@@ -379,8 +425,8 @@ mod tests {
             (130429, FailureClass::RateLimited),
             (131056, FailureClass::RateLimited),
             (80007, FailureClass::RateLimited),
-            (131049, FailureClass::Declined),
-            (131050, FailureClass::Declined),
+            (131049, FailureClass::MarketingCapped),
+            (131050, FailureClass::StoppedMarketing),
             (190, FailureClass::Restricted),
             (368, FailureClass::Restricted),
             (131031, FailureClass::Restricted),

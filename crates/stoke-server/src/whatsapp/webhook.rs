@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use sha2::Sha256;
 use stoke_core::outbox::{FailureClass, OutboxStatus};
-use stoke_core::{Account, Channel, Consent, ConsentStatus, ContactRef, Direction, Handle, Phone};
+use stoke_core::{Account, Channel, ContactRef, Direction, Handle, Phone};
 use stoke_store::{IncomingMessage, Store};
 
 use crate::AppState;
@@ -250,7 +250,8 @@ pub fn failure_class(code: i64, http_status: Option<u16>) -> FailureClass {
         131026 => FailureClass::InvalidNumber,
         131047 => FailureClass::OutsideWindow,
         130429 | 131056 | 80007 | 131048 => FailureClass::RateLimited,
-        131049 | 131050 => FailureClass::Declined,
+        131049 => FailureClass::MarketingCapped,
+        131050 => FailureClass::StoppedMarketing,
         190 | 368 | 131031 | 10 | 200 => FailureClass::Restricted,
         _ if http_status.is_some_and(|s| s == 429) => FailureClass::RateLimited,
         _ => FailureClass::Transient,
@@ -526,8 +527,7 @@ async fn name_new_contact(
         .map(|_| ())
 }
 
-/// 131050: the person stopped marketing messages from this business on WhatsApp. Their
-/// WhatsApp consent is withdrawn, which the dispatcher's rules read for promotions.
+/// 131050 in a status: the contact of the message stops receiving marketing on WhatsApp.
 async fn opt_out_of_marketing(
     store: &dyn Store,
     wamid: &str,
@@ -536,27 +536,5 @@ async fn opt_out_of_marketing(
     let Some(contact) = store.contact_of_provider_message(wamid).await? else {
         return Ok(());
     };
-    // A repeated delivery of the same failure records nothing new.
-    let already = store
-        .get_contact(contact)
-        .await?
-        .consents
-        .iter()
-        .rev()
-        .find(|c| c.channel == Channel::WhatsApp)
-        .is_some_and(|c| c.status == ConsentStatus::Withdrawn);
-    if already {
-        return Ok(());
-    }
-    store
-        .record_consent(
-            contact,
-            &Consent {
-                channel: Channel::WhatsApp,
-                status: ConsentStatus::Withdrawn,
-                at,
-                source: "WhatsApp 131050: stopped marketing messages".into(),
-            },
-        )
-        .await
+    super::withdraw_marketing(store, contact, at).await
 }

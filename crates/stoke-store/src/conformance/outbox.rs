@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use stoke_core::outbox::{BroadcastStatus, FailureClass, OutboxStatus, Purpose};
 use stoke_core::pacing::AccountLimits;
-use stoke_core::template::{MediaKind, Template, Variant};
+use stoke_core::template::{ApprovedTemplate, MediaKind, Template, Variant};
 use stoke_core::{Account, AccountDraft, Channel, ContactId, Direction, Language};
 
 use super::{draft, now, rules};
@@ -63,6 +63,7 @@ fn outbound(text: &str) -> Outbound {
         media_url: None,
         content_hash: stoke_core::outbox::content_hash(text, None),
         last_inbound_at: None,
+        template: None,
     }
 }
 
@@ -159,11 +160,20 @@ pub async fn templates_are_stored_and_replaced(store: &dyn Store) {
         kind: MediaKind::Text,
         body: body.into(),
         media_url: None,
+        whatsapp: None,
     };
     let t = Template::new(
         "welcome",
         vec![
-            variant(None, "Hi {{ first_name }}"),
+            // The approved WhatsApp template it goes out as outside the service window.
+            Variant {
+                whatsapp: Some(ApprovedTemplate {
+                    name: "welcome_v2".into(),
+                    language: "en_US".into(),
+                    parameters: vec!["first_name".into(), "city".into()],
+                }),
+                ..variant(None, "Hi {{ first_name }}")
+            },
             Variant {
                 kind: MediaKind::Document,
                 media_url: Some("https://example.com/catalogue.pdf".into()),

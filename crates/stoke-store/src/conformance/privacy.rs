@@ -38,6 +38,7 @@ fn outbound(text: &str) -> Outbound {
         media_url: None,
         content_hash: stoke_core::outbox::content_hash(text, None),
         last_inbound_at: None,
+        template: None,
     }
 }
 

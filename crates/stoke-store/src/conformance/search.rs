@@ -700,6 +700,7 @@ pub async fn messages_are_found_by_their_words_across_accounts(store: &dyn Store
         media_url: None,
         content_hash: stoke_core::outbox::content_hash(reply, None),
         last_inbound_at: None,
+        template: None,
     };
     assert!(
         store
