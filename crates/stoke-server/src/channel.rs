@@ -54,3 +54,55 @@ impl Providers {
         self.by_channel.get(&channel).cloned()
     }
 }
+
+/// The account a channel's settings are written to: the existing one of that name, or a new one
+/// with the playbook's pacing; `None` when the name belongs to an account of another channel.
+pub(crate) async fn settings_account(
+    store: &dyn stoke_store::Store,
+    name: &str,
+    channel: Channel,
+    address: Option<String>,
+    now: jiff::Timestamp,
+) -> stoke_store::StoreResult<Option<Account>> {
+    let account = store
+        .ensure_account(
+            &stoke_core::AccountDraft {
+                name: name.trim().to_owned(),
+                channel,
+                address,
+                limits: stoke_core::pacing::AccountLimits::default(),
+            },
+            now,
+        )
+        .await?;
+    Ok((account.channel == channel).then_some(account))
+}
+
+/// Writes an account's sealed settings and records the change in the audit log as `action`,
+/// with the settings' audit views before and after (which secrets are set, never their values).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_settings(
+    store: &dyn stoke_store::Store,
+    account: &Account,
+    sealed: &str,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+    action: &str,
+    actor: &str,
+    now: jiff::Timestamp,
+) -> stoke_store::StoreResult<Account> {
+    let account = store
+        .set_account_config(&account.name, Some(sealed))
+        .await?;
+    crate::audit::record(
+        store,
+        actor,
+        action,
+        format!("account:{}", account.name),
+        before,
+        Some(after),
+        now,
+    )
+    .await?;
+    Ok(account)
+}

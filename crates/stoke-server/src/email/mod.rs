@@ -19,8 +19,7 @@ use std::net::IpAddr;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use stoke_core::pacing::AccountLimits;
-use stoke_core::{Account, AccountDraft, Channel, Email};
+use stoke_core::{Account, Channel, Email};
 use stoke_store::{Store, StoreError};
 
 use crate::secrets::{SecretError, WorkspaceKey};
@@ -359,42 +358,35 @@ pub async fn configure(
     if name.trim().is_empty() {
         return Err(invalid("name", "an account needs a name"));
     }
-    let account = store
-        .ensure_account(
-            &AccountDraft {
-                name: name.trim().to_owned(),
-                channel: Channel::Email,
-                address: Some(settings.from_address.clone()),
-                limits: AccountLimits::default(),
-            },
-            now,
-        )
-        .await?;
-    if account.channel != Channel::Email {
-        return Err(ConfigError::NotEmail(account.name));
-    }
+    let Some(account) = crate::channel::settings_account(
+        store,
+        name,
+        Channel::Email,
+        Some(settings.from_address.clone()),
+        now,
+    )
+    .await?
+    else {
+        return Err(ConfigError::NotEmail(name.trim().to_owned()));
+    };
     let current = EmailSettings::of(&account, key).ok();
     // The same settings again (every `stoke serve` start with the same environment): nothing
     // to write, nothing to record.
     if current.as_ref() == Some(&settings) {
         return Ok(account);
     }
-    let before = current.map(|s| s.audit_view());
     let sealed = settings.seal(key)?;
-    let account = store
-        .set_account_config(&account.name, Some(&sealed))
-        .await?;
-    crate::audit::record(
+    Ok(crate::channel::write_settings(
         store,
-        actor,
+        &account,
+        &sealed,
+        current.map(|s| s.audit_view()),
+        settings.audit_view(),
         "account.email",
-        format!("account:{}", account.name),
-        before,
-        Some(settings.audit_view()),
+        actor,
         now,
     )
-    .await?;
-    Ok(account)
+    .await?)
 }
 
 /// The settings `STOKE_SMTP_*` describe, when `STOKE_SMTP_HOST` is set: `_PORT`, `_SECURITY`,
@@ -474,7 +466,7 @@ mod tests {
             channel: Channel::Email,
             address: None,
             created_at: Timestamp::UNIX_EPOCH,
-            limits: AccountLimits::default(),
+            limits: stoke_core::pacing::AccountLimits::default(),
             paused_until: None,
             pause_reason: None,
             config: Some(sealed),

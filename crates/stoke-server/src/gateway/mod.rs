@@ -24,8 +24,7 @@ use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use stoke_core::pacing::AccountLimits;
-use stoke_core::{Account, AccountDraft, Channel};
+use stoke_core::{Account, Channel};
 use stoke_store::{Store, StoreError};
 
 use crate::secrets::{SecretError, WorkspaceKey};
@@ -174,40 +173,29 @@ pub async fn configure(
     if name.trim().is_empty() {
         return Err(invalid("name", "an account needs a name"));
     }
-    let account = store
-        .ensure_account(
-            &AccountDraft {
-                name: name.trim().to_owned(),
-                channel: Channel::Webhook,
-                address: None,
-                limits: AccountLimits::default(),
-            },
-            now,
-        )
-        .await?;
-    if account.channel != Channel::Webhook {
-        return Err(ConfigError::NotGateway(account.name));
-    }
+    let Some(account) =
+        crate::channel::settings_account(store, name, Channel::Webhook, None, now).await?
+    else {
+        return Err(ConfigError::NotGateway(name.trim().to_owned()));
+    };
     let current = GatewaySettings::of(&account, key).ok();
+    // The same settings again (every `stoke serve` start with the same environment): nothing
+    // to write, nothing to record.
     if current.as_ref() == Some(&settings) {
         return Ok(account);
     }
-    let before = current.map(|s| s.audit_view());
     let sealed = settings.seal(key)?;
-    let account = store
-        .set_account_config(&account.name, Some(&sealed))
-        .await?;
-    crate::audit::record(
+    Ok(crate::channel::write_settings(
         store,
-        actor,
+        &account,
+        &sealed,
+        current.map(|s| s.audit_view()),
+        settings.audit_view(),
         "account.webhook",
-        format!("account:{}", account.name),
-        before,
-        Some(settings.audit_view()),
+        actor,
         now,
     )
-    .await?;
-    Ok(account)
+    .await?)
 }
 
 /// The signature of `body` sent at `timestamp` (Unix seconds): `sha256=HEX`.

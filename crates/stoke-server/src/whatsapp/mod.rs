@@ -19,8 +19,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use stoke_core::pacing::AccountLimits;
-use stoke_core::{Account, AccountDraft, Channel, Consent, ConsentStatus, ContactId};
+use stoke_core::{Account, Channel, Consent, ConsentStatus, ContactId};
 use stoke_store::{Store, StoreError};
 
 use crate::secrets::{SecretError, WorkspaceKey};
@@ -263,42 +262,29 @@ pub async fn configure(
             message: "an account needs a name".into(),
         });
     }
-    let account = store
-        .ensure_account(
-            &AccountDraft {
-                name: name.trim().to_owned(),
-                channel: Channel::WhatsApp,
-                address: None,
-                limits: AccountLimits::default(),
-            },
-            now,
-        )
-        .await?;
-    if account.channel != Channel::WhatsApp {
-        return Err(ConfigError::NotWhatsApp(account.name));
-    }
+    let Some(account) =
+        crate::channel::settings_account(store, name, Channel::WhatsApp, None, now).await?
+    else {
+        return Err(ConfigError::NotWhatsApp(name.trim().to_owned()));
+    };
     let current = WhatsAppSettings::of(&account, key).ok();
     // The same settings again (every `stoke serve` start with the same environment): nothing
     // to write, nothing to record.
     if current.as_ref() == Some(&settings) {
         return Ok(account);
     }
-    let before = current.map(|s| s.audit_view());
     let sealed = settings.seal(key)?;
-    let account = store
-        .set_account_config(&account.name, Some(&sealed))
-        .await?;
-    crate::audit::record(
+    Ok(crate::channel::write_settings(
         store,
-        actor,
+        &account,
+        &sealed,
+        current.map(|s| s.audit_view()),
+        settings.audit_view(),
         "account.whatsapp",
-        format!("account:{}", account.name),
-        before,
-        Some(settings.audit_view()),
+        actor,
         now,
     )
-    .await?;
-    Ok(account)
+    .await?)
 }
 
 /// The settings `STOKE_WHATSAPP_*` describe, when `STOKE_WHATSAPP_PHONE_NUMBER_ID` is set.
