@@ -411,13 +411,7 @@ pub(crate) async fn broadcast(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Response {
-    if let Some(refused) = refuse_unless_admin(&viewer) {
-        return refused;
-    }
-    match progress(&viewer, &state, &raw).await {
-        Ok(page) => viewer.render("broadcast.html", context! { b => page }),
-        Err(e) => viewer.fail(e),
-    }
+    progress_in(&viewer, &state, &raw, "broadcast.html").await
 }
 
 /// `GET /broadcasts/{id}/progress`: the progress block alone, for the live refresh.
@@ -426,11 +420,16 @@ pub(crate) async fn broadcast_progress(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Response {
-    if let Some(refused) = refuse_unless_admin(&viewer) {
+    progress_in(&viewer, &state, &raw, "broadcast_progress.html").await
+}
+
+/// A broadcast's progress in `template` (the whole page or the block), for admins.
+async fn progress_in(viewer: &Viewer, state: &AppState, raw: &str, template: &str) -> Response {
+    if let Some(refused) = refuse_unless_admin(viewer) {
         return refused;
     }
-    match progress(&viewer, &state, &raw).await {
-        Ok(page) => viewer.render("broadcast_progress.html", context! { b => page }),
+    match progress(viewer, state, raw).await {
+        Ok(page) => viewer.render(template, context! { b => page }),
         Err(e) => viewer.fail(e),
     }
 }
