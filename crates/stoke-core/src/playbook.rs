@@ -153,6 +153,11 @@ pub struct Lexicon {
     /// Entries that are high intent only when they end the message ("thanks, how much?",
     /// "كم؟"): the same words open weight and size questions.
     pub intent_high_ending: Vec<String>,
+    /// Words that negate what is said (`not`, `не`, `ما`): a statement that asks nothing, buys
+    /// nothing and has nothing polite, warm or loyal in it, and says one of these, turns
+    /// something down ("we don't eat red meat", "сокола у меня больше нет"): none, not the
+    /// polite reply (potential) a statement is otherwise taken for. Optional in a file.
+    pub negation: Vec<String>,
     /// Interest name (`discount`, ...) to its words.
     pub interests: BTreeMap<String, Vec<String>>,
 }
@@ -900,6 +905,9 @@ fn read_lexicons(
         }
         if s.table.contains_key("complaint") {
             lexicon.complaint = s.strings(r, "complaint").unwrap_or_default();
+        }
+        if s.table.contains_key("negation") {
+            lexicon.negation = s.strings(r, "negation").unwrap_or_default();
         }
         for list in LEXICON_LISTS {
             let words = s.strings(r, list).unwrap_or_default();

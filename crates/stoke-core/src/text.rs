@@ -14,10 +14,11 @@
 //!    "showmuch". Messages are matched against every enabled language, because customers mix them
 //!    ("كم price").
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::{FxHashMap, FxHashSet};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::playbook::{INTERESTS, Playbook};
@@ -199,11 +200,15 @@ impl Signal {
 
 /// Finds the lexicon word within the allowed edits of a token, through an index of every
 /// word with one or two letters deleted (the symmetric-deletion method).
+///
+/// Every token of every message that is not a lexicon word passes through `correct`, so it
+/// allocates nothing per deletion form and hashes with `rustc-hash` (short keys, no hostile
+/// input: the keys are the playbook's words).
 #[derive(Debug, Default)]
 struct TypoIndex {
-    words: BTreeSet<String>,
+    words: FxHashSet<String>,
     /// A word, or a word with letters deleted, to the words it came from.
-    deletions: HashMap<String, Vec<u32>>,
+    deletions: FxHashMap<String, Vec<u32>>,
     ordered: Vec<String>,
     one_edit_from: usize,
     two_edits_from: usize,
@@ -230,9 +235,9 @@ impl TypoIndex {
         one_edit_from: usize,
         two_edits_from: usize,
     ) -> Self {
-        let words = known;
+        let words = known.into_iter().collect();
         let ordered: Vec<String> = targets.into_iter().collect();
-        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut deletions: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for (i, word) in ordered.iter().enumerate() {
             let chars: Vec<char> = word.chars().collect();
             // A word is reachable with typos only if a typo'd form could be long enough to try.
@@ -267,10 +272,8 @@ impl TypoIndex {
         }
         let allowed = if len >= self.two_edits_from { 2 } else { 1 };
         let chars: Vec<char> = token.chars().collect();
-        let mut forms = BTreeSet::from([token.to_owned()]);
-        deletions_of(&chars, allowed, &mut forms);
         let mut best: Option<(usize, &str)> = None;
-        for form in &forms {
+        let mut consider = |form: &str| {
             for &i in self
                 .deletions
                 .get(form)
@@ -281,6 +284,27 @@ impl TypoIndex {
                 let distance = strsim::osa_distance(token, word);
                 if distance <= allowed && best.is_none_or(|(d, w)| (distance, word) < (d, w)) {
                     best = Some((distance, word));
+                }
+            }
+        };
+        // The token, and every form of it with one letter deleted, or two (positions i < j):
+        // the same forms `deletions_of` indexes words by, built in one buffer.
+        consider(token);
+        let mut form = String::with_capacity(token.len());
+        for i in 0..chars.len() {
+            form.clear();
+            form.extend(chars[..i].iter().chain(&chars[i + 1..]));
+            consider(&form);
+            if allowed == 2 {
+                for j in i + 1..chars.len() {
+                    form.clear();
+                    form.extend(
+                        chars[..i]
+                            .iter()
+                            .chain(&chars[i + 1..j])
+                            .chain(&chars[j + 1..]),
+                    );
+                    consider(&form);
                 }
             }
         }
@@ -316,6 +340,8 @@ struct LanguageMatcher {
     ending_high: BTreeSet<String>,
     /// Normalised words that open a question (`هل`, `ли`, `does`).
     question_openers: BTreeSet<String>,
+    /// Normalised words that negate a statement (`not`, `не`, `ما`).
+    negations: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -416,6 +442,11 @@ impl LanguageMatcher {
             .iter()
             .map(|w| normalise(w.trim()))
             .collect();
+        let negations = lexicon
+            .negation
+            .iter()
+            .flat_map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
+            .collect();
         let ending_high = lexicon
             .intent_high_ending
             .iter()
@@ -438,6 +469,7 @@ impl LanguageMatcher {
             literals,
             ending_high,
             question_openers,
+            negations,
         })
     }
 
@@ -690,6 +722,15 @@ impl Analyzer {
         // inside a longer complaint, refusal, loyalty or opt-out entry is that entry's word
         // ("cancel my order", "wrong size", "not buying", "been buying from you for years").
         let shadowed = |f: &Found| {
+            // An offer word inside a spec phrase is the phrase's: "كم عرض" asks the width.
+            if f.signal == Signal::Interest(DISCOUNT)
+                && found.iter().any(|g| {
+                    matches!(g.signal, Signal::IntentMedium | Signal::Interest(FUNCTION))
+                        && f.inside(g)
+                })
+            {
+                return true;
+            }
             matches!(
                 f.signal,
                 Signal::IntentHigh
@@ -818,6 +859,10 @@ impl Analyzer {
         let refusal = found.iter().any(counts_as_refusal);
         let discount = has(Signal::Interest(DISCOUNT));
         let education = has(Signal::Interest(EDUCATION));
+        // The word negating a statement, for the statement rule below.
+        let negation = message_tokens
+            .iter()
+            .find(|t| self.matchers.iter().any(|m| m.negations.contains(**t)));
         let intent = if opt_out {
             IntentTier::None
         } else if new_purchase && (asks || !(refusal || complaint)) {
@@ -839,6 +884,14 @@ impl Analyzer {
             IntentTier::Medium
         } else if has(Signal::Negative) {
             IntentTier::None
+        } else if negation.is_some()
+            && !has(Signal::Polite)
+            && !has(Signal::Positive)
+            && !has(Signal::Interest(LOYAL))
+        {
+            // A statement that negates and is not polite turns something down: "we don't eat
+            // red meat", "сокола у меня больше нет", "ماكو حاجه هسه".
+            IntentTier::None
         } else {
             IntentTier::Potential
         };
@@ -855,9 +908,12 @@ impl Analyzer {
             _ => has(Signal::Interest(FUNCTION)),
         };
         let inferred_function = function && !has(Signal::Interest(FUNCTION));
+        // Someone opting out says what they want no more of ("stop sending offers"): that is
+        // not an interest.
         let interests: Vec<&'static str> = INTERESTS
             .iter()
             .enumerate()
+            .filter(|_| !opt_out)
             .filter(|(i, _)| match *i {
                 FUNCTION => function,
                 // Loyalty is said warmly; "never ordering from you again" is not it.
@@ -882,6 +938,7 @@ impl Analyzer {
             Signal::Polite => intent == IntentTier::Potential,
             Signal::Negative => sentiment == Sentiment::Negative,
             Signal::Positive => sentiment == Sentiment::Positive,
+            Signal::Interest(_) if opt_out => false,
             Signal::Interest(FUNCTION) => function,
             Signal::Interest(LOYAL) => !has(Signal::Negative) && !complaint,
             Signal::Interest(_) => true,
@@ -907,11 +964,23 @@ impl Analyzer {
                 matched: asked(),
             });
         }
-        if inferred_function {
+        if inferred_function && !opt_out {
             let matched = if asks { asked() } else { String::new() };
             evidence.push(Evidence {
                 rule: "interest.function.product_question",
                 matched,
+            });
+        }
+        if intent == IntentTier::None
+            && !opt_out
+            && !refusal
+            && !complaint
+            && !has(Signal::Negative)
+            && let Some(word) = negation
+        {
+            evidence.push(Evidence {
+                rule: "intent.none.negated_statement",
+                matched: (*word).to_owned(),
             });
         }
         if emoji_only {

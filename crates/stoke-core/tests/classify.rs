@@ -428,12 +428,12 @@ fn fresh_corpus_accuracy() {
 }
 
 /// The second fresh corpus (`corpus/fresh2/`, 150 messages a language, sectors neither earlier
-/// corpus covers), written blind from the label definitions while the lexicons were being
-/// widened from the other corpora, and measured once after that tuning: intent en 92.0%, ar
-/// 86.7%, ru 85.3%; interests en 86.0%, ar 82.7%, ru 84.7% (the lexicons before the tuning:
-/// intent en 89.3%, ar 84.0%, ru 85.3%). Nobody has read its misses: keep it that way, or
-/// write a new unseen corpus before tuning on it. The bars sit a few messages below the first
-/// figures, to catch a regression.
+/// corpus covers), written blind from the label definitions and measured blind: intent en
+/// 92.0%, ar 86.7%, ru 85.3%; interests en 86.0%, ar 82.7%, ru 84.7%. On 2026-11-24, once
+/// `fresh3` existed, its misses were read to widen the lexicons by category (statements that
+/// negate, wrong numbers, stopping a delivery, words whose stems or typos collide with other
+/// words), so it is a tuning set now. The bars sit below its first figures, to catch a
+/// regression.
 #[test]
 fn second_fresh_corpus_accuracy() {
     let mut failed = Vec::new();
@@ -451,7 +451,7 @@ fn second_fresh_corpus_accuracy() {
             rows.len()
         );
         println!("{line}");
-        if intent < 0.83 || interests < 0.80 {
+        if intent < 0.88 || interests < 0.83 {
             failed.push(line);
         }
     }
@@ -460,4 +460,78 @@ fn second_fresh_corpus_accuracy() {
         "second fresh-corpus accuracy regressed:\n{}",
         failed.join("\n")
     );
+}
+
+/// The third fresh corpus (`corpus/fresh3/`, 150 messages a language: groceries, car parts, baby
+/// products, jewellery, clinics, restaurants, pharmacies, appliances, hotels and more), written
+/// blind from the label definitions by someone who saw neither the lexicons nor the other
+/// corpora. Measured blind before and after the `fresh2` tuning: intent ar 88.0% -> 88.0%, en
+/// 86.0% -> 86.7%, ru 84.0% -> 86.0%; interests ar 78.7% -> 80.0%, en 83.3% -> 84.0%, ru 84.7%
+/// -> 85.3%. Nobody has read its misses: keep it that way, or write a new unseen corpus before
+/// tuning on it. The bars sit a few messages below those figures, to catch a regression.
+#[test]
+fn third_fresh_corpus_accuracy() {
+    let mut failed = Vec::new();
+    for language in ["ar", "ru", "en"] {
+        let rows = corpus_file(&format!("fresh3/{language}.jsonl"));
+        assert!(
+            rows.len() >= 150,
+            "{language}: the third fresh corpus is missing"
+        );
+        let (intent, interests, _) = score(&rows);
+        let line = format!(
+            "{language}: fresh3 intent {:.1}%, interests {:.1}% over {} messages",
+            intent * 100.0,
+            interests * 100.0,
+            rows.len()
+        );
+        println!("{line}");
+        if intent < 0.84 || interests < 0.77 {
+            failed.push(line);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "third fresh-corpus accuracy regressed:\n{}",
+        failed.join("\n")
+    );
+}
+
+/// A statement that negates, with nothing polite, warm or loyal in it, turns something down
+/// (none, with the negating word as evidence); a polite or loyal one stays potential.
+#[test]
+fn negated_statements_turn_something_down() {
+    check(&[
+        ("we dont eat red meat", Nothing, &[]),
+        ("у меня больше нет собаки", Nothing, &[]),
+        ("ماكو حاجه هسه", Nothing, &[]),
+        ("not for us, thank you", Nothing, &[]),
+        ("we don't need it, thank you", Nothing, &[]),
+        ("thank you, I'll think about it", Potential, &[]),
+        ("من زمان وانا زبونه عندكم وما ندمت", Potential, &["loyal"]),
+    ]);
+    let c = classify("we dont have a car anymore");
+    assert_eq!(c.intent, Nothing);
+    assert!(
+        c.evidence
+            .iter()
+            .any(|e| e.rule == "intent.none.negated_statement" && e.matched == "dont"),
+        "{:?}",
+        c.evidence
+    );
+}
+
+/// Someone opting out names what they want no more of: not an interest. An offer word inside a
+/// spec phrase is the phrase's ("كم عرض" asks the width).
+#[test]
+fn opt_outs_carry_no_interests_and_spec_phrases_keep_their_words() {
+    let c = classify("stop sending me offers");
+    assert!(c.opt_out);
+    assert!(c.interests.is_empty(), "{:?}", c.interests);
+    assert!(c.evidence.iter().all(|e| !e.rule.starts_with("interest.")));
+    let c = classify("كم عرض الكنبه؟");
+    assert_eq!(c.intent, Medium);
+    assert!(!c.interests.contains(&"discount"), "{:?}", c.evidence);
+    let c = classify("في عرض على الكنب؟");
+    assert!(c.interests.contains(&"discount"), "{:?}", c.evidence);
 }
