@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use stoke_store::Change;
 use tokio::sync::broadcast;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+
+use crate::tls::Connection;
 
 /// Notifications a slow subscriber may fall behind by before it is told it lagged.
 const BUFFER: usize = 256;
@@ -18,16 +20,16 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 pub(crate) struct Feed {
-    config: tokio_postgres::Config,
+    connection: Connection,
     target: String,
     sender: broadcast::Sender<Change>,
     started: OnceLock<()>,
 }
 
 impl Feed {
-    pub(crate) fn new(config: tokio_postgres::Config, target: String) -> Self {
+    pub(crate) fn new(connection: Connection, target: String) -> Self {
         Self {
-            config,
+            connection,
             target,
             sender: broadcast::channel(BUFFER).0,
             started: OnceLock::new(),
@@ -40,7 +42,7 @@ impl Feed {
         let receiver = self.sender.subscribe();
         self.started.get_or_init(|| {
             tokio::spawn(listen(
-                self.config.clone(),
+                self.connection.clone(),
                 self.target.clone(),
                 self.sender.clone(),
             ));
@@ -57,9 +59,9 @@ fn change(payload: &str) -> Change {
     }
 }
 
-async fn listen(config: tokio_postgres::Config, target: String, sender: broadcast::Sender<Change>) {
+async fn listen(database: Connection, target: String, sender: broadcast::Sender<Change>) {
     loop {
-        match config.connect(NoTls).await {
+        match database.config.connect(database.tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (found, mut heard) = tokio::sync::mpsc::unbounded_channel();
                 // The connection delivers notifications only to whoever polls it.

@@ -83,11 +83,14 @@ pub(crate) async fn planning_page(
     } else {
         "$3::bigint IS NULL AND contacts.id > $1"
     };
+    // The state is a subquery on the page's rows, not a join: with a join PostgreSQL plans a
+    // hash or merge over every stored state for each page of a thousand contacts.
     let rows = query(
         tx,
         &format!(
-            "SELECT {CONTACT_COLUMNS}, s.state FROM contacts
-             LEFT JOIN contact_states s ON s.contact_id = contacts.id
+            "SELECT {CONTACT_COLUMNS},
+                    (SELECT s.state FROM contact_states s WHERE s.contact_id = contacts.id)
+             FROM contacts
              WHERE {which}
              ORDER BY contacts.id LIMIT $2"
         ),

@@ -46,6 +46,7 @@ mod people;
 mod privacy;
 mod schema;
 mod search;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,9 +72,9 @@ use stoke_store::{
     InboxCursor, InboxFilter, InboxPage, IncomingEvent, IncomingMessage, IngestOutcome, Page,
     PageRequest, Scope, SegmentRow, Session, Store, StoreError, StoreResult,
 };
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 
 /// A transaction on a pooled connection: what every function below works in.
 pub(crate) type Tx<'a> = deadpool_postgres::Transaction<'a>;
@@ -325,31 +326,37 @@ fn describe(config: &tokio_postgres::Config) -> String {
 }
 
 /// Reads the URL and brings the database's schema up to date on a connection of its own.
-async fn migrate(url: &str) -> StoreResult<(tokio_postgres::Config, String)> {
-    let config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL is not valid: {e}")))?;
-    let target = describe(&config);
-    let (mut client, connection) = config.connect(NoTls).await.map_err(|e| {
-        StoreError::Backend(format!(
-            "cannot connect to PostgreSQL at {target}: {}",
-            describe_db_error(&e)
-        ))
-    })?;
-    let driver = tokio::spawn(connection);
+async fn migrate(url: &str) -> StoreResult<(tls::Connection, String)> {
+    let connection = tls::parse(url)?;
+    let target = format!(
+        "{} (sslmode {})",
+        describe(&connection.config),
+        connection.mode.as_str()
+    );
+    let (mut client, driver) = connection
+        .config
+        .connect(connection.tls.clone())
+        .await
+        .map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot connect to PostgreSQL at {target}: {}",
+                describe_db_error(&e)
+            ))
+        })?;
+    let driver = tokio::spawn(driver);
     let migrated = schema::migrate(&mut client).await;
     drop(client);
     // The connection ends with its client; a failure of its own has reached the client already.
     let _ = driver.await;
-    migrated.map(|()| (config, target))
+    migrated.map(|()| (connection, target))
 }
 
 impl PostgresStore {
     /// Connects to the database `url` names (`postgres://user:password@host:port/database`) and
     /// applies pending migrations. Connections are then opened as needed, up to a pool's worth.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let (config, target) = migrate(url).await?;
-        Self::with_pool(config, target)
+        let (connection, target) = migrate(url).await?;
+        Self::with_pool(connection, target)
     }
 
     /// `connect` for callers outside async code, or on a runtime they must not block on (the
@@ -357,7 +364,7 @@ impl PostgresStore {
     /// connections later, on the caller's runtime.
     pub fn open(url: &str) -> StoreResult<Self> {
         let url = url.to_owned();
-        let (config, target) = std::thread::spawn(move || {
+        let (connection, target) = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -366,14 +373,14 @@ impl PostgresStore {
         })
         .join()
         .map_err(|_| StoreError::Backend("the database setup thread panicked".into()))??;
-        Self::with_pool(config, target)
+        Self::with_pool(connection, target)
     }
 
-    fn with_pool(config: tokio_postgres::Config, target: String) -> StoreResult<Self> {
-        let changes = Arc::new(changes::Feed::new(config.clone(), target.clone()));
+    fn with_pool(connection: tls::Connection, target: String) -> StoreResult<Self> {
+        let changes = Arc::new(changes::Feed::new(connection.clone(), target.clone()));
         let manager = Manager::from_config(
-            config,
-            NoTls,
+            connection.config,
+            connection.tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

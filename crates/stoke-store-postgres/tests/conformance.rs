@@ -37,6 +37,11 @@ fn with_database(server: &str, name: &str) -> String {
 /// Runs statements on the database `url` names, on a thread with its own runtime: databases are
 /// dropped in `Drop`, outside async code.
 fn execute_on(url: String, sql: String) -> Result<(), String> {
+    query_on(url, sql).map(drop)
+}
+
+/// `execute_on`, returning the first column of every row the statements gave, as text.
+fn query_on(url: String, sql: String) -> Result<Vec<String>, String> {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -50,7 +55,21 @@ fn execute_on(url: String, sql: String) -> Result<(), String> {
                 None => e.to_string(),
             })?;
             let driver = tokio::spawn(connection);
-            let done = client.batch_execute(&sql).await.map_err(|e| e.to_string());
+            let done = client
+                .simple_query(&sql)
+                .await
+                .map(|messages| {
+                    messages
+                        .iter()
+                        .filter_map(|m| match m {
+                            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                                Some(row.get(0).unwrap_or_default().to_owned())
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .map_err(|e| e.to_string());
             drop(client);
             let _ = driver.await;
             done
@@ -140,6 +159,102 @@ fn test_database_urls_keep_the_server_and_its_options() {
         with_database("postgresql://u:p@db:5433?sslmode=disable", "x"),
         "postgresql://u:p@db:5433/x?sslmode=disable"
     );
+}
+
+/// TLS to the server, as the URL's `sslmode` and `sslrootcert` ask, checked from the server's
+/// side (`pg_stat_ssl`) and against the server's own certificate. Skipped, saying so, when the
+/// server offers no TLS.
+mod tls {
+    use stoke_store::Store;
+    use stoke_store_postgres::PostgresStore;
+
+    use super::{create_database, query_on, server, with_database};
+
+    /// The server's answer to one `SHOW`.
+    fn show(setting: &str) -> String {
+        query_on(server(), format!("SHOW {setting}"))
+            .expect("SHOW")
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// The store's connections to `db` under `application`, and how many of them are encrypted.
+    fn connections(db: &str, application: &str) -> (u32, u32) {
+        let counts = query_on(
+            server(),
+            format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'                  AND application_name = '{application}';
+                 SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)                  WHERE a.datname = '{db}' AND a.application_name = '{application}' AND s.ssl"
+            ),
+        )
+        .expect("pg_stat_ssl");
+        let count = |i: usize| counts[i].parse::<u32>().expect("a count");
+        (count(0), count(1))
+    }
+
+    fn with_options(url: &str, options: &str) -> String {
+        let joiner = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{joiner}{options}")
+    }
+
+    #[tokio::test]
+    async fn connections_are_encrypted_and_verified_as_the_url_asks() {
+        let db = create_database();
+        if show("ssl") != "on" {
+            eprintln!(
+                "skipped: the PostgreSQL server at {} offers no TLS",
+                server()
+            );
+            return;
+        }
+        let url = with_database(&server(), &db.name);
+        for (mode, encrypted) in [("require", true), ("prefer", true), ("disable", false)] {
+            let application = format!("stoke_tls_{mode}");
+            let store = PostgresStore::connect(&with_options(
+                &url,
+                &format!("sslmode={mode}&application_name={application}"),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("sslmode={mode}: {e}"));
+            store.get_setting("tls.check").await.expect("a query");
+            let (open, secure) = connections(&db.name, &application);
+            assert!(open > 0, "sslmode={mode}: no connection seen");
+            assert_eq!(
+                secure == open,
+                encrypted,
+                "sslmode={mode}: {secure} of {open} encrypted"
+            );
+        }
+
+        // The certificate checks, against the server's own certificate as the trusted root.
+        let root = show("ssl_cert_file");
+        let local = url.replacen("@127.0.0.1:", "@localhost:", 1);
+        if !url.contains("@127.0.0.1:") || std::fs::metadata(&root).is_err() {
+            eprintln!("certificate checks skipped: they need the local server and {root}");
+            return;
+        }
+        let root = format!("sslrootcert={root}");
+        let by_name = with_options(&local, &format!("sslmode=verify-full&{root}"));
+        let store = PostgresStore::connect(&by_name)
+            .await
+            .unwrap_or_else(|e| panic!("verify-full by the certificate's name: {e}"));
+        store.get_setting("tls.check").await.expect("a query");
+        // By address, the certificate's name does not match: verify-full refuses, verify-ca
+        // (which checks only who issued it) accepts.
+        let err =
+            PostgresStore::connect(&with_options(&url, &format!("sslmode=verify-full&{root}")))
+                .await
+                .expect_err("the name does not match");
+        assert!(err.to_string().contains("certificate"), "{err}");
+        PostgresStore::connect(&with_options(&url, &format!("sslmode=verify-ca&{root}")))
+            .await
+            .unwrap_or_else(|e| panic!("verify-ca by address: {e}"));
+        // Without the server's certificate as a root, no public authority vouches for it.
+        let err = PostgresStore::connect(&with_options(&local, "sslmode=verify-full"))
+            .await
+            .expect_err("a self-signed certificate is not trusted by default");
+        assert!(err.to_string().contains("certificate"), "{err}");
+    }
 }
 
 /// What only the PostgreSQL backend has: a schema shared by restarts and by several nodes.

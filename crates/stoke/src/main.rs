@@ -972,15 +972,32 @@ fn playbook_stamp(data: &std::path::Path) -> Option<std::time::SystemTime> {
 /// Reloads the playbook when the workspace's (in the database, shared by every node) or
 /// DATA/playbook.toml changes, appears or goes, without a restart. A playbook with problems is
 /// reported and the rules in force stay. `seen` stamps the playbook the rules in force came from.
+/// The store's change feed (PostgreSQL's notifications from every node) wakes it as soon as a
+/// setting is written; the five-second tick covers the file and a store without such a feed.
 async fn watch_playbook(
     storage: settings::StorageArgs,
     store: Arc<dyn Store>,
     live: Arc<stoke_server::scheduler::LiveRules>,
     mut seen: (Option<std::time::SystemTime>, Option<Timestamp>),
 ) {
+    use tokio::sync::broadcast::error::RecvError;
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut feed = store.changes();
     loop {
-        ticker.tick().await;
+        match feed.as_mut() {
+            Some(changes) => tokio::select! {
+                _ = ticker.tick() => {}
+                change = changes.recv() => match change {
+                    // `Any` is every write on SQLite; the tick covers what it might hide.
+                    Ok(stoke_store::Change::Settings) | Err(RecvError::Lagged(_)) => {}
+                    Ok(stoke_store::Change::Tags | stoke_store::Change::Any) => continue,
+                    Err(RecvError::Closed) => feed = None,
+                },
+            },
+            None => {
+                ticker.tick().await;
+            }
+        }
         let workspace_at = match store
             .get_setting(stoke_server::playbook::PLAYBOOK_SETTING)
             .await
