@@ -158,6 +158,10 @@ pub struct Lexicon {
     /// something down ("we don't eat red meat", "сокола у меня больше нет"): none, not the
     /// polite reply (potential) a statement is otherwise taken for. Optional in a file.
     pub negation: Vec<String>,
+    /// Words that ask whether something is there to buy (`есть`, `عندكم`, `do you have`): a
+    /// question with one of them and nothing more specific (no spec, how-to or function word)
+    /// asks about availability, which is high intent. Optional in a file.
+    pub availability: Vec<String>,
     /// Interest name (`discount`, ...) to its words.
     pub interests: BTreeMap<String, Vec<String>>,
 }
@@ -908,6 +912,9 @@ fn read_lexicons(
         }
         if s.table.contains_key("negation") {
             lexicon.negation = s.strings(r, "negation").unwrap_or_default();
+        }
+        if s.table.contains_key("availability") {
+            lexicon.availability = s.strings(r, "availability").unwrap_or_default();
         }
         for list in LEXICON_LISTS {
             let words = s.strings(r, list).unwrap_or_default();

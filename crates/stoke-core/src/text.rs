@@ -342,6 +342,8 @@ struct LanguageMatcher {
     question_openers: BTreeSet<String>,
     /// Normalised words that negate a statement (`not`, `не`, `ما`).
     negations: BTreeSet<String>,
+    /// Normalised word sequences that ask whether something is in stock (`есть`, `عندكم`).
+    availability: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -447,6 +449,12 @@ impl LanguageMatcher {
             .iter()
             .flat_map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
             .collect();
+        let availability = lexicon
+            .availability
+            .iter()
+            .map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
+            .filter(|w| !w.is_empty())
+            .collect();
         let ending_high = lexicon
             .intent_high_ending
             .iter()
@@ -470,6 +478,7 @@ impl LanguageMatcher {
             ending_high,
             question_openers,
             negations,
+            availability,
         })
     }
 
@@ -859,6 +868,16 @@ impl Analyzer {
         let refusal = found.iter().any(counts_as_refusal);
         let discount = has(Signal::Interest(DISCOUNT));
         let education = has(Signal::Interest(EDUCATION));
+        // Words asking whether something is in stock, for the availability rule below.
+        let availability = self
+            .matchers
+            .iter()
+            .flat_map(|m| &m.availability)
+            .find(|words| {
+                message_tokens
+                    .windows(words.len())
+                    .any(|w| w.iter().zip(words.iter()).all(|(t, x)| *t == x.as_str()))
+            });
         // The word negating a statement, for the statement rule below.
         let negation = message_tokens
             .iter()
@@ -879,6 +898,9 @@ impl Analyzer {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium
         } else if discount && asks {
+            IntentTier::High
+        } else if asks && availability.is_some() && !education && !has(Signal::Interest(FUNCTION)) {
+            // "плов есть?", "عندكم فحمات فرامل لكامري؟": whether it is there to buy.
             IntentTier::High
         } else if asks {
             IntentTier::Medium
@@ -959,9 +981,15 @@ impl Analyzer {
             });
         }
         if intent == IntentTier::High && !has(Signal::IntentHigh) {
-            evidence.push(Evidence {
-                rule: "intent.high.discount_question",
-                matched: asked(),
+            evidence.push(match availability {
+                Some(words) if !discount => Evidence {
+                    rule: "intent.high.availability_question",
+                    matched: words.join(" "),
+                },
+                _ => Evidence {
+                    rule: "intent.high.discount_question",
+                    matched: asked(),
+                },
             });
         }
         if inferred_function && !opt_out {

@@ -467,8 +467,9 @@ fn second_fresh_corpus_accuracy() {
 /// blind from the label definitions by someone who saw neither the lexicons nor the other
 /// corpora. Measured blind before and after the `fresh2` tuning: intent ar 88.0% -> 88.0%, en
 /// 86.0% -> 86.7%, ru 84.0% -> 86.0%; interests ar 78.7% -> 80.0%, en 83.3% -> 84.0%, ru 84.7%
-/// -> 85.3%. Nobody has read its misses: keep it that way, or write a new unseen corpus before
-/// tuning on it. The bars sit a few messages below those figures, to catch a regression.
+/// -> 85.3%. Then, once `fresh4` existed, its misses were read to tune (availability questions,
+/// bookings, mailing lists, cancelled bookings), so it is a tuning set now. The bars sit below
+/// its blind figures, to catch a regression.
 #[test]
 fn third_fresh_corpus_accuracy() {
     let mut failed = Vec::new();
@@ -486,7 +487,7 @@ fn third_fresh_corpus_accuracy() {
             rows.len()
         );
         println!("{line}");
-        if intent < 0.84 || interests < 0.77 {
+        if intent < 0.86 || interests < 0.80 {
             failed.push(line);
         }
     }
@@ -534,4 +535,64 @@ fn opt_outs_carry_no_interests_and_spec_phrases_keep_their_words() {
     assert!(!c.interests.contains(&"discount"), "{:?}", c.evidence);
     let c = classify("في عرض على الكنب؟");
     assert!(c.interests.contains(&"discount"), "{:?}", c.evidence);
+}
+
+/// A question whether something is there to buy, with nothing more specific in it, is high
+/// intent; asking for a guide or a spec with the same words is not.
+#[test]
+fn availability_questions_are_high_unless_they_ask_something_more_specific() {
+    check(&[
+        ("шашлык сегодня есть?", High, &[]),
+        ("а чехол для самсунга у вас есть?", High, &[]),
+        ("есть инструкция по сборке?", Medium, &["education"]),
+        ("عندكم شاحن سامسونج؟", High, &[]),
+        ("عندكم فيديو يشرح التركيب؟", Medium, &["education"]),
+        ("do you have the blue hoodie?", High, &[]),
+    ]);
+    let c = classify("шашлык сегодня есть?");
+    assert!(
+        c.evidence
+            .iter()
+            .any(|e| e.rule == "intent.high.availability_question" && e.matched == "есть"),
+        "{:?}",
+        c.evidence
+    );
+}
+
+/// The fourth fresh corpus (`corpus/fresh4/`, 150 messages a language, each language's situations
+/// written on their own: perfume, cleaning, tailoring, car rental, real estate, tutoring, event
+/// halls, bakeries, pets, repairs, renovation, solar, travel and umrah, insurance, cosmetics),
+/// written blind by someone who saw neither the lexicons nor the other corpora. Measured blind
+/// three times on 2026-11-24: with the lexicons of the session's start (`9b166a0`), after the
+/// `fresh2` tuning (`81f5a8e`) and after the `fresh3` tuning: intent ar 85.3% / 87.3% / 90.0%,
+/// en 88.0% / 89.3% / 90.7%, ru 83.3% / 86.7% / 87.3%; interests ar 79.3% / 79.3% / 80.7%, en
+/// 78.7% / 78.7% / 78.7%, ru 74.0% / 74.7% / 74.7%. Nobody has read its misses: keep it that way,
+/// or write a new unseen corpus before tuning on it. The bars sit a few messages below the last
+/// figures, to catch a regression.
+#[test]
+fn fourth_fresh_corpus_accuracy() {
+    let mut failed = Vec::new();
+    for language in ["ar", "ru", "en"] {
+        let rows = corpus_file(&format!("fresh4/{language}.jsonl"));
+        assert!(
+            rows.len() >= 150,
+            "{language}: the fourth fresh corpus is missing"
+        );
+        let (intent, interests, _) = score(&rows);
+        let line = format!(
+            "{language}: fresh4 intent {:.1}%, interests {:.1}% over {} messages",
+            intent * 100.0,
+            interests * 100.0,
+            rows.len()
+        );
+        println!("{line}");
+        if intent < 0.85 || interests < 0.72 {
+            failed.push(line);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "fourth fresh-corpus accuracy regressed:\n{}",
+        failed.join("\n")
+    );
 }
