@@ -894,11 +894,13 @@ impl Analyzer {
             } else {
                 IntentTier::None
             }
+        } else if discount && asks {
+            // Asking about an offer is asking about buying, whatever it is on: "any offer on
+            // the 17 inch tyres?".
+            IntentTier::High
         } else if has(Signal::IntentMedium) && (asks || !has(Signal::Polite)) {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium
-        } else if discount && asks {
-            IntentTier::High
         } else if asks && availability.is_some() && !education && !has(Signal::Interest(FUNCTION)) {
             // "плов есть?", "عندكم فحمات فرامل لكامري؟": whether it is there to buy.
             IntentTier::High

@@ -535,6 +535,9 @@ fn opt_outs_carry_no_interests_and_spec_phrases_keep_their_words() {
     assert!(!c.interests.contains(&"discount"), "{:?}", c.evidence);
     let c = classify("في عرض على الكنب؟");
     assert!(c.interests.contains(&"discount"), "{:?}", c.evidence);
+    // Asking about an offer is asking about buying, whatever spec it names.
+    let c = classify("any offer on the 65 inch tv?");
+    assert_eq!(c.intent, High, "{:?}", c.evidence);
 }
 
 /// A question whether something is there to buy, with nothing more specific in it, is high
