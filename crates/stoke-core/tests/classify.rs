@@ -396,6 +396,32 @@ fn held_out_corpus_accuracy() {
     );
 }
 
+/// Scores a fresh corpus folder (150 messages a language at least) and fails when a language's
+/// intent or interest accuracy falls under its bar; prints the figures either way.
+fn guard_fresh_corpus(folder: &str, min_intent: f64, min_interests: f64) {
+    let mut failed = Vec::new();
+    for language in ["ar", "ru", "en"] {
+        let rows = corpus_file(&format!("{folder}/{language}.jsonl"));
+        assert!(rows.len() >= 150, "{language}: corpus/{folder} is missing");
+        let (intent, interests, _) = score(&rows);
+        let line = format!(
+            "{language}: {folder} intent {:.1}%, interests {:.1}% over {} messages",
+            intent * 100.0,
+            interests * 100.0,
+            rows.len()
+        );
+        println!("{line}");
+        if intent < min_intent || interests < min_interests {
+            failed.push(line);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "corpus/{folder} accuracy regressed:\n{}",
+        failed.join("\n")
+    );
+}
+
 /// The fresh corpus (`corpus/fresh/`, 150 messages a language, other sectors and dialects),
 /// written from the label definitions by someone who never saw the lexicons, and measured
 /// blind once: intent en 93.3%, ar 87.3%, ru 91.3%; interests en 92.7%, ar 87.3%, ru 94.0%.
@@ -404,27 +430,7 @@ fn held_out_corpus_accuracy() {
 /// unseen one. The bars still sit below its first figures, to catch a regression.
 #[test]
 fn fresh_corpus_accuracy() {
-    let mut failed = Vec::new();
-    for language in ["ar", "ru", "en"] {
-        let rows = corpus_file(&format!("fresh/{language}.jsonl"));
-        assert!(rows.len() >= 150, "{language}: the fresh corpus is missing");
-        let (intent, interests, _) = score(&rows);
-        let line = format!(
-            "{language}: fresh intent {:.1}%, interests {:.1}% over {} messages",
-            intent * 100.0,
-            interests * 100.0,
-            rows.len()
-        );
-        println!("{line}");
-        if intent < 0.85 || interests < 0.84 {
-            failed.push(line);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "fresh-corpus accuracy regressed:\n{}",
-        failed.join("\n")
-    );
+    guard_fresh_corpus("fresh", 0.85, 0.84);
 }
 
 /// The second fresh corpus (`corpus/fresh2/`, 150 messages a language, sectors neither earlier
@@ -436,30 +442,7 @@ fn fresh_corpus_accuracy() {
 /// regression.
 #[test]
 fn second_fresh_corpus_accuracy() {
-    let mut failed = Vec::new();
-    for language in ["ar", "ru", "en"] {
-        let rows = corpus_file(&format!("fresh2/{language}.jsonl"));
-        assert!(
-            rows.len() >= 150,
-            "{language}: the second fresh corpus is missing"
-        );
-        let (intent, interests, _) = score(&rows);
-        let line = format!(
-            "{language}: fresh2 intent {:.1}%, interests {:.1}% over {} messages",
-            intent * 100.0,
-            interests * 100.0,
-            rows.len()
-        );
-        println!("{line}");
-        if intent < 0.88 || interests < 0.83 {
-            failed.push(line);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "second fresh-corpus accuracy regressed:\n{}",
-        failed.join("\n")
-    );
+    guard_fresh_corpus("fresh2", 0.88, 0.83);
 }
 
 /// The third fresh corpus (`corpus/fresh3/`, 150 messages a language: groceries, car parts, baby
@@ -472,30 +455,7 @@ fn second_fresh_corpus_accuracy() {
 /// its blind figures, to catch a regression.
 #[test]
 fn third_fresh_corpus_accuracy() {
-    let mut failed = Vec::new();
-    for language in ["ar", "ru", "en"] {
-        let rows = corpus_file(&format!("fresh3/{language}.jsonl"));
-        assert!(
-            rows.len() >= 150,
-            "{language}: the third fresh corpus is missing"
-        );
-        let (intent, interests, _) = score(&rows);
-        let line = format!(
-            "{language}: fresh3 intent {:.1}%, interests {:.1}% over {} messages",
-            intent * 100.0,
-            interests * 100.0,
-            rows.len()
-        );
-        println!("{line}");
-        if intent < 0.86 || interests < 0.80 {
-            failed.push(line);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "third fresh-corpus accuracy regressed:\n{}",
-        failed.join("\n")
-    );
+    guard_fresh_corpus("fresh3", 0.86, 0.8);
 }
 
 /// A statement that negates, with nothing polite, warm or loyal in it, turns something down
@@ -574,28 +534,5 @@ fn availability_questions_are_high_unless_they_ask_something_more_specific() {
 /// figures, to catch a regression.
 #[test]
 fn fourth_fresh_corpus_accuracy() {
-    let mut failed = Vec::new();
-    for language in ["ar", "ru", "en"] {
-        let rows = corpus_file(&format!("fresh4/{language}.jsonl"));
-        assert!(
-            rows.len() >= 150,
-            "{language}: the fourth fresh corpus is missing"
-        );
-        let (intent, interests, _) = score(&rows);
-        let line = format!(
-            "{language}: fresh4 intent {:.1}%, interests {:.1}% over {} messages",
-            intent * 100.0,
-            interests * 100.0,
-            rows.len()
-        );
-        println!("{line}");
-        if intent < 0.85 || interests < 0.72 {
-            failed.push(line);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "fourth fresh-corpus accuracy regressed:\n{}",
-        failed.join("\n")
-    );
+    guard_fresh_corpus("fresh4", 0.85, 0.72);
 }
