@@ -242,6 +242,17 @@ impl WaError {
         }
         out
     }
+
+    /// `131051 Message type unknown`: the code and title without Meta's explanation, for the text
+    /// of a message the customer sent that Stoke cannot show. The explanation is English prose
+    /// ("... is currently not supported") that the classifier would read as the customer's words.
+    pub fn headline(&self) -> String {
+        let code = self.code.map(|c| c.to_string()).unwrap_or_default();
+        match self.title.as_deref().or(self.message.as_deref()) {
+            Some(title) => format!("{code} {title}").trim().to_owned(),
+            None => code,
+        }
+    }
 }
 
 /// What Stoke does with a Cloud API error code (Meta's error-codes page; see WIRE_FORMAT.md).
@@ -285,7 +296,7 @@ pub fn message_text(m: &serde_json::Value) -> String {
         .and_then(|e| serde_json::from_value::<Vec<WaError>>(e.clone()).ok())
         .unwrap_or_default()
         .iter()
-        .map(WaError::describe)
+        .map(WaError::headline)
         .collect();
     if errors.is_empty() {
         format!("[{kind}]")
