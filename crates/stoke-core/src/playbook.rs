@@ -162,6 +162,10 @@ pub struct Lexicon {
     /// question with one of them and nothing more specific (no spec, how-to or function word)
     /// asks about availability, which is high intent. Optional in a file.
     pub availability: Vec<String>,
+    /// Words of a question about a place, a service or terms rather than a product's properties
+    /// (parking, breakfast, included, metro, conditions, online): such a question does not get
+    /// the function interest that a plain product question is given. Optional in a file.
+    pub service_words: Vec<String>,
     /// Interest name (`discount`, ...) to its words.
     pub interests: BTreeMap<String, Vec<String>>,
 }
@@ -915,6 +919,9 @@ fn read_lexicons(
         }
         if s.table.contains_key("availability") {
             lexicon.availability = s.strings(r, "availability").unwrap_or_default();
+        }
+        if s.table.contains_key("service_words") {
+            lexicon.service_words = s.strings(r, "service_words").unwrap_or_default();
         }
         for list in LEXICON_LISTS {
             let words = s.strings(r, list).unwrap_or_default();

@@ -344,6 +344,8 @@ struct LanguageMatcher {
     negations: BTreeSet<String>,
     /// Normalised word sequences that ask whether something is in stock (`есть`, `عندكم`).
     availability: Vec<Vec<String>>,
+    /// Normalised words of questions about a place, a service or terms (`parking`, `завтрак`).
+    service_words: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -449,6 +451,11 @@ impl LanguageMatcher {
             .iter()
             .flat_map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
             .collect();
+        let service_words = lexicon
+            .service_words
+            .iter()
+            .flat_map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
+            .collect();
         let availability = lexicon
             .availability
             .iter()
@@ -479,6 +486,7 @@ impl LanguageMatcher {
             question_openers,
             negations,
             availability,
+            service_words,
         })
     }
 
@@ -923,11 +931,16 @@ impl Analyzer {
         // not about price, availability or ordering. Someone buying is not researching, so a
         // high-intent message does not carry it; a medium-intent one does unless it is about
         // learning (education) or about what is new.
+        // A question about a place, a service or terms ("is breakfast included?", "парковка
+        // есть?") is not researching a product.
+        let about_service = message_tokens
+            .iter()
+            .any(|t| self.matchers.iter().any(|m| m.service_words.contains(*t)));
         let function = match intent {
             IntentTier::High => false,
             IntentTier::Medium => {
                 has(Signal::Interest(FUNCTION))
-                    || !(education || has(Signal::Interest(NEW_PRODUCT)))
+                    || !(education || has(Signal::Interest(NEW_PRODUCT)) || about_service)
             }
             _ => has(Signal::Interest(FUNCTION)),
         };

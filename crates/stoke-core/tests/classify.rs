@@ -526,13 +526,36 @@ fn availability_questions_are_high_unless_they_ask_something_more_specific() {
 /// written on their own: perfume, cleaning, tailoring, car rental, real estate, tutoring, event
 /// halls, bakeries, pets, repairs, renovation, solar, travel and umrah, insurance, cosmetics),
 /// written blind by someone who saw neither the lexicons nor the other corpora. Measured blind
-/// three times on 2026-11-24: with the lexicons of the session's start (`9b166a0`), after the
-/// `fresh2` tuning (`81f5a8e`) and after the `fresh3` tuning: intent ar 85.3% / 87.3% / 90.0%,
-/// en 88.0% / 89.3% / 90.7%, ru 83.3% / 86.7% / 87.3%; interests ar 79.3% / 79.3% / 80.7%, en
-/// 78.7% / 78.7% / 78.7%, ru 74.0% / 74.7% / 74.7%. Nobody has read its misses: keep it that way,
+/// four times on 2026-11-24: with the lexicons of the session's start (`9b166a0`), after the
+/// `fresh2` tuning (`81f5a8e`), after the `fresh3` tuning, and after the service-question rule
+/// (tuned on the other corpora): intent ar 85.3% / 87.3% / 90.0% / 90.0%, en 88.0% / 89.3% /
+/// 90.7% / 90.7%, ru 83.3% / 86.7% / 87.3% / 87.3%; interests ar 79.3% / 79.3% / 80.7% / 80.7%,
+/// en 78.7% / 78.7% / 78.7% / 79.3%, ru 74.0% / 74.7% / 74.7% / 76.7%. Nobody has read its
+/// misses: keep it that way,
 /// or write a new unseen corpus before tuning on it. The bars sit a few messages below the last
 /// figures, to catch a regression.
 #[test]
 fn fourth_fresh_corpus_accuracy() {
     guard_fresh_corpus("fresh4", 0.85, 0.72);
+}
+
+/// A question about a place, a service or terms is medium without the function interest that a
+/// plain product question gets; a product question keeps it.
+#[test]
+fn service_questions_carry_no_function_interest() {
+    for text in [
+        "is breakfast included?",
+        "а парковка у дома своя?",
+        "الشقه مفروشه؟",
+    ] {
+        let c = classify(text);
+        assert_eq!(c.intent, Medium, "{text}: {:?}", c.evidence);
+        assert!(
+            !c.interests.contains(&"function"),
+            "{text}: {:?}",
+            c.evidence
+        );
+    }
+    let c = classify("is it waterproof?");
+    assert!(c.interests.contains(&"function"), "{:?}", c.evidence);
 }
