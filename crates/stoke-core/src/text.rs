@@ -14,6 +14,7 @@
 //!    "showmuch". Messages are matched against every enabled language, because customers mix them
 //!    ("كم price").
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -48,15 +49,29 @@ pub fn normalise(text: &str) -> String {
 /// The word tokens of normalised text.
 pub fn tokens(normalised: &str) -> impl Iterator<Item = &str> {
     normalised
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !is_word_char(c))
         .filter(|t| !t.is_empty())
+}
+
+/// `char::is_alphanumeric`, answered by ranges for the letters and digits of the scripts
+/// customers write most (Latin, Cyrillic, Arabic), which are all letters or digits in Unicode:
+/// the general lookup is a table search for every character outside ASCII, and every
+/// character of every message passes through here several times.
+fn is_word_char(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' => true,
+        '\0'..='\u{7F}' => false,
+        'Ѐ'..='ӿ' if !('\u{0482}'..='\u{0489}').contains(&c) => true,
+        '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}' | '\u{0660}'..='\u{0669}' => true,
+        _ => c.is_alphanumeric(),
+    }
 }
 
 /// Whether text holds emoji and nothing else but spaces and punctuation: a polite reply.
 pub fn is_emoji_only(text: &str) -> bool {
     let mut emoji = false;
     for c in text.chars() {
-        if c.is_alphanumeric() {
+        if is_word_char(c) {
             return false;
         }
         if is_emoji(c) {
@@ -337,15 +352,15 @@ struct LanguageMatcher {
     /// The script this language's entries are written in, when it is one Stoke tells apart.
     script: Option<Script>,
     /// Message endings that are a price question ("how much?", "почём?", "كم؟").
-    ending_high: BTreeSet<String>,
+    ending_high: FxHashSet<String>,
     /// Normalised words that open a question (`هل`, `ли`, `does`).
-    question_openers: BTreeSet<String>,
+    question_openers: FxHashSet<String>,
     /// Normalised words that negate a statement (`not`, `не`, `ما`).
-    negations: BTreeSet<String>,
+    negations: FxHashSet<String>,
     /// Normalised word sequences that ask whether something is in stock (`есть`, `عندكم`).
     availability: Vec<Vec<String>>,
     /// Normalised words of questions about a place, a service or terms (`parking`, `завтрак`).
-    service_words: BTreeSet<String>,
+    service_words: FxHashSet<String>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -491,7 +506,7 @@ impl LanguageMatcher {
     }
 
     /// Every lexicon entry found in the message's tokens.
-    fn find(&self, message_tokens: &[&str], out: &mut Vec<Found>) {
+    fn find<'a>(&'a self, message_tokens: &[&str], out: &mut Vec<Found<'a>>) {
         let mut stream = String::with_capacity(message_tokens.len() * 8 + 2);
         let mut starts = Vec::with_capacity(message_tokens.len());
         stream.push(' ');
@@ -524,7 +539,7 @@ impl LanguageMatcher {
             }
             out.push(Found {
                 signal: pattern.signal,
-                entry: pattern.entry.clone(),
+                entry: Cow::Borrowed(&pattern.entry),
                 tokens: pattern.tokens,
                 start,
                 end: starts.partition_point(|s| *s < m.end()),
@@ -540,7 +555,7 @@ impl LanguageMatcher {
                 {
                     out.push(Found {
                         signal: pattern.signal,
-                        entry: pattern.entry.clone(),
+                        entry: Cow::Borrowed(&pattern.entry),
                         tokens: pattern.tokens,
                         start,
                         end: start + words.len(),
@@ -555,7 +570,7 @@ impl LanguageMatcher {
             if self.ending_high.contains(&ending) {
                 out.push(Found {
                     signal: Signal::IntentHigh,
-                    entry: ending,
+                    entry: Cow::Owned(ending),
                     tokens: take,
                     start: message_tokens.len() - take,
                     end: message_tokens.len(),
@@ -575,9 +590,10 @@ fn stem(stemmer: Option<&Stemmer>, token: &str) -> String {
 
 /// A lexicon entry found in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Found {
+struct Found<'a> {
     signal: Signal,
-    entry: String,
+    /// The lexicon entry as written (borrowed from the analyzer), or the ending found.
+    entry: Cow<'a, str>,
     tokens: usize,
     /// The message tokens it covers, `start..end`.
     start: usize,
@@ -586,10 +602,10 @@ struct Found {
     ending: bool,
 }
 
-impl Found {
+impl Found<'_> {
     /// Whether `other` covers this entry's words and more: "wrong size" covers "size", "cancel
     /// my order" covers "order", "been buying from you" covers "buy".
-    fn inside(&self, other: &Found) -> bool {
+    fn inside(&self, other: &Found<'_>) -> bool {
         other.start <= self.start
             && self.end <= other.end
             && other.end - other.start > self.end - self.start
@@ -603,7 +619,7 @@ fn clauses(normalised: &str) -> Vec<usize> {
     let mut out = Vec::new();
     let (mut clause, mut in_token, mut boundary) = (0, false, false);
     for c in normalised.chars() {
-        if c.is_alphanumeric() {
+        if is_word_char(c) {
             if !in_token {
                 if boundary && !out.is_empty() {
                     clause += 1;
@@ -985,7 +1001,7 @@ impl Analyzer {
             .filter(|f| decisive(f.signal))
             .map(|f| Evidence {
                 rule: f.signal.rule(),
-                matched: f.entry.clone(),
+                matched: f.entry.clone().into_owned(),
             })
             .collect();
         let asked = || opener.map_or_else(|| "?".to_owned(), |w| (*w).to_owned());
@@ -1064,6 +1080,18 @@ mod tests {
             ],
             ["discount", "new_product", "function", "education", "loyal"]
         );
+    }
+
+    #[test]
+    fn word_characters_are_unicode_letters_and_digits() {
+        for c in ('\0'..='\u{07FF}').chain(['٠', '٩', 'ё', 'Ё', '😀', '،', '؟', 'ـ']) {
+            assert_eq!(
+                is_word_char(c),
+                c.is_alphanumeric(),
+                "{c:?} U+{:04X}",
+                c as u32
+            );
+        }
     }
 
     #[test]
