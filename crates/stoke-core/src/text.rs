@@ -906,6 +906,8 @@ impl Analyzer {
         let negation = message_tokens
             .iter()
             .find(|t| self.matchers.iter().any(|m| m.negations.contains(**t)));
+        // The word that made a negated statement none, when that rule decided.
+        let mut negated_statement = None;
         let intent = if opt_out {
             IntentTier::None
         } else if new_purchase && (asks || !(refusal || complaint)) {
@@ -932,26 +934,25 @@ impl Analyzer {
             IntentTier::Medium
         } else if has(Signal::Negative) {
             IntentTier::None
-        } else if negation.is_some()
-            && !has(Signal::Polite)
-            && !has(Signal::Positive)
-            && !has(Signal::Interest(LOYAL))
-        {
+        } else if let Some(word) = negation.filter(|_| {
+            !has(Signal::Polite) && !has(Signal::Positive) && !has(Signal::Interest(LOYAL))
+        }) {
             // A statement that negates and is not polite turns something down: "we don't eat
             // red meat", "сокола у меня больше нет", "ماكو حاجه هسه".
+            negated_statement = Some(word);
             IntentTier::None
         } else {
             IntentTier::Potential
         };
-        // Function-oriented is researching the product (SPEC 3.3): a question about it that is
-        // not about price, availability or ordering. Someone buying is not researching, so a
-        // high-intent message does not carry it; a medium-intent one does unless it is about
-        // learning (education) or about what is new.
         // A question about a place, a service or terms ("is breakfast included?", "парковка
         // есть?") is not researching a product.
         let about_service = message_tokens
             .iter()
             .any(|t| self.matchers.iter().any(|m| m.service_words.contains(*t)));
+        // Function-oriented is researching the product (SPEC 3.3): a question about it that is
+        // not about price, availability or ordering. Someone buying is not researching, so a
+        // high-intent message does not carry it; a medium-intent one does unless it is about
+        // learning (education), about what is new, or about a place, a service or terms.
         let function = match intent {
             IntentTier::High => false,
             IntentTier::Medium => {
@@ -1023,20 +1024,14 @@ impl Analyzer {
                 },
             });
         }
-        if inferred_function && !opt_out {
+        if inferred_function {
             let matched = if asks { asked() } else { String::new() };
             evidence.push(Evidence {
                 rule: "interest.function.product_question",
                 matched,
             });
         }
-        if intent == IntentTier::None
-            && !opt_out
-            && !refusal
-            && !complaint
-            && !has(Signal::Negative)
-            && let Some(word) = negation
-        {
+        if let Some(word) = negated_statement {
             evidence.push(Evidence {
                 rule: "intent.none.negated_statement",
                 matched: (*word).to_owned(),
