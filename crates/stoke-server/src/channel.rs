@@ -55,52 +55,151 @@ impl Providers {
     }
 }
 
-/// The account a channel's settings are written to: the existing one of that name, or a new one
-/// with the playbook's pacing; `None` when the name belongs to an account of another channel.
-pub(crate) async fn settings_account(
+/// A channel account's settings that could not be set or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// The name belongs to an account of another channel.
+    #[error("account {account:?} is not {kind}")]
+    WrongChannel {
+        account: String,
+        /// "an e-mail account", "a WhatsApp account".
+        kind: &'static str,
+    },
+    #[error("account {account:?} has no {kind} settings: set them with `{command}`")]
+    Missing {
+        account: String,
+        /// "e-mail", "WhatsApp".
+        kind: &'static str,
+        /// The command that sets them: "stoke account email".
+        command: &'static str,
+    },
+    #[error("account {account:?}: its stored settings cannot be read: {reason}")]
+    Corrupt { account: String, reason: String },
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    #[error(transparent)]
+    Store(#[from] stoke_store::StoreError),
+}
+
+/// A field's value refused, with the reason.
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A channel's settings as its account keeps them: JSON text in the account's `config`, the
+/// secrets in it sealed with the workspace key. The e-mail, WhatsApp and webhook gateway
+/// settings say how they are stored and audited; reading, sealing and saving are common.
+pub trait AccountSettings: Sized + PartialEq {
+    /// The channel of the accounts that hold these settings.
+    const CHANNEL: Channel;
+    /// The account, for messages: "an e-mail account".
+    const ACCOUNT: &'static str;
+    /// The settings, for messages: "e-mail".
+    const KIND: &'static str;
+    /// The command that sets them: "stoke account email".
+    const COMMAND: &'static str;
+    /// The audit log's action for a change: "account.email".
+    const AUDIT_ACTION: &'static str;
+    /// The stored form, secrets sealed.
+    type Stored: serde::Serialize + serde::de::DeserializeOwned;
+
+    fn to_stored(&self, key: &crate::secrets::WorkspaceKey) -> Result<Self::Stored, ConfigError>;
+    fn from_stored(
+        stored: Self::Stored,
+        key: &crate::secrets::WorkspaceKey,
+    ) -> Result<Self, ConfigError>;
+    /// What the audit log keeps: which secrets are set, never their values.
+    fn audit_view(&self) -> serde_json::Value;
+
+    /// The JSON text stored on the account, secrets sealed.
+    fn seal(&self, key: &crate::secrets::WorkspaceKey) -> Result<String, ConfigError> {
+        serde_json::to_string(&self.to_stored(key)?).map_err(|e| ConfigError::Corrupt {
+            account: String::new(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// An account's settings, secrets opened.
+    fn of(account: &Account, key: &crate::secrets::WorkspaceKey) -> Result<Self, ConfigError> {
+        if account.channel != Self::CHANNEL {
+            return Err(ConfigError::WrongChannel {
+                account: account.name.clone(),
+                kind: Self::ACCOUNT,
+            });
+        }
+        let text = account
+            .config
+            .as_deref()
+            .ok_or_else(|| ConfigError::Missing {
+                account: account.name.clone(),
+                kind: Self::KIND,
+                command: Self::COMMAND,
+            })?;
+        let stored = serde_json::from_str(text).map_err(|e| ConfigError::Corrupt {
+            account: account.name.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::from_stored(stored, key)
+    }
+}
+
+/// Creates the account `name` of the settings' channel when new (with the playbook's pacing)
+/// and stores the settings, secrets sealed, recorded in the audit log as `actor` with the
+/// settings' audit views before and after. The same settings again (every `stoke serve` start
+/// with the same environment) write and record nothing.
+pub(crate) async fn save_settings<S: AccountSettings>(
     store: &dyn stoke_store::Store,
+    key: &crate::secrets::WorkspaceKey,
     name: &str,
-    channel: Channel,
     address: Option<String>,
+    settings: S,
+    actor: &str,
     now: jiff::Timestamp,
-) -> stoke_store::StoreResult<Option<Account>> {
+) -> Result<Account, ConfigError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid("name", "an account needs a name"));
+    }
     let account = store
         .ensure_account(
             &stoke_core::AccountDraft {
-                name: name.trim().to_owned(),
-                channel,
+                name: name.to_owned(),
+                channel: S::CHANNEL,
                 address,
                 limits: stoke_core::pacing::AccountLimits::default(),
             },
             now,
         )
         .await?;
-    Ok((account.channel == channel).then_some(account))
-}
-
-/// Writes an account's sealed settings and records the change in the audit log as `action`,
-/// with the settings' audit views before and after (which secrets are set, never their values).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn write_settings(
-    store: &dyn stoke_store::Store,
-    account: &Account,
-    sealed: &str,
-    before: Option<serde_json::Value>,
-    after: serde_json::Value,
-    action: &str,
-    actor: &str,
-    now: jiff::Timestamp,
-) -> stoke_store::StoreResult<Account> {
+    if account.channel != S::CHANNEL {
+        return Err(ConfigError::WrongChannel {
+            account: name.to_owned(),
+            kind: S::ACCOUNT,
+        });
+    }
+    let current = S::of(&account, key).ok();
+    if current.as_ref() == Some(&settings) {
+        return Ok(account);
+    }
+    let sealed = settings.seal(key)?;
     let account = store
-        .set_account_config(&account.name, Some(sealed))
+        .set_account_config(&account.name, Some(&sealed))
         .await?;
     crate::audit::record(
         store,
         actor,
-        action,
+        S::AUDIT_ACTION,
         format!("account:{}", account.name),
-        before,
-        Some(after),
+        current.map(|s| s.audit_view()),
+        Some(settings.audit_view()),
         now,
     )
     .await?;

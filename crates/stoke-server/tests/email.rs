@@ -24,6 +24,7 @@ use stoke_core::{
     Account, Channel, ConsentStatus, ContactDraft, ContactId, Email, EventKind, Language,
 };
 use stoke_server::AccessSettings;
+use stoke_server::channel::AccountSettings;
 use stoke_server::channel::Provider;
 use stoke_server::dispatch::{AccountDispatcher, DispatchSettings, Wake};
 use stoke_server::email::send::SmtpRelay;

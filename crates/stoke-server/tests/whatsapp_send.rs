@@ -20,6 +20,7 @@ use stoke_core::template::{ApprovedTemplate, MediaKind, Template, Variant};
 use stoke_core::{
     Account, Channel, ConsentStatus, ContactDraft, ContactId, ContactRef, Direction, Phone,
 };
+use stoke_server::channel::AccountSettings;
 use stoke_server::channel::Provider;
 use stoke_server::dispatch::{AccountDispatcher, DispatchSettings, Wake};
 use stoke_server::scheduler::LiveRules;

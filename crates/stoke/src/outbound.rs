@@ -17,6 +17,7 @@ use stoke_core::{AccountDraft, Channel, ContactId, Language};
 use stoke_store::{PageRequest, Store};
 
 use stoke_server::broadcasts::{self, CreateError, NewBroadcast};
+use stoke_server::channel::AccountSettings;
 use stoke_server::senders;
 
 use crate::settings::StorageArgs;

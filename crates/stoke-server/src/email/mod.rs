@@ -20,9 +20,11 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use stoke_core::{Account, Channel, Email};
-use stoke_store::{Store, StoreError};
+use stoke_store::Store;
 
-use crate::secrets::{SecretError, WorkspaceKey};
+use crate::channel::invalid;
+pub use crate::channel::{AccountSettings, ConfigError};
+use crate::secrets::WorkspaceKey;
 
 /// The account `STOKE_SMTP_*` variables configure.
 pub const ENV_ACCOUNT: &str = "email";
@@ -76,9 +78,9 @@ impl std::str::FromStr for Security {
     }
 }
 
-/// The stored form of an account's settings.
+/// The stored form of an account's settings, the password and webhook secret sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredConfig {
+pub struct StoredConfig {
     host: String,
     port: u16,
     security: Security,
@@ -137,38 +139,11 @@ impl fmt::Debug for EmailSettings {
     }
 }
 
-/// Why an account's settings cannot be written or read.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error("account {0:?} is not an e-mail account")]
-    NotEmail(String),
-    #[error("account {0:?} has no e-mail settings")]
-    Missing(String),
-    #[error("account {account:?}: its settings are not valid JSON: {reason}")]
-    Corrupt { account: String, reason: String },
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Whether a host name is this machine: `localhost` or a loopback address.
 pub fn is_loopback(host: &str) -> bool {
     let host = host.trim().trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        field,
-        message: message.into(),
-    }
 }
 
 /// A value without control characters (a header or an SMTP command must not be split by one).
@@ -274,10 +249,19 @@ impl EmailSettings {
             .transpose()?;
         Ok(self)
     }
+}
 
-    /// The JSON text stored on the account, the password sealed.
-    pub fn seal(&self, key: &WorkspaceKey) -> Result<String, ConfigError> {
-        let stored = StoredConfig {
+impl AccountSettings for EmailSettings {
+    const CHANNEL: Channel = Channel::Email;
+    const ACCOUNT: &'static str = "an e-mail account";
+    const KIND: &'static str = "e-mail";
+    const COMMAND: &'static str = "stoke account email";
+    const AUDIT_ACTION: &'static str = "account.email";
+    type Stored = StoredConfig;
+
+    /// The stored form, the password and webhook secret sealed.
+    fn to_stored(&self, key: &WorkspaceKey) -> Result<StoredConfig, ConfigError> {
+        Ok(StoredConfig {
             host: self.host.clone(),
             port: self.port,
             security: self.security,
@@ -292,27 +276,10 @@ impl EmailSettings {
                 .as_deref()
                 .map(|p| key.seal(p))
                 .transpose()?,
-        };
-        serde_json::to_string(&stored).map_err(|e| ConfigError::Corrupt {
-            account: String::new(),
-            reason: e.to_string(),
         })
     }
 
-    /// An account's settings, the password opened.
-    pub fn of(account: &Account, key: &WorkspaceKey) -> Result<Self, ConfigError> {
-        if account.channel != Channel::Email {
-            return Err(ConfigError::NotEmail(account.name.clone()));
-        }
-        let text = account
-            .config
-            .as_deref()
-            .ok_or_else(|| ConfigError::Missing(account.name.clone()))?;
-        let stored: StoredConfig =
-            serde_json::from_str(text).map_err(|e| ConfigError::Corrupt {
-                account: account.name.clone(),
-                reason: e.to_string(),
-            })?;
+    fn from_stored(stored: StoredConfig, key: &WorkspaceKey) -> Result<Self, ConfigError> {
         Ok(Self {
             host: stored.host,
             port: stored.port,
@@ -327,8 +294,8 @@ impl EmailSettings {
         })
     }
 
-    /// What the audit log keeps of the settings: whether a password is set, never its value.
-    pub fn audit_view(&self) -> serde_json::Value {
+    /// Whether a password is set, never its value.
+    fn audit_view(&self) -> serde_json::Value {
         serde_json::json!({
             "host": self.host,
             "port": self.port,
@@ -355,38 +322,8 @@ pub async fn configure(
     now: Timestamp,
 ) -> Result<Account, ConfigError> {
     let settings = settings.normalised()?;
-    if name.trim().is_empty() {
-        return Err(invalid("name", "an account needs a name"));
-    }
-    let Some(account) = crate::channel::settings_account(
-        store,
-        name,
-        Channel::Email,
-        Some(settings.from_address.clone()),
-        now,
-    )
-    .await?
-    else {
-        return Err(ConfigError::NotEmail(name.trim().to_owned()));
-    };
-    let current = EmailSettings::of(&account, key).ok();
-    // The same settings again (every `stoke serve` start with the same environment): nothing
-    // to write, nothing to record.
-    if current.as_ref() == Some(&settings) {
-        return Ok(account);
-    }
-    let sealed = settings.seal(key)?;
-    Ok(crate::channel::write_settings(
-        store,
-        &account,
-        &sealed,
-        current.map(|s| s.audit_view()),
-        settings.audit_view(),
-        "account.email",
-        actor,
-        now,
-    )
-    .await?)
+    let address = Some(settings.from_address.clone());
+    crate::channel::save_settings(store, key, name, address, settings, actor, now).await
 }
 
 /// The settings `STOKE_SMTP_*` describe, when `STOKE_SMTP_HOST` is set: `_PORT`, `_SECURITY`,

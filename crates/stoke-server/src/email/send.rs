@@ -24,6 +24,7 @@ use stoke_store::outbox::Outbound;
 use super::compose::{Composed, compose};
 use super::tracking::Tracker;
 use super::{EmailSettings, Security};
+use crate::channel::AccountSettings;
 use crate::channel::{Accepted, Provider, Refused};
 use crate::secrets::WorkspaceKey;
 

@@ -41,6 +41,7 @@ use stoke_store::{IncomingEvent, Store, StoreResult};
 
 use super::EmailSettings;
 use crate::AppState;
+use crate::channel::AccountSettings;
 use crate::whatsapp::webhook::signature_valid;
 
 /// The header that carries the signature.

@@ -31,6 +31,7 @@ use stoke_store::IncomingMessage;
 
 use super::{GatewaySettings, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 use crate::AppState;
+use crate::channel::AccountSettings;
 
 /// The most events one post may carry.
 pub const MAX_EVENTS: usize = 1000;

@@ -25,9 +25,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use stoke_core::{Account, Channel};
-use stoke_store::{Store, StoreError};
+use stoke_store::Store;
 
-use crate::secrets::{SecretError, WorkspaceKey};
+use crate::channel::invalid;
+pub use crate::channel::{AccountSettings, ConfigError};
+use crate::secrets::WorkspaceKey;
 
 /// The header with the request's time, in Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "x-stoke-timestamp";
@@ -54,35 +56,12 @@ impl fmt::Debug for GatewaySettings {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredConfig {
+/// The stored form of a gateway account's settings, the secret sealed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredConfig {
     url: String,
     /// Sealed.
     secret: String,
-}
-
-/// What is wrong with an account's gateway settings.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error("account {0} is not a webhook gateway account")]
-    NotGateway(String),
-    #[error("account {0} has no gateway settings: set them with `stoke account webhook`")]
-    Missing(String),
-    #[error("account {account}: its stored settings cannot be read: {reason}")]
-    Corrupt { account: String, reason: String },
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        field,
-        reason: reason.into(),
-    }
 }
 
 impl GatewaySettings {
@@ -121,40 +100,32 @@ impl GatewaySettings {
         }
         Ok(self)
     }
+}
 
-    fn seal(&self, key: &WorkspaceKey) -> Result<String, ConfigError> {
-        serde_json::to_string(&StoredConfig {
+impl AccountSettings for GatewaySettings {
+    const CHANNEL: Channel = Channel::Webhook;
+    const ACCOUNT: &'static str = "a webhook gateway account";
+    const KIND: &'static str = "gateway";
+    const COMMAND: &'static str = "stoke account webhook";
+    const AUDIT_ACTION: &'static str = "account.webhook";
+    type Stored = StoredConfig;
+
+    fn to_stored(&self, key: &WorkspaceKey) -> Result<StoredConfig, ConfigError> {
+        Ok(StoredConfig {
             url: self.url.clone(),
             secret: key.seal(&self.secret)?,
         })
-        .map_err(|e| ConfigError::Corrupt {
-            account: String::new(),
-            reason: e.to_string(),
-        })
     }
 
-    /// An account's settings, the secret opened.
-    pub fn of(account: &Account, key: &WorkspaceKey) -> Result<Self, ConfigError> {
-        if account.channel != Channel::Webhook {
-            return Err(ConfigError::NotGateway(account.name.clone()));
-        }
-        let text = account
-            .config
-            .as_deref()
-            .ok_or_else(|| ConfigError::Missing(account.name.clone()))?;
-        let stored: StoredConfig =
-            serde_json::from_str(text).map_err(|e| ConfigError::Corrupt {
-                account: account.name.clone(),
-                reason: e.to_string(),
-            })?;
+    fn from_stored(stored: StoredConfig, key: &WorkspaceKey) -> Result<Self, ConfigError> {
         Ok(Self {
             url: stored.url,
             secret: key.open(&stored.secret)?,
         })
     }
 
-    /// What the audit log keeps: the URL, never the secret.
-    pub fn audit_view(&self) -> serde_json::Value {
+    /// The URL, never the secret.
+    fn audit_view(&self) -> serde_json::Value {
         serde_json::json!({ "url": self.url, "secret": true })
     }
 }
@@ -170,32 +141,7 @@ pub async fn configure(
     now: Timestamp,
 ) -> Result<Account, ConfigError> {
     let settings = settings.normalised()?;
-    if name.trim().is_empty() {
-        return Err(invalid("name", "an account needs a name"));
-    }
-    let Some(account) =
-        crate::channel::settings_account(store, name, Channel::Webhook, None, now).await?
-    else {
-        return Err(ConfigError::NotGateway(name.trim().to_owned()));
-    };
-    let current = GatewaySettings::of(&account, key).ok();
-    // The same settings again (every `stoke serve` start with the same environment): nothing
-    // to write, nothing to record.
-    if current.as_ref() == Some(&settings) {
-        return Ok(account);
-    }
-    let sealed = settings.seal(key)?;
-    Ok(crate::channel::write_settings(
-        store,
-        &account,
-        &sealed,
-        current.map(|s| s.audit_view()),
-        settings.audit_view(),
-        "account.webhook",
-        actor,
-        now,
-    )
-    .await?)
+    crate::channel::save_settings(store, key, name, None, settings, actor, now).await
 }
 
 /// The signature of `body` sent at `timestamp` (Unix seconds): `sha256=HEX`.

@@ -21,6 +21,7 @@ use stoke_core::outbox::FailureClass;
 use stoke_store::outbox::Outbound;
 
 use super::{GatewaySettings, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use crate::channel::AccountSettings;
 use crate::channel::{Accepted, Provider, Refused};
 use crate::secrets::WorkspaceKey;
 

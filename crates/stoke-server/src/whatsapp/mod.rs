@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use stoke_core::{Account, Channel, Consent, ConsentStatus, ContactId};
 use stoke_store::{Store, StoreError};
 
-use crate::secrets::{SecretError, WorkspaceKey};
+pub use crate::channel::{AccountSettings, ConfigError};
+use crate::secrets::WorkspaceKey;
 
 /// The Graph API version used when an account names none.
 pub const DEFAULT_API_VERSION: &str = "v21.0";
@@ -33,9 +34,9 @@ pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com";
 /// The account `STOKE_WHATSAPP_*` variables configure.
 pub const ENV_ACCOUNT: &str = "whatsapp";
 
-/// The stored form of an account's settings.
+/// The stored form of an account's settings, secrets sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredConfig {
+pub struct StoredConfig {
     phone_number_id: String,
     #[serde(default = "default_version")]
     api_version: String,
@@ -84,26 +85,6 @@ impl fmt::Debug for WhatsAppSettings {
             .field("tier", &self.tier)
             .finish()
     }
-}
-
-/// Why an account's settings cannot be written or read.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error("account {0:?} is not a WhatsApp account")]
-    NotWhatsApp(String),
-    #[error("account {0:?} has no WhatsApp settings")]
-    Missing(String),
-    #[error("account {account:?}: its settings are not valid JSON: {reason}")]
-    Corrupt { account: String, reason: String },
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 impl WhatsAppSettings {
@@ -178,10 +159,28 @@ impl WhatsAppSettings {
         Ok(self)
     }
 
-    /// The JSON text stored on the account, secrets sealed.
-    pub fn seal(&self, key: &WorkspaceKey) -> Result<String, ConfigError> {
+    /// An account's messaging tier, read without opening its secrets (the dispatcher's pace).
+    pub fn tier_of(account: &Account) -> Option<String> {
+        if account.channel != Channel::WhatsApp {
+            return None;
+        }
+        let stored: StoredConfig = serde_json::from_str(account.config.as_deref()?).ok()?;
+        stored.tier
+    }
+}
+
+impl AccountSettings for WhatsAppSettings {
+    const CHANNEL: Channel = Channel::WhatsApp;
+    const ACCOUNT: &'static str = "a WhatsApp account";
+    const KIND: &'static str = "WhatsApp";
+    const COMMAND: &'static str = "stoke account whatsapp";
+    const AUDIT_ACTION: &'static str = "account.whatsapp";
+    type Stored = StoredConfig;
+
+    /// The stored form, secrets sealed.
+    fn to_stored(&self, key: &WorkspaceKey) -> Result<StoredConfig, ConfigError> {
         let seal = |s: &Option<String>| s.as_deref().map(|v| key.seal(v)).transpose();
-        let stored = StoredConfig {
+        Ok(StoredConfig {
             phone_number_id: self.phone_number_id.clone(),
             api_version: self.api_version.clone(),
             api_base: self.api_base.clone(),
@@ -189,27 +188,10 @@ impl WhatsAppSettings {
             app_secret: seal(&self.app_secret)?,
             verify_token: seal(&self.verify_token)?,
             tier: self.tier.clone(),
-        };
-        serde_json::to_string(&stored).map_err(|e| ConfigError::Corrupt {
-            account: String::new(),
-            reason: e.to_string(),
         })
     }
 
-    /// An account's settings, secrets opened.
-    pub fn of(account: &Account, key: &WorkspaceKey) -> Result<Self, ConfigError> {
-        if account.channel != Channel::WhatsApp {
-            return Err(ConfigError::NotWhatsApp(account.name.clone()));
-        }
-        let text = account
-            .config
-            .as_deref()
-            .ok_or_else(|| ConfigError::Missing(account.name.clone()))?;
-        let stored: StoredConfig =
-            serde_json::from_str(text).map_err(|e| ConfigError::Corrupt {
-                account: account.name.clone(),
-                reason: e.to_string(),
-            })?;
+    fn from_stored(stored: StoredConfig, key: &WorkspaceKey) -> Result<Self, ConfigError> {
         let open = |s: Option<String>| s.map(|v| key.open(&v)).transpose();
         Ok(Self {
             phone_number_id: stored.phone_number_id,
@@ -222,17 +204,8 @@ impl WhatsAppSettings {
         })
     }
 
-    /// An account's messaging tier, read without opening its secrets (the dispatcher's pace).
-    pub fn tier_of(account: &Account) -> Option<String> {
-        if account.channel != Channel::WhatsApp {
-            return None;
-        }
-        let stored: StoredConfig = serde_json::from_str(account.config.as_deref()?).ok()?;
-        stored.tier
-    }
-
-    /// What the audit log keeps of the settings: which secrets are set, never their values.
-    pub fn audit_view(&self) -> serde_json::Value {
+    /// Which secrets are set, never their values.
+    fn audit_view(&self) -> serde_json::Value {
         serde_json::json!({
             "phone_number_id": self.phone_number_id,
             "api_version": self.api_version,
@@ -256,35 +229,7 @@ pub async fn configure(
     now: Timestamp,
 ) -> Result<Account, ConfigError> {
     let settings = settings.normalised()?;
-    if name.trim().is_empty() {
-        return Err(ConfigError::Invalid {
-            field: "name",
-            message: "an account needs a name".into(),
-        });
-    }
-    let Some(account) =
-        crate::channel::settings_account(store, name, Channel::WhatsApp, None, now).await?
-    else {
-        return Err(ConfigError::NotWhatsApp(name.trim().to_owned()));
-    };
-    let current = WhatsAppSettings::of(&account, key).ok();
-    // The same settings again (every `stoke serve` start with the same environment): nothing
-    // to write, nothing to record.
-    if current.as_ref() == Some(&settings) {
-        return Ok(account);
-    }
-    let sealed = settings.seal(key)?;
-    Ok(crate::channel::write_settings(
-        store,
-        &account,
-        &sealed,
-        current.map(|s| s.audit_view()),
-        settings.audit_view(),
-        "account.whatsapp",
-        actor,
-        now,
-    )
-    .await?)
+    crate::channel::save_settings(store, key, name, None, settings, actor, now).await
 }
 
 /// The settings `STOKE_WHATSAPP_*` describe, when `STOKE_WHATSAPP_PHONE_NUMBER_ID` is set.

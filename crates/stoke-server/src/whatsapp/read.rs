@@ -16,6 +16,7 @@ use stoke_store::{PageRequest, Scope, Store, StoreError};
 use super::WhatsAppSettings;
 use super::send::WhatsAppCloud;
 use crate::AppState;
+use crate::channel::AccountSettings;
 use crate::channel::Refused;
 use crate::secrets::WorkspaceKey;
 

@@ -15,6 +15,7 @@ use stoke_store::outbox::Outbound;
 
 use super::WhatsAppSettings;
 use super::webhook::failure_class;
+use crate::channel::AccountSettings;
 use crate::channel::{Accepted, Provider, Refused};
 use crate::secrets::WorkspaceKey;
 
