@@ -1,8 +1,9 @@
 //! The dispatcher on a real SQLite store, driven by a clock of the test's own: pacing, warm-up,
 //! quiet hours per time zone, failures and their recovery, opt-outs and their confirmation.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -15,7 +16,7 @@ use stoke_core::{
     Phone, TimeZoneName,
 };
 use stoke_server::channel::{Accepted, Provider, Refused};
-use stoke_server::dispatch::{AccountDispatcher, DispatchSettings, Wake};
+use stoke_server::dispatch::{AccountDispatcher, Wake};
 use stoke_server::scheduler::LiveRules;
 use stoke_store::outbox::{BroadcastDraft, Content, Outbound};
 use stoke_store::{IncomingMessage, PageRequest, Store};
@@ -220,26 +221,15 @@ async fn dispatcher(
     provider: Arc<dyn Provider>,
     now: Timestamp,
 ) -> AccountDispatcher {
-    let settings = DispatchSettings {
-        node: "test-node".into(),
-        // Long, so that days of the test's clock are not spent renewing it.
-        lease: Duration::from_secs(86_400),
-        // Nothing is enqueued behind the test's back: no need to look for new work often.
-        poll: Duration::from_secs(3600),
-    };
-    let (mut d, _) = AccountDispatcher::claim(
+    common::claimed_dispatcher(
         w.store.clone(),
         w.live.clone(),
         provider,
         account.clone(),
-        settings,
         now,
+        42,
     )
     .await
-    .expect("claim")
-    .expect("free");
-    d.seed(42);
-    d
 }
 
 /// Steps the dispatcher on the test's clock until `end` or until nothing is left to send.

@@ -9,6 +9,8 @@
 //! Without the sink (no python3 with venv, no package index) these tests FAIL, saying so: a test
 //! of the e-mail channel that passes without an SMTP server would prove nothing.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -26,7 +28,7 @@ use stoke_core::{
 use stoke_server::AccessSettings;
 use stoke_server::channel::AccountSettings;
 use stoke_server::channel::Provider;
-use stoke_server::dispatch::{AccountDispatcher, DispatchSettings, Wake};
+use stoke_server::dispatch::Wake;
 use stoke_server::email::send::SmtpRelay;
 use stoke_server::email::{self, EmailSettings, Security};
 use stoke_server::scheduler::LiveRules;
@@ -234,22 +236,9 @@ async fn broadcast(w: &World, text: &str, contacts: &[ContactId]) -> Vec<OutboxE
         .expect("start");
     let provider: Arc<dyn Provider> = Arc::new(SmtpRelay::new(w.key.clone()));
     let account = w.store.get_account(&w.account.name).await.expect("account");
-    let (mut d, _) = AccountDispatcher::claim(
-        w.store.clone(),
-        w.live.clone(),
-        provider,
-        account,
-        DispatchSettings {
-            node: "test-node".into(),
-            lease: Duration::from_secs(86_400),
-            poll: Duration::from_secs(3600),
-        },
-        now,
-    )
-    .await
-    .expect("claim")
-    .expect("free");
-    d.seed(7);
+    let mut d =
+        common::claimed_dispatcher(w.store.clone(), w.live.clone(), provider, account, now, 7)
+            .await;
     let mut clock = now;
     for _ in 0..100 {
         match d.step(clock).await.expect("step") {

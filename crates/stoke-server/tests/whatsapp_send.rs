@@ -2,8 +2,9 @@
 //! and response formats (method, path, headers, documented bodies and errors), driving the
 //! dispatcher on a real SQLite store.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +23,7 @@ use stoke_core::{
 };
 use stoke_server::channel::AccountSettings;
 use stoke_server::channel::Provider;
-use stoke_server::dispatch::{AccountDispatcher, DispatchSettings, Wake};
+use stoke_server::dispatch::Wake;
 use stoke_server::scheduler::LiveRules;
 use stoke_server::secrets::WorkspaceKey;
 use stoke_server::whatsapp::send::{WhatsAppCloud, WhatsAppMessage};
@@ -236,22 +237,15 @@ async fn the_dispatcher_sends_through_the_graph_api_within_the_window_only() {
         .await
         .expect("start");
     let provider: Arc<dyn Provider> = Arc::new(WhatsAppCloud::new(w.key.clone()).expect("client"));
-    let (mut d, _) = AccountDispatcher::claim(
+    let mut d = common::claimed_dispatcher(
         w.store.clone(),
         w.live.clone(),
         provider,
         w.account.clone(),
-        DispatchSettings {
-            node: "test-node".into(),
-            lease: Duration::from_secs(86_400),
-            poll: Duration::from_secs(3600),
-        },
         now,
+        7,
     )
-    .await
-    .expect("claim")
-    .expect("free");
-    d.seed(7);
+    .await;
     let mut clock = now;
     for _ in 0..200 {
         match d.step(clock).await.expect("step") {
@@ -476,22 +470,9 @@ async fn broadcast(
         .expect("start");
     let provider: Arc<dyn Provider> = Arc::new(WhatsAppCloud::new(w.key.clone()).expect("client"));
     let account = w.store.get_account("wa-main").await.expect("account");
-    let (mut d, _) = AccountDispatcher::claim(
-        w.store.clone(),
-        w.live.clone(),
-        provider,
-        account,
-        DispatchSettings {
-            node: "test-node".into(),
-            lease: Duration::from_secs(86_400),
-            poll: Duration::from_secs(3600),
-        },
-        now,
-    )
-    .await
-    .expect("claim")
-    .expect("free");
-    d.seed(7);
+    let mut d =
+        common::claimed_dispatcher(w.store.clone(), w.live.clone(), provider, account, now, 7)
+            .await;
     let mut clock = now;
     for _ in 0..(contacts.len() * 4 + 20) {
         match d.step(clock).await.expect("step") {

@@ -169,3 +169,29 @@ pub async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value
     };
     (status, body)
 }
+
+/// The dispatcher of `account`, claimed on the test's clock with a lease long enough that days
+/// of that clock are not spent renewing it, polling rarely (nothing is enqueued behind the
+/// test's back), its jitter seeded.
+pub async fn claimed_dispatcher(
+    store: Arc<dyn Store>,
+    live: Arc<LiveRules>,
+    provider: Arc<dyn stoke_server::channel::Provider>,
+    account: stoke_core::Account,
+    now: Timestamp,
+    seed: u64,
+) -> stoke_server::dispatch::AccountDispatcher {
+    let settings = stoke_server::dispatch::DispatchSettings {
+        node: "test-node".into(),
+        lease: std::time::Duration::from_secs(86_400),
+        poll: std::time::Duration::from_secs(3600),
+    };
+    let (mut dispatcher, _) = stoke_server::dispatch::AccountDispatcher::claim(
+        store, live, provider, account, settings, now,
+    )
+    .await
+    .expect("claim")
+    .expect("free");
+    dispatcher.seed(seed);
+    dispatcher
+}
