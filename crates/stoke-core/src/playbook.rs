@@ -904,25 +904,23 @@ fn read_lexicons(
         let Some(mut s) = section.section(r, language) else {
             continue;
         };
-        let mut lexicon = Lexicon::default();
-        if s.table.contains_key("question") {
-            lexicon.question = s.strings(r, "question").unwrap_or_default();
-        }
-        if s.table.contains_key("intent_high_ending") {
-            lexicon.intent_high_ending = s.strings(r, "intent_high_ending").unwrap_or_default();
-        }
-        if s.table.contains_key("complaint") {
-            lexicon.complaint = s.strings(r, "complaint").unwrap_or_default();
-        }
-        if s.table.contains_key("negation") {
-            lexicon.negation = s.strings(r, "negation").unwrap_or_default();
-        }
-        if s.table.contains_key("availability") {
-            lexicon.availability = s.strings(r, "availability").unwrap_or_default();
-        }
-        if s.table.contains_key("service_words") {
-            lexicon.service_words = s.strings(r, "service_words").unwrap_or_default();
-        }
+        // The lists a lexicon may leave out (empty when absent).
+        let mut optional = |s: &mut Section<'_>, key: &str| {
+            if s.table.contains_key(key) {
+                s.strings(r, key).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        };
+        let mut lexicon = Lexicon {
+            question: optional(&mut s, "question"),
+            intent_high_ending: optional(&mut s, "intent_high_ending"),
+            complaint: optional(&mut s, "complaint"),
+            negation: optional(&mut s, "negation"),
+            availability: optional(&mut s, "availability"),
+            service_words: optional(&mut s, "service_words"),
+            ..Lexicon::default()
+        };
         for list in LEXICON_LISTS {
             let words = s.strings(r, list).unwrap_or_default();
             match list {

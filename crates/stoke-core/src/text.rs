@@ -461,22 +461,9 @@ impl LanguageMatcher {
             .iter()
             .map(|w| normalise(w.trim()))
             .collect();
-        let negations = lexicon
-            .negation
-            .iter()
-            .flat_map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
-            .collect();
-        let service_words = lexicon
-            .service_words
-            .iter()
-            .flat_map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
-            .collect();
-        let availability = lexicon
-            .availability
-            .iter()
-            .map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let negations = word_sequences(&lexicon.negation).flatten().collect();
+        let service_words = word_sequences(&lexicon.service_words).flatten().collect();
+        let availability = word_sequences(&lexicon.availability).collect();
         let ending_high = lexicon
             .intent_high_ending
             .iter()
@@ -586,6 +573,13 @@ fn stem(stemmer: Option<&Stemmer>, token: &str) -> String {
         Some(s) => s.stem(token).into_owned(),
         None => token.to_owned(),
     }
+}
+
+/// Each entry of a word list as its normalised tokens (an entry with none is left out).
+fn word_sequences(list: &[String]) -> impl Iterator<Item = Vec<String>> + '_ {
+    list.iter()
+        .map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty())
 }
 
 /// A lexicon entry found in a message.
@@ -736,6 +730,31 @@ impl Analyzer {
             default_language: playbook.default_language.clone(),
             matchers,
         })
+    }
+
+    /// The first message token found in a word set of any language's matcher.
+    fn word_of<'t>(
+        &self,
+        message_tokens: &[&'t str],
+        set: impl Fn(&LanguageMatcher) -> &FxHashSet<String>,
+    ) -> Option<&'t str> {
+        message_tokens
+            .iter()
+            .find(|t| self.matchers.iter().any(|m| set(m).contains(**t)))
+            .copied()
+    }
+
+    /// The first entry of any language's `availability` list the message's tokens hold.
+    fn availability_words(&self, message_tokens: &[&str]) -> Option<&[String]> {
+        self.matchers
+            .iter()
+            .flat_map(|m| &m.availability)
+            .find(|words| {
+                message_tokens
+                    .windows(words.len())
+                    .any(|w| w.iter().zip(words.iter()).all(|(t, x)| *t == x.as_str()))
+            })
+            .map(Vec::as_slice)
     }
 
     /// Classifies one message. `language` overrides detection when the caller knows better.
@@ -892,21 +911,9 @@ impl Analyzer {
         let refusal = found.iter().any(counts_as_refusal);
         let discount = has(Signal::Interest(DISCOUNT));
         let education = has(Signal::Interest(EDUCATION));
-        // Words asking whether something is in stock, for the availability rule below.
-        let availability = self
-            .matchers
-            .iter()
-            .flat_map(|m| &m.availability)
-            .find(|words| {
-                message_tokens
-                    .windows(words.len())
-                    .any(|w| w.iter().zip(words.iter()).all(|(t, x)| *t == x.as_str()))
-            });
-        // The word negating a statement, for the statement rule below.
-        let negation = message_tokens
-            .iter()
-            .find(|t| self.matchers.iter().any(|m| m.negations.contains(**t)));
-        // The word that made a negated statement none, when that rule decided.
+        // The words that made a question about stock high, or a negated statement none, when
+        // those rules decided (each looked for only when its rule is reached).
+        let mut availability_question = None;
         let mut negated_statement = None;
         let intent = if opt_out {
             IntentTier::None
@@ -927,16 +934,22 @@ impl Analyzer {
         } else if has(Signal::IntentMedium) && (asks || !has(Signal::Polite)) {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium
-        } else if asks && availability.is_some() && !education && !has(Signal::Interest(FUNCTION)) {
+        } else if let Some(words) = (asks && !education && !has(Signal::Interest(FUNCTION)))
+            .then(|| self.availability_words(&message_tokens))
+            .flatten()
+        {
             // "плов есть?", "عندكم فحمات فرامل لكامري؟": whether it is there to buy.
+            availability_question = Some(words);
             IntentTier::High
         } else if asks {
             IntentTier::Medium
         } else if has(Signal::Negative) {
             IntentTier::None
-        } else if let Some(word) = negation.filter(|_| {
-            !has(Signal::Polite) && !has(Signal::Positive) && !has(Signal::Interest(LOYAL))
-        }) {
+        } else if let Some(word) =
+            (!has(Signal::Polite) && !has(Signal::Positive) && !has(Signal::Interest(LOYAL)))
+                .then(|| self.word_of(&message_tokens, |m| &m.negations))
+                .flatten()
+        {
             // A statement that negates and is not polite turns something down: "we don't eat
             // red meat", "сокола у меня больше нет", "ماكو حاجه هسه".
             negated_statement = Some(word);
@@ -944,20 +957,20 @@ impl Analyzer {
         } else {
             IntentTier::Potential
         };
-        // A question about a place, a service or terms ("is breakfast included?", "парковка
-        // есть?") is not researching a product.
-        let about_service = message_tokens
-            .iter()
-            .any(|t| self.matchers.iter().any(|m| m.service_words.contains(*t)));
         // Function-oriented is researching the product (SPEC 3.3): a question about it that is
         // not about price, availability or ordering. Someone buying is not researching, so a
         // high-intent message does not carry it; a medium-intent one does unless it is about
-        // learning (education), about what is new, or about a place, a service or terms.
+        // learning (education), about what is new, or about a place, a service or terms ("is
+        // breakfast included?", "парковка есть?").
         let function = match intent {
             IntentTier::High => false,
             IntentTier::Medium => {
                 has(Signal::Interest(FUNCTION))
-                    || !(education || has(Signal::Interest(NEW_PRODUCT)) || about_service)
+                    || !(education
+                        || has(Signal::Interest(NEW_PRODUCT))
+                        || self
+                            .word_of(&message_tokens, |m| &m.service_words)
+                            .is_some())
             }
             _ => has(Signal::Interest(FUNCTION)),
         };
@@ -1013,8 +1026,8 @@ impl Analyzer {
             });
         }
         if intent == IntentTier::High && !has(Signal::IntentHigh) {
-            evidence.push(match availability {
-                Some(words) if !discount => Evidence {
+            evidence.push(match availability_question {
+                Some(words) => Evidence {
                     rule: "intent.high.availability_question",
                     matched: words.join(" "),
                 },
@@ -1034,7 +1047,7 @@ impl Analyzer {
         if let Some(word) = negated_statement {
             evidence.push(Evidence {
                 rule: "intent.none.negated_statement",
-                matched: (*word).to_owned(),
+                matched: word.to_owned(),
             });
         }
         if emoji_only {
