@@ -18,7 +18,7 @@ use stoke_core::{
 use stoke_server::channel::{Accepted, Provider, Refused};
 use stoke_server::dispatch::{AccountDispatcher, Wake};
 use stoke_server::scheduler::LiveRules;
-use stoke_store::outbox::{BroadcastDraft, Content, Outbound};
+use stoke_store::outbox::{Content, Outbound};
 use stoke_store::{IncomingMessage, PageRequest, Store};
 use stoke_store_sqlite::SqliteStore;
 
@@ -190,29 +190,15 @@ async fn broadcast(
     to: &[ContactId],
     now: Timestamp,
 ) -> i64 {
-    let b = store
-        .create_broadcast(
-            &BroadcastDraft {
-                name: "test".into(),
-                audience: "all".into(),
-                account: account.id,
-                content: Content::Text(text.into()),
-                not_before: now,
-                golden_window: false,
-                ignore_quiet_hours: false,
-                created_by: None,
-                daily_limit: 100_000,
-            },
-            to,
-            now,
-        )
-        .await
-        .expect("broadcast");
-    store
-        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
-        .await
-        .expect("start");
-    b.id
+    common::running_broadcast(
+        store,
+        account.id,
+        Content::Text(text.into()),
+        to,
+        false,
+        now,
+    )
+    .await
 }
 
 async fn dispatcher(

@@ -20,7 +20,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use mailparse::{MailHeaderMap, ParsedMail};
 use stoke_core::engine::Rules;
-use stoke_core::outbox::{BroadcastStatus, OutboxStatus};
+use stoke_core::outbox::OutboxStatus;
 use stoke_core::playbook::Playbook;
 use stoke_core::{
     Account, Channel, ConsentStatus, ContactDraft, ContactId, Email, EventKind, Language,
@@ -33,7 +33,7 @@ use stoke_server::email::send::SmtpRelay;
 use stoke_server::email::{self, EmailSettings, Security};
 use stoke_server::scheduler::LiveRules;
 use stoke_server::secrets::WorkspaceKey;
-use stoke_store::outbox::{BroadcastDraft, Content, OutboxEntry};
+use stoke_store::outbox::{Content, OutboxEntry};
 use stoke_store::{PageRequest, Store};
 use stoke_store_sqlite::SqliteStore;
 
@@ -211,29 +211,15 @@ async fn customer(w: &World, name: &str, address: &str, language: Option<&str>) 
 /// outbox entries.
 async fn broadcast(w: &World, text: &str, contacts: &[ContactId]) -> Vec<OutboxEntry> {
     let now = Timestamp::now();
-    let b = w
-        .store
-        .create_broadcast(
-            &BroadcastDraft {
-                name: "offer".into(),
-                audience: "all".into(),
-                account: w.account.id,
-                content: Content::Text(text.into()),
-                not_before: now,
-                golden_window: false,
-                ignore_quiet_hours: true,
-                created_by: None,
-                daily_limit: 100_000,
-            },
-            contacts,
-            now,
-        )
-        .await
-        .expect("broadcast");
-    w.store
-        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
-        .await
-        .expect("start");
+    let b = common::running_broadcast(
+        w.store.as_ref(),
+        w.account.id,
+        Content::Text(text.into()),
+        contacts,
+        true,
+        now,
+    )
+    .await;
     let provider: Arc<dyn Provider> = Arc::new(SmtpRelay::new(w.key.clone()));
     let account = w.store.get_account(&w.account.name).await.expect("account");
     let mut d =
@@ -247,7 +233,7 @@ async fn broadcast(w: &World, text: &str, contacts: &[ContactId]) -> Vec<OutboxE
         }
         let entries = w
             .store
-            .list_outbox(Some(b.id), PageRequest::first(50))
+            .list_outbox(Some(b), PageRequest::first(50))
             .await
             .expect("outbox")
             .items;

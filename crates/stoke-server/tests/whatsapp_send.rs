@@ -28,7 +28,7 @@ use stoke_server::scheduler::LiveRules;
 use stoke_server::secrets::WorkspaceKey;
 use stoke_server::whatsapp::send::{WhatsAppCloud, WhatsAppMessage};
 use stoke_server::whatsapp::{self, WhatsAppSettings};
-use stoke_store::outbox::{BroadcastDraft, Content, Outbound};
+use stoke_store::outbox::{Content, Outbound};
 use stoke_store::{IncomingMessage, PageRequest, Store};
 use stoke_store_sqlite::SqliteStore;
 
@@ -213,29 +213,15 @@ async fn the_dispatcher_sends_through_the_graph_api_within_the_window_only() {
     let outside = customer(&w, "+966500000002", 30).await;
     let invalid = customer(&w, INVALID, 1).await;
     let now = Timestamp::now();
-    let b = w
-        .store
-        .create_broadcast(
-            &BroadcastDraft {
-                name: "follow-up".into(),
-                audience: "all".into(),
-                account: w.account.id,
-                content: Content::Text("Hello {{ first_name }}, your quote is ready".into()),
-                not_before: now,
-                golden_window: false,
-                ignore_quiet_hours: true,
-                created_by: None,
-                daily_limit: 100_000,
-            },
-            &[inside, outside, invalid],
-            now,
-        )
-        .await
-        .expect("broadcast");
-    w.store
-        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
-        .await
-        .expect("start");
+    let b = common::running_broadcast(
+        w.store.as_ref(),
+        w.account.id,
+        Content::Text("Hello {{ first_name }}, your quote is ready".into()),
+        &[inside, outside, invalid],
+        true,
+        now,
+    )
+    .await;
     let provider: Arc<dyn Provider> = Arc::new(WhatsAppCloud::new(w.key.clone()).expect("client"));
     let mut d = common::claimed_dispatcher(
         w.store.clone(),
@@ -252,7 +238,7 @@ async fn the_dispatcher_sends_through_the_graph_api_within_the_window_only() {
             Wake::At(t) => clock = t.max(clock),
             Wake::Lost => panic!("lease lost"),
         }
-        let report = w.store.get_broadcast(b.id, clock).await.expect("report");
+        let report = w.store.get_broadcast(b, clock).await.expect("report");
         if report.broadcast.status == BroadcastStatus::Completed
             || clock > now + SignedDuration::from_mins(30)
         {
@@ -282,7 +268,7 @@ async fn the_dispatcher_sends_through_the_graph_api_within_the_window_only() {
     }
     let outbox = w
         .store
-        .list_outbox(Some(b.id), PageRequest::first(10))
+        .list_outbox(Some(b), PageRequest::first(10))
         .await
         .expect("outbox")
         .items;
@@ -445,29 +431,8 @@ async fn broadcast(
     contacts: &[ContactId],
     now: Timestamp,
 ) -> (Timestamp, i64) {
-    let b = w
-        .store
-        .create_broadcast(
-            &BroadcastDraft {
-                name: "issue-7".into(),
-                audience: "all".into(),
-                account: w.account.id,
-                content,
-                not_before: now,
-                golden_window: false,
-                ignore_quiet_hours: true,
-                created_by: None,
-                daily_limit: 100_000,
-            },
-            contacts,
-            now,
-        )
-        .await
-        .expect("broadcast");
-    w.store
-        .set_broadcast_status(b.id, BroadcastStatus::Running, now)
-        .await
-        .expect("start");
+    let b = common::running_broadcast(w.store.as_ref(), w.account.id, content, contacts, true, now)
+        .await;
     let provider: Arc<dyn Provider> = Arc::new(WhatsAppCloud::new(w.key.clone()).expect("client"));
     let account = w.store.get_account("wa-main").await.expect("account");
     let mut d =
@@ -479,7 +444,7 @@ async fn broadcast(
             Wake::At(t) => clock = t.max(clock),
             Wake::Lost => panic!("lease lost"),
         }
-        let report = w.store.get_broadcast(b.id, clock).await.expect("report");
+        let report = w.store.get_broadcast(b, clock).await.expect("report");
         let pending = report.count(OutboxStatus::Queued) + report.count(OutboxStatus::Sending);
         if report.broadcast.status == BroadcastStatus::Completed
             || pending == 0
@@ -488,7 +453,7 @@ async fn broadcast(
             break;
         }
     }
-    (clock, b.id)
+    (clock, b)
 }
 
 async fn entry(w: &World, b: i64, contact: ContactId) -> stoke_store::outbox::OutboxEntry {

@@ -195,3 +195,38 @@ pub async fn claimed_dispatcher(
     dispatcher.seed(seed);
     dispatcher
 }
+
+/// A broadcast of `content` from `account` to `contacts`, created and started at `now` (the
+/// whole audience allowed in one day). `ignore_quiet_hours` lets a test's clock send at night.
+pub async fn running_broadcast(
+    store: &dyn Store,
+    account: stoke_core::AccountId,
+    content: stoke_store::outbox::Content,
+    contacts: &[stoke_core::ContactId],
+    ignore_quiet_hours: bool,
+    now: Timestamp,
+) -> i64 {
+    let b = store
+        .create_broadcast(
+            &stoke_store::outbox::BroadcastDraft {
+                name: "test".into(),
+                audience: "all".into(),
+                account,
+                content,
+                not_before: now,
+                golden_window: false,
+                ignore_quiet_hours,
+                created_by: None,
+                daily_limit: 100_000,
+            },
+            contacts,
+            now,
+        )
+        .await
+        .expect("broadcast");
+    store
+        .set_broadcast_status(b.id, stoke_core::outbox::BroadcastStatus::Running, now)
+        .await
+        .expect("start");
+    b.id
+}
