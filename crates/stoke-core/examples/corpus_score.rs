@@ -3,7 +3,11 @@
 //! line it got wrong with the evidence it used. For tuning lexicons on a tuning set; a blind set
 //! is only ever scored, never read with `--misses`.
 //!
-//! `cargo run -p stoke-core --example corpus_score -- [--misses] FILE.jsonl...`
+//! With `--rules`, it also prints how often each evidence rule agreed with the labels over all
+//! the files: an `intent.X` rule when the line's intent is X, an `interest.X` rule when X is
+//! among its interests.
+//!
+//! `cargo run -p stoke-core --example corpus_score -- [--misses] [--rules] FILE.jsonl...`
 
 use stoke_core::playbook::Playbook;
 use stoke_core::text::Analyzer;
@@ -11,9 +15,13 @@ use stoke_core::text::Analyzer;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let misses = args.iter().any(|a| a == "--misses");
-    args.retain(|a| a != "--misses");
+    let rules = args.iter().any(|a| a == "--rules");
+    args.retain(|a| a != "--misses" && a != "--rules");
+    // Per evidence rule: (lines it agreed with the labels on, lines it fired on).
+    let mut rule_counts: std::collections::BTreeMap<&'static str, (u32, u32)> =
+        std::collections::BTreeMap::new();
     if args.is_empty() {
-        return Err("usage: corpus_score [--misses] FILE.jsonl...".into());
+        return Err("usage: corpus_score [--misses] [--rules] FILE.jsonl...".into());
     }
     let playbook = Playbook::default_playbook().map_err(|e| format!("{e:?}"))?;
     let analyzer = Analyzer::new(&playbook).map_err(|e| e.to_string())?;
@@ -42,6 +50,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|e| format!("{}={}", e.rule, e.matched))
                 .collect();
             lines += 1;
+            let mut fired: Vec<&'static str> = got.evidence.iter().map(|e| e.rule).collect();
+            fired.sort_unstable();
+            fired.dedup();
+            for rule in fired {
+                let mut parts = rule.split('.');
+                let agreed = match (parts.next(), parts.next()) {
+                    (Some("intent"), Some(tier)) => tier == want_intent,
+                    (Some("interest"), Some(interest)) => want.contains(&interest),
+                    _ => continue,
+                };
+                let counts = rule_counts.entry(rule).or_default();
+                counts.0 += u32::from(agreed);
+                counts.1 += 1;
+            }
             if got.intent.as_str() == want_intent {
                 intent_ok += 1;
             } else {
@@ -70,6 +92,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for w in wrong {
                 println!("{w}");
             }
+        }
+    }
+    if rules {
+        for (rule, (agreed, fired)) in rule_counts {
+            println!(
+                "{rule}: agreed {agreed} of {fired} ({:.0}%)",
+                100.0 * f64::from(agreed) / f64::from(fired)
+            );
         }
     }
     Ok(())
