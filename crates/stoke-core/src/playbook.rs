@@ -166,6 +166,17 @@ pub struct Lexicon {
     /// (parking, breakfast, included, metro, conditions, online): such a question does not get
     /// the function interest that a plain product question is given. Optional in a file.
     pub service_words: Vec<String>,
+    /// Words that ask an amount (`сколько`, `كم`): a question with one, and no spec, purchase or
+    /// stock word, asks the price ("сколько примерно?", "كم حق الثريا؟"), unless the word right
+    /// after it is one of `measures`. Optional in a file.
+    pub how_much: Vec<String>,
+    /// Units and quantities that make a `how_much` word ask an amount other than money
+    /// ("сколько дней", "كم ساعه", "how much water"): the question stays medium. Optional.
+    pub measures: Vec<String>,
+    /// Words that ask how to do something (`как`, `كيف`, `how do i`): a product question with
+    /// one and no function word is about learning (education), not about the product's
+    /// properties. Optional in a file.
+    pub how_to: Vec<String>,
     /// Interest name (`discount`, ...) to its words.
     pub interests: BTreeMap<String, Vec<String>>,
 }
@@ -230,6 +241,10 @@ pub struct Limits {
 pub struct TextSettings {
     pub typo_min_length: usize,
     pub typo_two_edits_min_length: usize,
+    /// How many of a built-in language's most frequent words count as real words, never
+    /// "corrected" into a lexicon word ("technician" is not a typo of "technical"). 0, or a
+    /// playbook written before the setting existed, corrects every unknown word.
+    pub typo_common_words: usize,
 }
 
 /// A validated playbook.
@@ -919,6 +934,9 @@ fn read_lexicons(
             negation: optional(&mut s, "negation"),
             availability: optional(&mut s, "availability"),
             service_words: optional(&mut s, "service_words"),
+            how_much: optional(&mut s, "how_much"),
+            measures: optional(&mut s, "measures"),
+            how_to: optional(&mut s, "how_to"),
             ..Lexicon::default()
         };
         for list in LEXICON_LISTS {
@@ -1161,6 +1179,10 @@ fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
     let typo_two = text
         .as_mut()
         .and_then(|t| t.count(r, "typo_two_edits_min_length"));
+    let typo_common = match text.as_mut() {
+        Some(t) if t.table.contains_key("typo_common_words") => t.count(r, "typo_common_words"),
+        _ => Some(0),
+    };
     if let Some(t) = text {
         t.finish(r);
     }
@@ -1216,6 +1238,7 @@ fn read_playbook(r: &mut Reader, root: &toml::Table) -> Option<Playbook> {
         text: TextSettings {
             typo_min_length: typo_min? as usize,
             typo_two_edits_min_length: typo_two? as usize,
+            typo_common_words: typo_common? as usize,
         },
         lexicons,
         limits: limits?,

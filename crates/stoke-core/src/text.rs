@@ -222,6 +222,8 @@ impl Signal {
 #[derive(Debug, Default)]
 struct TypoIndex {
     words: FxHashSet<String>,
+    /// The language's most frequent words (`common_words`): real words, not typos.
+    common: FxHashSet<&'static str>,
     /// A word, or a word with letters deleted, to the words it came from.
     deletions: FxHashMap<String, Vec<u32>>,
     ordered: Vec<String>,
@@ -245,12 +247,12 @@ fn deletions_of(word: &[char], depth: usize, out: &mut BTreeSet<String>) {
 impl TypoIndex {
     /// `known` words are left as they are; tokens are corrected into `targets` only.
     fn new(
-        known: BTreeSet<String>,
+        words: FxHashSet<String>,
+        common: FxHashSet<&'static str>,
         targets: BTreeSet<String>,
         one_edit_from: usize,
         two_edits_from: usize,
     ) -> Self {
-        let words = known.into_iter().collect();
         let ordered: Vec<String> = targets.into_iter().collect();
         let mut deletions: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for (i, word) in ordered.iter().enumerate() {
@@ -272,6 +274,7 @@ impl TypoIndex {
         }
         Self {
             words,
+            common,
             deletions,
             ordered,
             one_edit_from,
@@ -282,7 +285,7 @@ impl TypoIndex {
     /// The word a token was most likely meant to be, or the token itself.
     fn correct<'a>(&'a self, token: &'a str) -> &'a str {
         let len = token.chars().count();
-        if len < self.one_edit_from || self.words.contains(token) {
+        if len < self.one_edit_from || self.words.contains(token) || self.common.contains(token) {
             return token;
         }
         let allowed = if len >= self.two_edits_from { 2 } else { 1 };
@@ -297,7 +300,13 @@ impl TypoIndex {
             {
                 let word = self.ordered[i as usize].as_str();
                 let distance = strsim::osa_distance(token, word);
-                if distance <= allowed && best.is_none_or(|(d, w)| (distance, word) < (d, w)) {
+                // Two slips in a word are believable, two at its start are another word:
+                // "полировка" is not "дозировка".
+                let plausible = distance < 2 || token.chars().next() == word.chars().next();
+                if distance <= allowed
+                    && plausible
+                    && best.is_none_or(|(d, w)| (distance, word) < (d, w))
+                {
                     best = Some((distance, word));
                 }
             }
@@ -361,6 +370,12 @@ struct LanguageMatcher {
     availability: Vec<Vec<String>>,
     /// Normalised words of questions about a place, a service or terms (`parking`, `завтрак`).
     service_words: FxHashSet<String>,
+    /// Normalised word sequences that ask an amount (`сколько`, `كم`), and the words after one
+    /// that make it an amount other than money (`дней`, `ساعه`).
+    how_much: Vec<Vec<String>>,
+    measures: FxHashSet<String>,
+    /// Normalised word sequences that ask how to do something (`как`, `how do i`).
+    how_to: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -395,7 +410,7 @@ impl LanguageMatcher {
             }
         }
         let mut vocabulary = BTreeSet::new();
-        let mut known = BTreeSet::new();
+        let mut known = FxHashSet::default();
         let mut patterns = Vec::new();
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
@@ -452,6 +467,10 @@ impl LanguageMatcher {
             .build(&pattern_texts)?;
         let typos = TypoIndex::new(
             known,
+            common_words(language)
+                .lines()
+                .take(playbook.text.typo_common_words)
+                .collect(),
             vocabulary,
             playbook.text.typo_min_length,
             playbook.text.typo_two_edits_min_length,
@@ -464,6 +483,9 @@ impl LanguageMatcher {
         let negations = word_sequences(&lexicon.negation).flatten().collect();
         let service_words = word_sequences(&lexicon.service_words).flatten().collect();
         let availability = word_sequences(&lexicon.availability).collect();
+        let how_much = word_sequences(&lexicon.how_much).collect();
+        let measures = word_sequences(&lexicon.measures).flatten().collect();
+        let how_to = word_sequences(&lexicon.how_to).collect();
         let ending_high = lexicon
             .intent_high_ending
             .iter()
@@ -489,6 +511,9 @@ impl LanguageMatcher {
             negations,
             availability,
             service_words,
+            how_much,
+            measures,
+            how_to,
         })
     }
 
@@ -565,6 +590,18 @@ impl LanguageMatcher {
                 });
             }
         }
+    }
+}
+
+/// A built-in language's most frequent words of four letters or more, most frequent first,
+/// already normalised (`scripts/common-words` writes them from wordfreq; see
+/// `playbook/common-words/README.md`).
+fn common_words(language: &str) -> &'static str {
+    match language {
+        "en" => include_str!("../playbook/common-words/en.txt"),
+        "ru" => include_str!("../playbook/common-words/ru.txt"),
+        "ar" => include_str!("../playbook/common-words/ar.txt"),
+        _ => "",
     }
 }
 
@@ -744,17 +781,40 @@ impl Analyzer {
             .copied()
     }
 
-    /// The first entry of any language's `availability` list the message's tokens hold.
-    fn availability_words(&self, message_tokens: &[&str]) -> Option<&[String]> {
+    /// The first entry of a word-sequence list of any language's matcher that the message's
+    /// tokens hold, with the position just after it, for which `accept` holds.
+    fn sequence_in<'s>(
+        &'s self,
+        message_tokens: &[&str],
+        list: impl Fn(&'s LanguageMatcher) -> &'s Vec<Vec<String>>,
+        accept: impl Fn(usize) -> bool,
+    ) -> Option<&'s [String]> {
         self.matchers
             .iter()
-            .flat_map(|m| &m.availability)
+            .flat_map(list)
             .find(|words| {
                 message_tokens
                     .windows(words.len())
-                    .any(|w| w.iter().zip(words.iter()).all(|(t, x)| *t == x.as_str()))
+                    .enumerate()
+                    .any(|(i, w)| {
+                        w.iter().zip(words.iter()).all(|(t, x)| *t == x.as_str())
+                            && accept(i + words.len())
+                    })
             })
             .map(Vec::as_slice)
+    }
+
+    /// A question for an amount that is not followed by a unit or quantity: the price.
+    fn price_question(&self, message_tokens: &[&str]) -> Option<&[String]> {
+        self.sequence_in(
+            message_tokens,
+            |m| &m.how_much,
+            |after| {
+                message_tokens
+                    .get(after)
+                    .is_none_or(|next| !self.matchers.iter().any(|m| m.measures.contains(*next)))
+            },
+        )
     }
 
     /// Classifies one message. `language` overrides detection when the caller knows better.
@@ -914,6 +974,7 @@ impl Analyzer {
         // The words that made a question about stock high, or a negated statement none, when
         // those rules decided (each looked for only when its rule is reached).
         let mut availability_question = None;
+        let mut price_question = None;
         let mut negated_statement = None;
         let intent = if opt_out {
             IntentTier::None
@@ -935,11 +996,18 @@ impl Analyzer {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium
         } else if let Some(words) = (asks && !education && !has(Signal::Interest(FUNCTION)))
-            .then(|| self.availability_words(&message_tokens))
+            .then(|| self.sequence_in(&message_tokens, |m| &m.availability, |_| true))
             .flatten()
         {
             // "плов есть?", "عندكم فحمات فرامل لكامري؟": whether it is there to buy.
             availability_question = Some(words);
+            IntentTier::High
+        } else if let Some(words) = (asks && !has(Signal::Interest(FUNCTION)))
+            .then(|| self.price_question(&message_tokens))
+            .flatten()
+        {
+            // "сколько примерно?", "كم حق الثريا؟": an amount with no unit is the price.
+            price_question = Some(words);
             IntentTier::High
         } else if asks {
             IntentTier::Medium
@@ -962,6 +1030,13 @@ impl Analyzer {
         // high-intent message does not carry it; a medium-intent one does unless it is about
         // learning (education), about what is new, or about a place, a service or terms ("is
         // breakfast included?", "парковка есть?").
+        // A product question that asks how to do something is about learning: "как приучить
+        // щенка к пелёнке?", "وشلون اعالجه".
+        let how_to_question =
+            (intent == IntentTier::Medium && !education && !has(Signal::Interest(FUNCTION)))
+                .then(|| self.sequence_in(&message_tokens, |m| &m.how_to, |_| true))
+                .flatten();
+        let education = education || how_to_question.is_some();
         let function = match intent {
             IntentTier::High => false,
             IntentTier::Medium => {
@@ -985,6 +1060,7 @@ impl Analyzer {
                 FUNCTION => function,
                 // Loyalty is said warmly; "never ordering from you again" is not it.
                 LOYAL => has(Signal::Interest(LOYAL)) && !has(Signal::Negative) && !complaint,
+                EDUCATION => education,
                 _ => has(Signal::Interest(*i)),
             })
             .map(|(_, name)| *name)
@@ -1026,9 +1102,13 @@ impl Analyzer {
             });
         }
         if intent == IntentTier::High && !has(Signal::IntentHigh) {
-            evidence.push(match availability_question {
-                Some(words) => Evidence {
+            evidence.push(match (availability_question, price_question) {
+                (Some(words), _) => Evidence {
                     rule: "intent.high.availability_question",
+                    matched: words.join(" "),
+                },
+                (_, Some(words)) => Evidence {
+                    rule: "intent.high.price_question",
                     matched: words.join(" "),
                 },
                 _ => Evidence {
@@ -1042,6 +1122,12 @@ impl Analyzer {
             evidence.push(Evidence {
                 rule: "interest.function.product_question",
                 matched,
+            });
+        }
+        if let Some(words) = how_to_question {
+            evidence.push(Evidence {
+                rule: "interest.education.how_to_question",
+                matched: words.join(" "),
             });
         }
         if let Some(word) = negated_statement {
@@ -1109,5 +1195,42 @@ mod tests {
         assert_eq!(normalise("Ёлка"), "елка");
         assert!(is_emoji_only("👍🙏 !"));
         assert!(!is_emoji_only("ok 👍"));
+    }
+
+    #[test]
+    fn common_words_are_single_normalised_words_without_repeats() {
+        for language in ["en", "ru", "ar"] {
+            let words: Vec<&str> = common_words(language).lines().collect();
+            assert!(words.len() >= 10_000, "{language}: {} words", words.len());
+            let mut seen = FxHashSet::default();
+            for word in words {
+                assert_eq!(normalise(word), word, "{language}: {word}");
+                assert_eq!(
+                    tokens(word).collect::<Vec<_>>(),
+                    [word],
+                    "{language}: {word}"
+                );
+                assert!(seen.insert(word), "{language}: {word} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn a_common_word_is_not_taken_for_a_typo() {
+        let mut playbook = Playbook::default_playbook().expect("playbook");
+        let analyzer = Analyzer::new(&playbook).expect("analyzer");
+        // "опытом" (with experience) is one letter from "оптом" (wholesale), a price word.
+        let wholesale = |a: &Analyzer| {
+            a.classify("репетитор с опытом?", None)
+                .evidence
+                .iter()
+                .any(|e| e.matched == "оптом")
+        };
+        assert!(!wholesale(&analyzer));
+        // "pirce" is no word: still the typo of "price" it is.
+        assert_eq!(analyzer.classify("pirce?", None).intent.as_str(), "high");
+        playbook.text.typo_common_words = 0;
+        let without = Analyzer::new(&playbook).expect("analyzer");
+        assert!(wholesale(&without));
     }
 }
