@@ -177,6 +177,10 @@ pub struct Lexicon {
     /// one and no function word is about learning (education), not about the product's
     /// properties. Optional in a file.
     pub how_to: Vec<String>,
+    /// Phrases whose words are not the interest they look like: "happy new year" (no new
+    /// product), "عرض سعر" (a quotation, not an offer), "сколько выйдет" (what it will come to,
+    /// not a release). An interest word inside one is not that interest. Optional in a file.
+    pub not_interests: Vec<String>,
     /// Interest name (`discount`, ...) to its words.
     pub interests: BTreeMap<String, Vec<String>>,
 }
@@ -937,6 +941,7 @@ fn read_lexicons(
             how_much: optional(&mut s, "how_much"),
             measures: optional(&mut s, "measures"),
             how_to: optional(&mut s, "how_to"),
+            not_interests: optional(&mut s, "not_interests"),
             ..Lexicon::default()
         };
         for list in LEXICON_LISTS {

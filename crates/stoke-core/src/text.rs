@@ -191,6 +191,9 @@ pub enum Signal {
     Complaint,
     /// Index into `INTERESTS`.
     Interest(usize),
+    /// A phrase whose words are not the interest they look like ("happy new year", "عرض سعر"):
+    /// it only shadows the interest words inside it.
+    NotInterest,
 }
 
 impl Signal {
@@ -209,6 +212,7 @@ impl Signal {
             Signal::Interest(FUNCTION) => "interest.function",
             Signal::Interest(EDUCATION) => "interest.education",
             Signal::Interest(_) => "interest.loyal",
+            Signal::NotInterest => "not_interest",
         }
     }
 }
@@ -403,6 +407,7 @@ impl LanguageMatcher {
             (Signal::Positive, &lexicon.positive),
             (Signal::OptOut, &lexicon.opt_out),
             (Signal::Complaint, &lexicon.complaint),
+            (Signal::NotInterest, &lexicon.not_interests),
         ];
         for (i, name) in INTERESTS.iter().enumerate() {
             if let Some(words) = lexicon.interests.get(*name) {
@@ -834,6 +839,14 @@ impl Analyzer {
         // inside a longer complaint, refusal, loyalty or opt-out entry is that entry's word
         // ("cancel my order", "wrong size", "not buying", "been buying from you for years").
         let shadowed = |f: &Found| {
+            // "happy new year" is no new product, "عرض سعر" (a quotation) no offer.
+            if matches!(f.signal, Signal::Interest(_))
+                && found
+                    .iter()
+                    .any(|g| g.signal == Signal::NotInterest && f.inside(g))
+            {
+                return true;
+            }
             // An offer word inside a spec phrase is the phrase's: "كم عرض" asks the width.
             if f.signal == Signal::Interest(DISCOUNT)
                 && found.iter().any(|g| {
@@ -938,9 +951,12 @@ impl Analyzer {
                     clause_of.iter().filter(|c| *c == first).count() == f.tokens
                 })
         };
-        let opt_out = found
-            .iter()
-            .any(|f| f.signal == Signal::OptOut && (f.tokens > 1 || short || opens_alone(f)));
+        // "стоп, а доставка сколько стоит?" stops to ask the price: a lone opening word is not
+        // an opt-out when the message goes on to ask about buying.
+        let opt_out = found.iter().any(|f| {
+            f.signal == Signal::OptOut
+                && (f.tokens > 1 || short || (opens_alone(f) && !(asks && new_purchase)))
+        });
         let emoji_only = message_tokens.is_empty() && is_emoji_only(text);
         // The order of these rules is the product's:
         // - an opt-out outranks everything;
@@ -1085,6 +1101,7 @@ impl Analyzer {
             Signal::Interest(FUNCTION) => function,
             Signal::Interest(LOYAL) => !has(Signal::Negative) && !complaint,
             Signal::Interest(_) => true,
+            Signal::NotInterest => false,
         };
         let mut evidence: Vec<Evidence> = found
             .iter()

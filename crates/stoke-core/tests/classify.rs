@@ -530,13 +530,39 @@ fn availability_questions_are_high_unless_they_ask_something_more_specific() {
 /// `fresh2` tuning (`81f5a8e`), after the `fresh3` tuning, and after the service-question rule
 /// (tuned on the other corpora): intent ar 85.3% / 87.3% / 90.0% / 90.0%, en 88.0% / 89.3% /
 /// 90.7% / 90.7%, ru 83.3% / 86.7% / 87.3% / 87.3%; interests ar 79.3% / 79.3% / 80.7% / 80.7%,
-/// en 78.7% / 78.7% / 78.7% / 79.3%, ru 74.0% / 74.7% / 74.7% / 76.7%. Nobody has read its
-/// misses: keep it that way,
-/// or write a new unseen corpus before tuning on it. The bars sit a few messages below the last
-/// figures, to catch a regression.
+/// en 78.7% / 78.7% / 78.7% / 79.3%, ru 74.0% / 74.7% / 74.7% / 76.7%. On 2026-11-24, once
+/// `fresh5` and `fresh6` existed, its misses were read to tune (real words taken for typos,
+/// amount and how-to questions, earlier orders, bookings cancelled, bought elsewhere), so it is
+/// a tuning set now. The bars sit below its blind figures, to catch a regression.
 #[test]
 fn fourth_fresh_corpus_accuracy() {
-    guard_fresh_corpus("fresh4", 0.85, 0.72);
+    guard_fresh_corpus("fresh4", 0.86, 0.74);
+}
+
+/// The fifth fresh corpus (`corpus/fresh5/`, 150 messages a language: plumbing, moving, abayas,
+/// dates and honey, nurseries, car tinting, gaming, books, children's clothes, music lessons,
+/// medical equipment, camping, salons, cleaning supplies, routers, mattresses, air tickets),
+/// written on 2026-11-24 by three helpers, one a language, from the label definitions alone.
+/// **Nobody has read its lines**: score it, never read its misses; write a new corpus before
+/// tuning on it. Measured blind at `225fa0f` (the session's start) and after the tuning on
+/// `fresh4` and `fresh6`: intent ar 90.0% -> 92.7%, en 89.3% -> 91.3%, ru 87.3% -> 92.0%;
+/// interests ar 78.0% -> 82.7%, en 83.3% -> 86.7%, ru 78.7% -> 83.3%. The bars sit a few
+/// messages below the last figures, to catch a regression.
+#[test]
+fn fifth_fresh_corpus_accuracy() {
+    guard_fresh_corpus("fresh5", 0.89, 0.8);
+}
+
+/// The sixth fresh corpus (`corpus/fresh6/`, 150 messages a language: spas, driving schools,
+/// laundries, appliance repair, cameras and locks, catering, gift boxes, carpets, lighting,
+/// scooters, supplements, barbers, pest control, furniture rental, tyres, language courses, pool
+/// maintenance, wedding dresses), written with `fresh5` under the same rules. Measured blind at
+/// `225fa0f`: intent ar 80.7%, en 86.7%, ru 90.7%; interests ar 66.7%, en 83.3%, ru 77.3%. Then
+/// its misses were read to tune, with `fresh4`'s, so it is a tuning set. The bars sit below its
+/// figures after that tuning, to catch a regression.
+#[test]
+fn sixth_fresh_corpus_accuracy() {
+    guard_fresh_corpus("fresh6", 0.88, 0.78);
 }
 
 /// A question about a place, a service or terms is medium without the function interest that a
@@ -558,4 +584,109 @@ fn service_questions_carry_no_function_interest() {
     }
     let c = classify("is it waterproof?");
     assert!(c.interests.contains(&"function"), "{:?}", c.evidence);
+}
+
+/// A question for an amount with no unit after it asks the price; with a unit it asks that
+/// amount, and a spec word keeps it medium.
+#[test]
+fn amount_questions_without_a_unit_ask_the_price() {
+    check(&[
+        ("сколько будет за всё, мойка и полировка?", High, &[]),
+        ("полировка фар сколько примерно?", High, &[]),
+        ("сколько дней держится запах?", Medium, &[]),
+        ("сколько весит коляска?", Medium, &["function"]),
+        ("كم حق الثريا الذهبيه؟", High, &[]),
+        ("نبي بوفيه عشا ل80 شخص، كم يطلع علينا للراس؟", High, &[]),
+        ("كم ساعه يشتغل الفلتر باليوم؟", Medium, &[]),
+        ("hi how much dry cleaning for a suit?", High, &[]),
+        (
+            "how much water should i give the plant weekly?",
+            Medium,
+            &[],
+        ),
+    ]);
+    let c = classify("كم حق الثريا الذهبيه؟");
+    assert!(
+        c.evidence
+            .iter()
+            .any(|e| e.rule == "intent.high.price_question" && e.matched == "كم"),
+        "{:?}",
+        c.evidence
+    );
+}
+
+/// A product question that asks how to do something is about learning: education, not the
+/// function interest a plain product question is given.
+#[test]
+fn how_to_questions_are_education() {
+    check(&[
+        ("как приучить щенка к пелёнке?", Medium, &["education"]),
+        ("وشلون اعالجه؟ الماي صار اخضر", Medium, &["education"]),
+        (
+            "how do i get the smell out of the carpet?",
+            Medium,
+            &["education"],
+        ),
+    ]);
+    for text in ["как приучить щенка к пелёнке?", "وشلون اعالجه؟"]
+    {
+        let c = classify(text);
+        assert!(
+            !c.interests.contains(&"function"),
+            "{text}: {:?}",
+            c.evidence
+        );
+        assert!(
+            c.evidence
+                .iter()
+                .any(|e| e.rule == "interest.education.how_to_question"),
+            "{text}: {:?}",
+            c.evidence
+        );
+    }
+}
+
+/// A phrase of the `not_interests` list shadows the interest words inside it: the new year,
+/// the customer's own new flat, a quotation, what a job will come to.
+#[test]
+fn phrases_that_only_look_like_interests_are_not_interests() {
+    for text in [
+        "happy new year to you too!!",
+        "how much to deep clean my new flat?",
+        "с новым годом! спасибо",
+        "арендовать диван на месяц скок выйдет?",
+        "احتاج عرض سعر لتأمين سيارة كامري",
+        "سنة جديدة سعيدة للجميع 🎉",
+    ] {
+        let c = classify(text);
+        assert!(
+            !c.interests.contains(&"new_product") && !c.interests.contains(&"discount"),
+            "{text}: {:?}",
+            c.evidence
+        );
+    }
+    // The same words still count on their own.
+    assert!(
+        classify("any new models this month?")
+            .interests
+            .contains(&"new_product")
+    );
+    assert!(
+        classify("في عرض على الكنب؟")
+            .interests
+            .contains(&"discount")
+    );
+}
+
+/// A lone opening "stop" that goes on to ask about buying is not an opt-out; one that does not
+/// still is.
+#[test]
+fn a_stop_that_goes_on_to_ask_the_price_is_not_an_opt_out() {
+    let c = classify("стоп, а доставка сколько стоит? в сообщении не увидела");
+    assert!(!c.opt_out, "{:?}", c.evidence);
+    assert_eq!(c.intent, High);
+    let c = classify("STOP. I said stop three times");
+    assert!(c.opt_out, "{:?}", c.evidence);
+    let c = classify("STOP. why do you keep texting me?");
+    assert!(c.opt_out, "{:?}", c.evidence);
 }
