@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let playbook = Playbook::default_playbook().map_err(|e| format!("{e:?}"))?;
     let analyzer = Analyzer::new(&playbook).map_err(|e| e.to_string())?;
     for path in &args {
-        let (mut intent_ok, mut interests_ok, mut lines) = (0, 0, 0);
+        let (mut intent_ok, mut interests_ok, mut opt_out_wrong, mut lines) = (0, 0, 0, 0);
         let mut wrong = Vec::new();
         for (i, line) in std::fs::read_to_string(path)?.lines().enumerate() {
             if line.trim().is_empty() {
@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 serde_json::from_str(line).map_err(|e| format!("{path}:{}: {e}", i + 1))?;
             let text = row["text"].as_str().unwrap_or_default();
             let want_intent = row["intent"].as_str().unwrap_or_default();
+            let want_opt_out = row["opt_out"].as_bool().unwrap_or_default();
             let mut want: Vec<&str> = row["interests"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
@@ -73,6 +74,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     got.intent.as_str()
                 ));
             }
+            if got.opt_out != want_opt_out {
+                opt_out_wrong += 1;
+                wrong.push(format!(
+                    "  {}: opt-out {} want {want_opt_out}: {text}  {evidence:?}",
+                    i + 1,
+                    got.opt_out
+                ));
+            }
             if interests == want {
                 interests_ok += 1;
             } else {
@@ -84,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let percent = |n: u32| 100.0 * f64::from(n) / f64::from(lines.max(1));
         println!(
-            "{path}: intent {:.1}%, interests {:.1}% over {lines} messages",
+            "{path}: intent {:.1}%, interests {:.1}% over {lines} messages, {opt_out_wrong} opt-out errors",
             percent(intent_ok),
             percent(interests_ok)
         );

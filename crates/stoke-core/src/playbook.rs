@@ -181,6 +181,9 @@ pub struct Lexicon {
     /// product), "عرض سعر" (a quotation, not an offer), "сколько выйдет" (what it will come to,
     /// not a release). An interest word inside one is not that interest. Optional in a file.
     pub not_interests: Vec<String>,
+    /// Words that are themselves, never a typo of a lexicon word: local words the built-in
+    /// common-word lists lack ("عبايه" is an abaya, not a misspelt "عنايه"). Optional in a file.
+    pub known_words: Vec<String>,
     /// Interest name (`discount`, ...) to its words.
     pub interests: BTreeMap<String, Vec<String>>,
 }
@@ -942,6 +945,7 @@ fn read_lexicons(
             measures: optional(&mut s, "measures"),
             how_to: optional(&mut s, "how_to"),
             not_interests: optional(&mut s, "not_interests"),
+            known_words: optional(&mut s, "known_words"),
             ..Lexicon::default()
         };
         for list in LEXICON_LISTS {

@@ -415,7 +415,7 @@ impl LanguageMatcher {
             }
         }
         let mut vocabulary = BTreeSet::new();
-        let mut known = FxHashSet::default();
+        let mut known: FxHashSet<String> = word_sequences(&lexicon.known_words).flatten().collect();
         let mut patterns = Vec::new();
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
@@ -844,6 +844,15 @@ impl Analyzer {
                 && found
                     .iter()
                     .any(|g| g.signal == Signal::NotInterest && f.inside(g))
+            {
+                return true;
+            }
+            // An opt-out inside a longer refusal or complaint is that one's: "стоп, передумала"
+            // changes an order, "لا ترسل لي السعر" turns down one price.
+            if f.signal == Signal::OptOut
+                && found
+                    .iter()
+                    .any(|g| matches!(g.signal, Signal::Refusal | Signal::Complaint) && f.inside(g))
             {
                 return true;
             }

@@ -690,3 +690,31 @@ fn a_stop_that_goes_on_to_ask_the_price_is_not_an_opt_out() {
     let c = classify("STOP. why do you keep texting me?");
     assert!(c.opt_out, "{:?}", c.evidence);
 }
+
+/// An opt-out inside a longer refusal or complaint is that one's: a change of mind about an
+/// order, one price turned down, a gym membership cancelled. Unsubscribing somebody who asked
+/// for none of it would lose a customer.
+#[test]
+fn an_opt_out_inside_a_longer_refusal_is_the_refusal() {
+    for text in [
+        "стоп, я передумала, массаж пока не нужен",
+        "خلاص لا ترسل لي السعر، اشتريت من محل جنبنا",
+        "ابي الغي اشتراكي في النادي، ما عاد اروح",
+        "отпишите меня от секции по боксу, сын больше не хочет ходить",
+    ] {
+        let c = classify(text);
+        assert!(!c.opt_out, "{text}: {:?}", c.evidence);
+        assert_eq!(c.intent, Nothing, "{text}: {:?}", c.evidence);
+    }
+    for text in [
+        "Please unsubscribe this address from all marketing e-mails.",
+        "я не давала согласие на рассылку, прекратите",
+        "رجاءً لا تدزولي رسائل بعد",
+    ] {
+        assert!(
+            classify(text).opt_out,
+            "{text}: {:?}",
+            classify(text).evidence
+        );
+    }
+}
