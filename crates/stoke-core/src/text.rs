@@ -836,8 +836,9 @@ impl Analyzer {
             matcher.find(&message_tokens, &mut found);
         }
         // Longest match wins across the lists that decide intent: a purchase or spec word
-        // inside a longer complaint, refusal, loyalty or opt-out entry is that entry's word
-        // ("cancel my order", "wrong size", "not buying", "been buying from you for years").
+        // inside a longer complaint, refusal, loyalty, polite or opt-out entry is that entry's
+        // word ("cancel my order", "wrong size", "not buying", "been buying from you for years",
+        // "жду курьера").
         let shadowed = |f: &Found| {
             // "happy new year" is no new product, "عرض سعر" (a quotation) no offer.
             if matches!(f.signal, Signal::Interest(_))
@@ -880,6 +881,7 @@ impl Analyzer {
                             | Signal::Complaint
                             | Signal::Refusal
                             | Signal::OptOut
+                            | Signal::Polite
                             | Signal::Interest(LOYAL)
                     )
                     && f.inside(g)
