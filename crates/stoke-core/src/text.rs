@@ -3,7 +3,7 @@
 //!
 //! The pipeline, applied alike to lexicon entries and to messages, so that they meet halfway:
 //! 1. NFKC, lower case; Arabic diacritics and tatweel removed, alef variants to ا, ى to ي, ة to ه;
-//!    Russian ё to е.
+//!    Russian ё to е; a letter repeated for emphasis kept twice at most.
 //! 2. Tokens: runs of letters and digits.
 //! 3. Typo tolerance: a token of `typo_min_length` letters or more that is not a lexicon word is
 //!    replaced by the lexicon word one edit away (two from `typo_two_edits_min_length`), found
@@ -27,20 +27,28 @@ use crate::playbook::{INTERESTS, Playbook};
 /// Normalises text for matching (step 1 above).
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    // A letter typed three times or more is typed for emphasis ("شكرااا", "спасибооо",
+    // "pleaseee"): two are kept, which the typo tolerance reads as the word ("cool" keeps both).
+    let (mut last, mut run) = ('\0', 0);
     for c in text.nfkc().flat_map(char::to_lowercase) {
-        match c {
+        let c = match c {
             // Arabic harakat, superscript alef, Quranic marks, and tatweel carry no meaning here.
-            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0640}' => {}
-            'أ' | 'إ' | 'آ' | 'ٱ' => out.push('ا'),
-            'ى' => out.push('ي'),
-            'ة' => out.push('ه'),
-            'ؤ' => out.push('و'),
-            'ئ' => out.push('ي'),
-            'ё' => out.push('е'),
+            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0640}' => continue,
+            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
+            'ى' => 'ي',
+            'ة' => 'ه',
+            'ؤ' => 'و',
+            'ئ' => 'ي',
+            'ё' => 'е',
             // Persian/Urdu forms typed on some keyboards.
-            'ک' => out.push('ك'),
-            'ی' => out.push('ي'),
-            _ => out.push(c),
+            'ک' => 'ك',
+            'ی' => 'ي',
+            _ => c,
+        };
+        run = if c == last { run + 1 } else { 1 };
+        last = c;
+        if run <= 2 || !c.is_alphabetic() {
+            out.push(c);
         }
     }
     out
@@ -787,12 +795,12 @@ impl Analyzer {
     }
 
     /// The first entry of a word-sequence list of any language's matcher that the message's
-    /// tokens hold, with the position just after it, for which `accept` holds.
+    /// tokens hold at a span (first token, one past the last) for which `accept` holds.
     fn sequence_in<'s>(
         &'s self,
         message_tokens: &[&str],
         list: impl Fn(&'s LanguageMatcher) -> &'s Vec<Vec<String>>,
-        accept: impl Fn(usize) -> bool,
+        accept: impl Fn(usize, usize) -> bool,
     ) -> Option<&'s [String]> {
         self.matchers
             .iter()
@@ -803,7 +811,7 @@ impl Analyzer {
                     .enumerate()
                     .any(|(i, w)| {
                         w.iter().zip(words.iter()).all(|(t, x)| *t == x.as_str())
-                            && accept(i + words.len())
+                            && accept(i, i + words.len())
                     })
             })
             .map(Vec::as_slice)
@@ -814,7 +822,7 @@ impl Analyzer {
         self.sequence_in(
             message_tokens,
             |m| &m.how_much,
-            |after| {
+            |_, after| {
                 message_tokens
                     .get(after)
                     .is_none_or(|next| !self.matchers.iter().any(|m| m.measures.contains(*next)))
@@ -1019,11 +1027,28 @@ impl Analyzer {
             // Asking about an offer is asking about buying, whatever it is on: "any offer on
             // the 17 inch tyres?".
             IntentTier::High
+        } else if let Some(words) = self.sequence_in(
+            &message_tokens,
+            |m| &m.how_much,
+            |start, after| {
+                // "second hand iphone 12 how much? battery above 85%": an amount asked at the
+                // end of a clause, not right after a spec word ("weight how much?"), is the price
+                // whatever the other clauses name.
+                let closes = after == message_tokens.len()
+                    || clause_of.get(after) != clause_of.get(after - 1);
+                closes
+                    && !found
+                        .iter()
+                        .any(|g| g.signal == Signal::IntentMedium && g.end == start)
+            },
+        ) {
+            price_question = Some(words);
+            IntentTier::High
         } else if has(Signal::IntentMedium) && (asks || !has(Signal::Polite)) {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium
         } else if let Some(words) = (asks && !education && !has(Signal::Interest(FUNCTION)))
-            .then(|| self.sequence_in(&message_tokens, |m| &m.availability, |_| true))
+            .then(|| self.sequence_in(&message_tokens, |m| &m.availability, |_, _| true))
             .flatten()
         {
             // "плов есть?", "عندكم فحمات فرامل لكامري؟": whether it is there to buy.
@@ -1061,7 +1086,7 @@ impl Analyzer {
         // щенка к пелёнке?", "وشلون اعالجه".
         let how_to_question =
             (intent == IntentTier::Medium && !education && !has(Signal::Interest(FUNCTION)))
-                .then(|| self.sequence_in(&message_tokens, |m| &m.how_to, |_| true))
+                .then(|| self.sequence_in(&message_tokens, |m| &m.how_to, |_, _| true))
                 .flatten();
         let education = education || how_to_question.is_some();
         let function = match intent {
@@ -1221,6 +1246,8 @@ mod tests {
         assert_eq!(normalise("أَحْمَــد"), "احمد");
         assert_eq!(normalise("إلى مكتبة"), "الي مكتبه");
         assert_eq!(normalise("Ёлка"), "елка");
+        assert_eq!(normalise("شكراااا سووووبر"), "شكراا سووبر");
+        assert_eq!(normalise("coool, 1000 thx"), "cool, 1000 thx");
         assert!(is_emoji_only("👍🙏 !"));
         assert!(!is_emoji_only("ok 👍"));
     }
