@@ -592,6 +592,20 @@ fn eighth_fresh_corpus_accuracy() {
     guard_fresh_corpus("fresh8", 0.85, 0.77);
 }
 
+/// The ninth fresh corpus (`corpus/fresh9/`, 150 messages a language: grocery apps, butchers,
+/// spices and coffee, cleaning subscriptions, air conditioning, solar heaters, upholstery,
+/// tiles, car detailing, visas, dentists, physiotherapy, gyms, make-up, hair extensions,
+/// jewellery repair, wedding photography, toys), written like `fresh5`. Measured blind at
+/// `225fa0f` and at `b5b070e` (after the `fresh8` tuning): intent ar 87.3% -> 87.3%, en 91.3%
+/// -> 95.3%, ru 84.0% -> 86.0%; interests ar 81.3% -> 82.0%, en 78.7% -> 82.0%, ru 78.7% ->
+/// 84.0%; 7 Arabic opt-outs wrong at `b5b070e`. Then its misses were read to tune (among them
+/// "don't send" that names a technician or an order, not the messages), so it is a tuning set;
+/// the bars sit below its blind figures.
+#[test]
+fn ninth_fresh_corpus_accuracy() {
+    guard_fresh_corpus("fresh9", 0.85, 0.78);
+}
+
 /// A question about a place, a service or terms is medium without the function interest that a
 /// plain product question gets; a product question keeps it.
 #[test]
@@ -733,10 +747,19 @@ fn an_opt_out_inside_a_longer_refusal_is_the_refusal() {
         assert!(!c.opt_out, "{text}: {:?}", c.evidence);
         assert_eq!(c.intent, Nothing, "{text}: {:?}", c.evidence);
     }
+    // "Don't send" that names what not to send is about that, not the messages.
+    for text in [
+        "لا ترسلوا الفني بكرة، المكيف رجع اشتغل لحاله",
+        "не отправляйте абайю, я передумала",
+    ] {
+        assert!(!classify(text).opt_out, "{text}: {:?}", classify(text).evidence);
+    }
     for text in [
         "Please unsubscribe this address from all marketing e-mails.",
         "я не давала согласие на рассылку, прекратите",
         "رجاءً لا تدزولي رسائل بعد",
+        "لا ترسلوا لي رسايل بعد اليوم",
+        "прошу не присылать рекламу на этот номер",
     ] {
         assert!(
             classify(text).opt_out,
