@@ -752,7 +752,11 @@ fn an_opt_out_inside_a_longer_refusal_is_the_refusal() {
         "لا ترسلوا الفني بكرة، المكيف رجع اشتغل لحاله",
         "не отправляйте абайю, я передумала",
     ] {
-        assert!(!classify(text).opt_out, "{text}: {:?}", classify(text).evidence);
+        assert!(
+            !classify(text).opt_out,
+            "{text}: {:?}",
+            classify(text).evidence
+        );
     }
     for text in [
         "Please unsubscribe this address from all marketing e-mails.",
