@@ -370,6 +370,9 @@ struct LanguageMatcher {
     /// Entries written `=word`: matched as written, never stemmed or corrected, for words the
     /// stemmer folds into others (почём and почему share a stem).
     literals: Vec<(Vec<String>, Pattern)>,
+    /// The literal entries by their first word: a message token is looked up once instead of
+    /// being compared with every literal.
+    literals_by_first_word: FxHashMap<String, Vec<usize>>,
     /// The script this language's entries are written in, when it is one Stoke tells apart.
     script: Option<Script>,
     /// Message endings that are a price question ("how much?", "почём?", "كم؟").
@@ -427,7 +430,7 @@ impl LanguageMatcher {
         let mut patterns = Vec::new();
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
-        let mut literals = Vec::new();
+        let mut literals: Vec<(Vec<String>, Pattern)> = Vec::new();
         for (signal, words) in lists {
             for entry in words {
                 let normalised = normalise(entry);
@@ -518,6 +521,13 @@ impl LanguageMatcher {
             typos,
             automaton,
             patterns,
+            literals_by_first_word: literals.iter().enumerate().fold(
+                FxHashMap::default(),
+                |mut by_first: FxHashMap<String, Vec<usize>>, (i, (words, _))| {
+                    by_first.entry(words[0].clone()).or_default().push(i);
+                    by_first
+                },
+            ),
             literals,
             ending_high,
             question_openers,
@@ -571,19 +581,24 @@ impl LanguageMatcher {
                 ending: false,
             });
         }
-        for (words, pattern) in &self.literals {
-            for start in 0..message_tokens.len().saturating_sub(words.len() - 1) {
-                if message_tokens[start..start + words.len()]
-                    .iter()
-                    .zip(words)
-                    .all(|(t, w)| *t == w.as_str())
+        for (start, token) in message_tokens.iter().enumerate() {
+            let Some(candidates) = self.literals_by_first_word.get(*token) else {
+                continue;
+            };
+            for (words, pattern) in candidates.iter().map(|i| &self.literals[*i]) {
+                let end = start + words.len();
+                if end <= message_tokens.len()
+                    && message_tokens[start..end]
+                        .iter()
+                        .zip(words)
+                        .all(|(t, w)| *t == w.as_str())
                 {
                     out.push(Found {
                         signal: pattern.signal,
                         entry: Cow::Borrowed(&pattern.entry),
                         tokens: pattern.tokens,
                         start,
-                        end: start + words.len(),
+                        end,
                         ending: false,
                     });
                 }
