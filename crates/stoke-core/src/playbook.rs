@@ -181,6 +181,10 @@ pub struct Lexicon {
     /// product), "عرض سعر" (a quotation, not an offer), "сколько выйдет" (what it will come to,
     /// not a release). An interest word inside one is not that interest. Optional in a file.
     pub not_interests: Vec<String>,
+    /// Opt-outs that count only as a reply of their own or the message's opening clause, like
+    /// one-word ones: "لا ترسلوا" and "не присылайте" alone stop the messages, but "لا ترسلوا
+    /// الفني" only calls off a technician. Optional in a file.
+    pub opt_out_alone: Vec<String>,
     /// Words that are themselves, never a typo of a lexicon word: local words the built-in
     /// common-word lists lack ("عبايه" is an abaya, not a misspelt "عنايه"). Optional in a file.
     pub known_words: Vec<String>,
@@ -946,6 +950,7 @@ fn read_lexicons(
             how_to: optional(&mut s, "how_to"),
             not_interests: optional(&mut s, "not_interests"),
             known_words: optional(&mut s, "known_words"),
+            opt_out_alone: optional(&mut s, "opt_out_alone"),
             ..Lexicon::default()
         };
         for list in LEXICON_LISTS {

@@ -357,6 +357,8 @@ struct Pattern {
     tokens: usize,
     /// For one-word opt-outs: the normalised word the message must contain as written.
     literal: Option<String>,
+    /// Counts only as a reply of its own or the message's opening clause (`opt_out_alone`).
+    alone: bool,
 }
 
 /// One language's compiled lexicon.
@@ -409,20 +411,22 @@ impl LanguageMatcher {
         playbook: &Playbook,
     ) -> Result<Self, aho_corasick::BuildError> {
         let stemmer = stemmer_for(language);
-        let mut lists: Vec<(Signal, &Vec<String>)> = vec![
-            (Signal::IntentHigh, &lexicon.intent_high),
-            (Signal::IntentMedium, &lexicon.intent_medium),
-            (Signal::Polite, &lexicon.polite),
-            (Signal::Refusal, &lexicon.refusal),
-            (Signal::Negative, &lexicon.negative),
-            (Signal::Positive, &lexicon.positive),
-            (Signal::OptOut, &lexicon.opt_out),
-            (Signal::Complaint, &lexicon.complaint),
-            (Signal::NotInterest, &lexicon.not_interests),
+        // (signal, entries, whether an entry counts only as a reply of its own)
+        let mut lists: Vec<(Signal, &Vec<String>, bool)> = vec![
+            (Signal::IntentHigh, &lexicon.intent_high, false),
+            (Signal::IntentMedium, &lexicon.intent_medium, false),
+            (Signal::Polite, &lexicon.polite, false),
+            (Signal::Refusal, &lexicon.refusal, false),
+            (Signal::Negative, &lexicon.negative, false),
+            (Signal::Positive, &lexicon.positive, false),
+            (Signal::OptOut, &lexicon.opt_out, false),
+            (Signal::OptOut, &lexicon.opt_out_alone, true),
+            (Signal::Complaint, &lexicon.complaint, false),
+            (Signal::NotInterest, &lexicon.not_interests, false),
         ];
         for (i, name) in INTERESTS.iter().enumerate() {
             if let Some(words) = lexicon.interests.get(*name) {
-                lists.push((Signal::Interest(i), words));
+                lists.push((Signal::Interest(i), words, false));
             }
         }
         let mut vocabulary = BTreeSet::new();
@@ -431,7 +435,7 @@ impl LanguageMatcher {
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
         let mut literals: Vec<(Vec<String>, Pattern)> = Vec::new();
-        for (signal, words) in lists {
+        for (signal, words, alone) in lists {
             for entry in words {
                 let normalised = normalise(entry);
                 let entry_tokens: Vec<&str> = tokens(&normalised).collect();
@@ -447,6 +451,7 @@ impl LanguageMatcher {
                             entry: entry.clone(),
                             tokens: entry_tokens.len(),
                             literal: None,
+                            alone,
                         },
                     ));
                     continue;
@@ -474,6 +479,7 @@ impl LanguageMatcher {
                         entry: entry.clone(),
                         tokens: entry_tokens.len(),
                         literal,
+                        alone,
                     });
                 }
             }
@@ -579,6 +585,7 @@ impl LanguageMatcher {
                 start,
                 end: starts.partition_point(|s| *s < m.end()),
                 ending: false,
+                alone: pattern.alone,
             });
         }
         for (start, token) in message_tokens.iter().enumerate() {
@@ -600,6 +607,7 @@ impl LanguageMatcher {
                         start,
                         end,
                         ending: false,
+                        alone: pattern.alone,
                     });
                 }
             }
@@ -615,6 +623,7 @@ impl LanguageMatcher {
                     start: message_tokens.len() - take,
                     end: message_tokens.len(),
                     ending: true,
+                    alone: false,
                 });
             }
         }
@@ -659,6 +668,8 @@ struct Found<'a> {
     end: usize,
     /// Found as a message ending (`intent_high_ending`), not as an entry.
     ending: bool,
+    /// Counts only as a reply of its own or the opening clause (`Pattern::alone`).
+    alone: bool,
 }
 
 impl Found<'_> {
@@ -986,10 +997,16 @@ impl Analyzer {
                 })
         };
         // "стоп, а доставка сколько стоит?" stops to ask the price: a lone opening word is not
-        // an opt-out when the message goes on to ask about buying.
+        // an opt-out when the message goes on to ask about buying. An `opt_out_alone` entry
+        // ("لا ترسلوا") counts only as its opening clause: with an object it is about that.
+        let opening_opt_out = |f: &Found| opens_alone(f) && !(asks && new_purchase);
         let opt_out = found.iter().any(|f| {
             f.signal == Signal::OptOut
-                && (f.tokens > 1 || short || (opens_alone(f) && !(asks && new_purchase)))
+                && if f.alone {
+                    opening_opt_out(f)
+                } else {
+                    f.tokens > 1 || short || opening_opt_out(f)
+                }
         });
         let emoji_only = message_tokens.is_empty() && is_emoji_only(text);
         // The order of these rules is the product's:

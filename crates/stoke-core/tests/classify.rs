@@ -761,10 +761,21 @@ fn an_opt_out_inside_a_longer_refusal_is_the_refusal() {
         assert!(!c.opt_out, "{text}: {:?}", c.evidence);
         assert_eq!(c.intent, Nothing, "{text}: {:?}", c.evidence);
     }
-    // "Don't send" that names what not to send is about that, not the messages.
+    // "Don't send" that names what not to send is about that, not the messages; on its own it
+    // stops them (`opt_out_alone`).
+    for text in ["لا ترسلوا", "لا ترسلوا، شكرا", "не присылайте", "don't send"]
+    {
+        assert!(
+            classify(text).opt_out,
+            "{text}: {:?}",
+            classify(text).evidence
+        );
+    }
     for text in [
         "لا ترسلوا الفني بكرة، المكيف رجع اشتغل لحاله",
         "не отправляйте абайю, я передумала",
+        "не присылайте курьера завтра",
+        "dont send the paint tomorrow, I'll collect it",
     ] {
         assert!(
             !classify(text).opt_out,
