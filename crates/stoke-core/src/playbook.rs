@@ -1431,6 +1431,48 @@ mod tests {
         }
     }
 
+    /// A workspace playbook saved before the common-word lists and the optional lexicon lists
+    /// of 2026-11-24 keeps loading: no common words, empty lists, the old classifier.
+    #[test]
+    fn a_playbook_saved_before_the_optional_text_settings_keeps_loading() {
+        let mut root: toml::Table = DEFAULT_TOML.parse().expect("default toml");
+        if let Some(toml::Value::Table(text)) = root.get_mut("text") {
+            text.remove("typo_common_words");
+        }
+        let optional = [
+            "how_much",
+            "measures",
+            "how_to",
+            "not_interests",
+            "opt_out_alone",
+            "known_words",
+        ];
+        if let Some(toml::Value::Table(lexicons)) = root.get_mut("lexicon") {
+            for (_, lexicon) in lexicons.iter_mut() {
+                if let toml::Value::Table(lists) = lexicon {
+                    for key in optional {
+                        lists.remove(key);
+                    }
+                }
+            }
+        }
+        let text = toml::to_string(&root).expect("serialise");
+        let p = Playbook::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(p.text.typo_common_words, 0);
+        let en = p.lexicon("en").expect("en");
+        assert!(en.how_much.is_empty() && en.how_to.is_empty() && en.opt_out_alone.is_empty());
+        assert!(!en.intent_high.is_empty());
+        // Present, the setting is checked like any count.
+        let errors =
+            errors_of(|t| t.replace("typo_common_words = 60000", "typo_common_words = \"many\""));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("text.typo_common_words")),
+            "{errors:?}"
+        );
+    }
+
     fn errors_of(edit: impl Fn(String) -> String) -> Vec<String> {
         let text = edit(DEFAULT_TOML.to_owned());
         match Playbook::parse(&text) {
