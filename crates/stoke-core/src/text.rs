@@ -1115,10 +1115,23 @@ impl Analyzer {
         // learning (education), about what is new, or about a place, a service or terms ("is
         // breakfast included?", "парковка есть?").
         // A product question that asks how to do something is about learning: "как приучить
-        // щенка к пелёнке?", "وشلون اعالجه".
+        // щенка к пелёнке?", "وشلون اعالجه". A how-to word inside a `not_interests` or loyalty
+        // phrase is grammar: "как появятся", "как обычно".
         let how_to_question =
             (intent == IntentTier::Medium && !education && !has(Signal::Interest(FUNCTION)))
-                .then(|| self.sequence_in(&message_tokens, |m| &m.how_to, |_, _| true))
+                .then(|| {
+                    self.sequence_in(
+                        &message_tokens,
+                        |m| &m.how_to,
+                        |start, end| {
+                            !found.iter().any(|g| {
+                                matches!(g.signal, Signal::NotInterest | Signal::Interest(LOYAL))
+                                    && g.start <= start
+                                    && end <= g.end
+                            })
+                        },
+                    )
+                })
                 .flatten();
         let education = education || how_to_question.is_some();
         let function = match intent {

@@ -638,15 +638,27 @@ fn eleventh_fresh_corpus_accuracy() {
 /// The twelfth fresh corpus (`corpus/fresh12/`, 150 messages a language: phone repair, used
 /// cars, car insurance, pharmacies, baby supplies, school uniforms and stationery, home
 /// bakeries, frozen food, invitations, flowers, furniture assembly, plumbing, pest control,
-/// laundry, instalments, perfume oils, sports clubs), written like `fresh11`. **Nobody has read
-/// its lines**: score it, never read its misses; write a new corpus before tuning on it.
-/// Measured blind at `225fa0f` (the session's start) and at `3d67d9c` (after the tuning on
-/// `fresh4` to `fresh11`): intent ar 85.3% -> 86.7%, en 86.7% -> 91.3%, ru 89.3% -> 94.0%;
-/// interests ar 77.3% -> 83.3%, en 72.0% -> 76.0%, ru 86.0% -> 88.7%; opt-out errors ar 4, en 2,
-/// ru 6. The bars sit a few messages below, to catch a regression.
+/// laundry, instalments, perfume oils, sports clubs), written like `fresh11`. Measured blind at
+/// `225fa0f` and at `3d67d9c` (after the tuning on `fresh4` to `fresh11`): intent ar 85.3% ->
+/// 86.7%, en 86.7% -> 91.3%, ru 89.3% -> 94.0%; interests ar 77.3% -> 83.3%, en 72.0% -> 76.0%,
+/// ru 86.0% -> 88.7%; opt-out errors ar 4, en 2, ru 6. Then, once `fresh13` existed, its misses
+/// were read to tune, so it is a tuning set; the bars sit below its blind figures.
 #[test]
 fn twelfth_fresh_corpus_accuracy() {
     guard_fresh_corpus("fresh12", 0.85, 0.73);
+}
+
+/// The thirteenth fresh corpus (`corpus/fresh13/`, 150 messages a language: tyres, jewellery,
+/// coffee, dental clinics, barbers, toys, bedding, hijabs, dates and honey, aquariums, solar,
+/// air conditioners, printing, camping, phone accessories, grocery, driving schools,
+/// instruments, photo studios, renovation), written from a brief carrying only the label
+/// definitions. **Nobody has read its lines**: score it, never read its misses; write a new
+/// corpus before tuning on it. Measured blind at `bb261d1`: intent ar 88.0%, en 93.3%, ru
+/// 94.0%; interests ar 78.7%, en 84.0%, ru 84.7%; opt-out errors ar 3, en 3, ru 1. The bars sit
+/// a few messages below, to catch a regression.
+#[test]
+fn thirteenth_fresh_corpus_accuracy() {
+    guard_fresh_corpus("fresh13", 0.86, 0.76);
 }
 
 /// A question about a place, a service or terms is medium without the function interest that a
@@ -724,6 +736,18 @@ fn how_to_questions_are_education() {
             c.evidence
                 .iter()
                 .any(|e| e.rule == "interest.education.how_to_question"),
+            "{text}: {:?}",
+            c.evidence
+        );
+    }
+    // "как" as a conjunction asks nothing about how to do a thing.
+    for text in [
+        "как придут синие, а размер 42 у них большемерит?",
+        "как обычно, а он стирается нормально?",
+    ] {
+        let c = classify(text);
+        assert!(
+            !c.interests.contains(&"education"),
             "{text}: {:?}",
             c.evidence
         );
