@@ -177,6 +177,12 @@ pub struct Lexicon {
     /// one and no function word is about learning (education), not about the product's
     /// properties. Optional in a file.
     pub how_to: Vec<String>,
+    /// Words that order when a number follows them (`want`, `ابي`, `нужно`): "ابي ٥ شنط",
+    /// "need 100 balloons", "нужно 6 бутылей" are purchases. Optional in a file.
+    pub order_words: Vec<String>,
+    /// Units of time: an `order_words` number followed by one is a delay, not an order ("need
+    /// 2 days to think", "ابي ٣ ايام افكر"). Optional in a file.
+    pub time_units: Vec<String>,
     /// Phrases whose words are not the interest they look like: "happy new year" (no new
     /// product), "عرض سعر" (a quotation, not an offer), "сколько выйдет" (what it will come to,
     /// not a release). An interest word inside one is not that interest. Optional in a file.
@@ -948,6 +954,8 @@ fn read_lexicons(
             how_much: optional(&mut s, "how_much"),
             measures: optional(&mut s, "measures"),
             how_to: optional(&mut s, "how_to"),
+            order_words: optional(&mut s, "order_words"),
+            time_units: optional(&mut s, "time_units"),
             not_interests: optional(&mut s, "not_interests"),
             known_words: optional(&mut s, "known_words"),
             opt_out_alone: optional(&mut s, "opt_out_alone"),
@@ -1443,6 +1451,8 @@ mod tests {
             "how_much",
             "measures",
             "how_to",
+            "order_words",
+            "time_units",
             "not_interests",
             "opt_out_alone",
             "known_words",
@@ -1461,6 +1471,7 @@ mod tests {
         assert_eq!(p.text.typo_common_words, 0);
         let en = p.lexicon("en").expect("en");
         assert!(en.how_much.is_empty() && en.how_to.is_empty() && en.opt_out_alone.is_empty());
+        assert!(en.order_words.is_empty() && en.time_units.is_empty());
         assert!(!en.intent_high.is_empty());
         // Present, the setting is checked like any count.
         let errors =

@@ -393,6 +393,10 @@ struct LanguageMatcher {
     measures: FxHashSet<String>,
     /// Normalised word sequences that ask how to do something (`как`, `how do i`).
     how_to: Vec<Vec<String>>,
+    /// Normalised word sequences that order when a number follows (`want`, `ابي`, `нужно`).
+    order_words: Vec<Vec<String>>,
+    /// Normalised units of time (`days`, `ايام`, `дня`).
+    time_units: FxHashSet<String>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -508,6 +512,8 @@ impl LanguageMatcher {
         let how_much = word_sequences(&lexicon.how_much).collect();
         let measures = word_sequences(&lexicon.measures).flatten().collect();
         let how_to = word_sequences(&lexicon.how_to).collect();
+        let order_words = word_sequences(&lexicon.order_words).collect();
+        let time_units = word_sequences(&lexicon.time_units).flatten().collect();
         let ending_high = lexicon
             .intent_high_ending
             .iter()
@@ -543,6 +549,8 @@ impl LanguageMatcher {
             how_much,
             measures,
             how_to,
+            order_words,
+            time_units,
         })
     }
 
@@ -949,9 +957,39 @@ impl Analyzer {
                     .is_some_and(|c| complaint_clauses.contains(c))
             })
         };
-        let new_purchase = found
-            .iter()
-            .any(|f| f.signal == Signal::IntentHigh && outside_complaint(f));
+        // "ابي ٥ شنط", "need 100 balloons", "нужно 6 бутылей": a want word followed by a
+        // number orders that many (not when negated, "don't need 2", nor a delay, "need 2 days
+        // to think").
+        let ordered_number = std::cell::Cell::new(None);
+        let quantity_order = self.sequence_in(
+            &message_tokens,
+            |m| &m.order_words,
+            |start, after| {
+                let number = message_tokens
+                    .get(after)
+                    .copied()
+                    .filter(|t| t.chars().all(char::is_numeric));
+                ordered_number.set(number);
+                number.is_some()
+                    && clause_of.get(after) == clause_of.get(after - 1)
+                    && !message_tokens
+                        .get(after + 1)
+                        .is_some_and(|t| self.matchers.iter().any(|m| m.time_units.contains(*t)))
+                    && !start
+                        .checked_sub(1)
+                        .and_then(|before| message_tokens.get(before))
+                        .is_some_and(|t| self.matchers.iter().any(|m| m.negations.contains(*t)))
+                    && !(start..=after).any(|t| {
+                        clause_of
+                            .get(t)
+                            .is_some_and(|c| complaint_clauses.contains(c))
+                    })
+            },
+        );
+        let new_purchase = quantity_order.is_some()
+            || found
+                .iter()
+                .any(|f| f.signal == Signal::IntentHigh && outside_complaint(f));
         // A question about the product beside a complaint: "it stopped working, is it under
         // warranty?" (but not "wrong size, can I exchange it": that is the remedy asked for).
         let product_question = found.iter().any(|f| {
@@ -1200,20 +1238,30 @@ impl Analyzer {
             });
         }
         if intent == IntentTier::High && !has(Signal::IntentHigh) {
-            evidence.push(match (availability_question, price_question) {
-                (Some(words), _) => Evidence {
-                    rule: "intent.high.availability_question",
-                    matched: words.join(" "),
+            evidence.push(
+                match (quantity_order, availability_question, price_question) {
+                    (Some(words), _, _) => Evidence {
+                        rule: "intent.high.quantity_order",
+                        matched: format!(
+                            "{} {}",
+                            words.join(" "),
+                            ordered_number.get().unwrap_or_default()
+                        ),
+                    },
+                    (_, Some(words), _) => Evidence {
+                        rule: "intent.high.availability_question",
+                        matched: words.join(" "),
+                    },
+                    (_, _, Some(words)) => Evidence {
+                        rule: "intent.high.price_question",
+                        matched: words.join(" "),
+                    },
+                    _ => Evidence {
+                        rule: "intent.high.discount_question",
+                        matched: asked(),
+                    },
                 },
-                (_, Some(words)) => Evidence {
-                    rule: "intent.high.price_question",
-                    matched: words.join(" "),
-                },
-                _ => Evidence {
-                    rule: "intent.high.discount_question",
-                    matched: asked(),
-                },
-            });
+            );
         }
         if inferred_function {
             let matched = if asks { asked() } else { String::new() };

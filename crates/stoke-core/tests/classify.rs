@@ -682,6 +682,36 @@ fn service_questions_carry_no_function_interest() {
     assert!(c.interests.contains(&"function"), "{:?}", c.evidence);
 }
 
+/// A want word followed by a number orders that many; in another clause or followed by a unit
+/// of time it does not.
+#[test]
+fn a_want_word_with_a_number_is_an_order() {
+    check(&[
+        ("حبيبي ابي ٥ شنط ظهر للعيال", High, &[]),
+        ("нужно 6 бутылей воды на завтра", High, &[]),
+        ("want 2 of those truffle boxes", High, &[]),
+        ("need 2 days to think", Potential, &[]),
+        ("ابي ٣ ايام افكر", Potential, &[]),
+    ]);
+    let c = classify("need 100 helium balloons tomorrow morning");
+    assert!(
+        c.evidence
+            .iter()
+            .any(|e| e.rule == "intent.high.quantity_order" && e.matched == "need 100"),
+        "{:?}",
+        c.evidence
+    );
+    // The number belongs to the next clause: "how much data do we need, 2 people".
+    let c = classify("how much data do we actually need, 2 ppl working from home");
+    assert!(
+        c.evidence
+            .iter()
+            .all(|e| e.rule != "intent.high.quantity_order"),
+        "{:?}",
+        c.evidence
+    );
+}
+
 /// A question for an amount with no unit after it asks the price; with a unit it asks that
 /// amount, and a spec word keeps it medium.
 #[test]
