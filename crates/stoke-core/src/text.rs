@@ -937,9 +937,23 @@ impl Analyzer {
                     .iter()
                     .any(|g| g.signal == Signal::IntentMedium && g.end == f.start)
         };
+        // A price word that is an amount word asks that amount when a unit follows it: "بتاخد
+        // كام كيلو" (كام stems like بكام) asks the load.
+        let asks_measure = |f: &Found| {
+            f.signal == Signal::IntentHigh
+                && f.tokens == 1
+                && message_tokens.get(f.start).is_some_and(|word| {
+                    self.matchers
+                        .iter()
+                        .any(|m| m.how_much.iter().any(|w| w.len() == 1 && w[0] == *word))
+                })
+                && message_tokens
+                    .get(f.end)
+                    .is_some_and(|next| self.matchers.iter().any(|m| m.measures.contains(*next)))
+        };
         let mut found: Vec<Found> = found
             .iter()
-            .filter(|f| !shadowed(f) && !asks_spec(f))
+            .filter(|f| !shadowed(f) && !asks_spec(f) && !asks_measure(f))
             .cloned()
             .collect();
         // The clauses a complaint is made in: a purchase word there is about the order
