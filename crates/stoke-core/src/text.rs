@@ -1050,12 +1050,18 @@ impl Analyzer {
         };
         // "стоп, а доставка сколько стоит?" stops to ask the price: a lone opening word is not
         // an opt-out when the message goes on to ask about buying. An `opt_out_alone` entry
-        // ("لا ترسلوا") counts only as its opening clause: with an object it is about that.
+        // ("لا ترسلوا", "больше не присылайте") counts only as a clause of its own, wherever it
+        // stands ("отключите уведомления, больше не присылайте"): with an object it is about
+        // that ("больше не присылайте курьера").
         let opening_opt_out = |f: &Found| opens_alone(f) && !(asks && new_purchase);
+        let clause_alone = |f: &Found| {
+            let clause = clause_of.get(f.start);
+            clause.is_some() && clause_of.iter().filter(|c| Some(*c) == clause).count() == f.tokens
+        };
         let opt_out = found.iter().any(|f| {
             f.signal == Signal::OptOut
                 && if f.alone {
-                    opening_opt_out(f)
+                    clause_alone(f) && !(asks && new_purchase)
                 } else {
                     f.tokens > 1 || short || opening_opt_out(f)
                 }

@@ -846,8 +846,13 @@ fn an_opt_out_inside_a_longer_refusal_is_the_refusal() {
     }
     // "Don't send" that names what not to send is about that, not the messages; on its own it
     // stops them (`opt_out_alone`).
-    for text in ["لا ترسلوا", "لا ترسلوا، شكرا", "не присылайте", "don't send"]
-    {
+    for text in [
+        "لا ترسلوا",
+        "لا ترسلوا، شكرا",
+        "не присылайте",
+        "don't send",
+        "отключите мне эти уведомления, больше не присылайте",
+    ] {
         assert!(
             classify(text).opt_out,
             "{text}: {:?}",
@@ -858,6 +863,7 @@ fn an_opt_out_inside_a_longer_refusal_is_the_refusal() {
         "لا ترسلوا الفني بكرة، المكيف رجع اشتغل لحاله",
         "не отправляйте абайю, я передумала",
         "не присылайте курьера завтра",
+        "больше не присылайте курьера за бельём, теперь сами стираем",
         "dont send the paint tomorrow, I'll collect it",
     ] {
         assert!(
