@@ -937,8 +937,9 @@ impl Analyzer {
                     .iter()
                     .any(|g| g.signal == Signal::IntentMedium && g.end == f.start)
         };
-        // A price word that is an amount word asks that amount when a unit follows it: "بتاخد
-        // كام كيلو" (كام stems like بكام) asks the load.
+        // A price word that is an amount word asks that amount when a unit or a spec word
+        // follows it: "بتاخد كام كيلو" (كام stems like بكام) asks the load, "شكد وزنه؟" the
+        // weight.
         let asks_measure = |f: &Found| {
             f.signal == Signal::IntentHigh
                 && f.tokens == 1
@@ -947,9 +948,12 @@ impl Analyzer {
                         .iter()
                         .any(|m| m.how_much.iter().any(|w| w.len() == 1 && w[0] == *word))
                 })
-                && message_tokens
+                && (message_tokens
                     .get(f.end)
                     .is_some_and(|next| self.matchers.iter().any(|m| m.measures.contains(*next)))
+                    || found
+                        .iter()
+                        .any(|g| g.signal == Signal::IntentMedium && g.start == f.end))
         };
         let mut found: Vec<Found> = found
             .iter()
@@ -1020,8 +1024,9 @@ impl Analyzer {
         // clauses ("the wrong colour came. how do I get the right one").
         // The second word opens it after a greeting or a short word ("hi how much", "а есть
         // синий"), not after a subject ("this is", "سجلت في").
+        // A negation is no greeting: "ما في مشكله" says there is no problem.
         let after_greeting = message_tokens.first().is_some_and(|t| {
-            t.chars().count() <= 3
+            (t.chars().count() <= 3 && !self.matchers.iter().any(|m| m.negations.contains(*t)))
                 || found
                     .iter()
                     .any(|f| f.signal == Signal::Polite && f.start == 0 && f.end == 1)
@@ -1122,14 +1127,15 @@ impl Analyzer {
             |m| &m.how_much,
             |start, after| {
                 // "second hand iphone 12 how much? battery above 85%": an amount asked at the
-                // end of a clause, not right after a spec word ("weight how much?"), is the price
-                // whatever the other clauses name.
+                // end of a clause, not right after a spec word ("weight how much?") nor inside
+                // one ("كل قد ايه", how often), is the price whatever the other clauses name.
                 let closes = after == message_tokens.len()
                     || clause_of.get(after) != clause_of.get(after - 1);
                 closes
-                    && !found
-                        .iter()
-                        .any(|g| g.signal == Signal::IntentMedium && g.end == start)
+                    && !found.iter().any(|g| {
+                        g.signal == Signal::IntentMedium
+                            && (g.end == start || (g.start <= start && after <= g.end))
+                    })
             },
         ) {
             price_question = Some(words);

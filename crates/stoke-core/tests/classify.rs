@@ -59,6 +59,8 @@ fn arabic() {
         ("شكرًا", Potential, &[]),
         ("حسنًا", Potential, &[]),
         ("تمام 👍", Potential, &[]),
+        // A negation is no greeting opening a question.
+        ("ما في مشكله", Potential, &[]),
         ("لا أحتاج حاليًا", Nothing, &[]),
         ("لا أحتاج حاليًا، سأتواصل عند الحاجة", Nothing, &[]),
         ("كم وزنه؟", Medium, &["function"]),
@@ -739,6 +741,13 @@ fn amount_questions_without_a_unit_ask_the_price() {
         ("كم حق الثريا الذهبيه؟", High, &[]),
         ("نبي بوفيه عشا ل80 شخص، كم يطلع علينا للراس؟", High, &[]),
         ("كم ساعه يشتغل الفلتر باليوم؟", Medium, &[]),
+        // A bare price word followed by a spec asks the spec, followed by "حق" the price.
+        ("شكد وزنه؟", Medium, &["function"]),
+        ("قديش بتقعد البطارية؟", Medium, &["function"]),
+        ("الغسالة دي بتاخد كام كيلو؟", Medium, &[]),
+        ("قديش حق تركيب سخان شمسي ٣٠٠ لتر", High, &[]),
+        ("ده كام؟", High, &[]),
+        ("إزاي أسقي الصبار؟ كل قد ايه؟", Medium, &["education"]),
         ("hi how much dry cleaning for a suit?", High, &[]),
         (
             "how much water should i give the plant weekly?",
