@@ -1389,6 +1389,32 @@ mod tests {
         }
     }
 
+    /// A matcher reads only the words of its own script, so an entry whose first letter is of
+    /// another script (Arabizi under `[lexicon.ar]`) would never match: it belongs under the
+    /// lexicon of that script.
+    #[test]
+    fn every_lexicon_entry_is_written_in_its_lexicons_script() {
+        let root: toml::Table = crate::playbook::DEFAULT_TOML.parse().expect("default toml");
+        let lexicons = root["lexicon"].as_table().expect("lexicon tables");
+        for (language, lists) in lexicons {
+            let own = match language.as_str() {
+                "ar" => Script::Arabic,
+                "ru" => Script::Cyrillic,
+                _ => Script::Latin,
+            };
+            for (list, entries) in lists.as_table().expect("lists") {
+                for entry in entries.as_array().into_iter().flatten() {
+                    let entry = entry.as_str().unwrap_or_default();
+                    let script = entry.chars().find_map(script_of);
+                    assert!(
+                        script.is_none_or(|s| s == own),
+                        "lexicon.{language}.{list}: {entry:?} is in another script"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_common_word_is_not_taken_for_a_typo() {
         let mut playbook = Playbook::default_playbook().expect("playbook");
