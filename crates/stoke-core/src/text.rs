@@ -355,8 +355,6 @@ struct Pattern {
     /// The entry as written, for evidence.
     entry: String,
     tokens: usize,
-    /// For one-word opt-outs: the normalised word the message must contain as written.
-    literal: Option<String>,
     /// Counts only as a reply of its own or the message's opening clause (`opt_out_alone`).
     alone: bool,
 }
@@ -369,8 +367,9 @@ struct LanguageMatcher {
     automaton: AhoCorasick,
     /// Per automaton pattern, in pattern order.
     patterns: Vec<Pattern>,
-    /// Entries written `=word`: matched as written, never stemmed or corrected, for words the
-    /// stemmer folds into others (почём and почему share a stem).
+    /// Entries written `=word`, and one-word opt-outs: matched as written, never stemmed or
+    /// corrected, for words the stemmer folds into others (почём and почему share a stem, as do
+    /// "stop" and "stopped").
     literals: Vec<(Vec<String>, Pattern)>,
     /// The literal entries by their first word: a message token is looked up once instead of
     /// being compared with every literal.
@@ -446,7 +445,9 @@ impl LanguageMatcher {
                 if entry_tokens.is_empty() {
                     continue;
                 }
-                if entry.starts_with('=') {
+                // A one-word opt-out is matched as written, like an `=` entry: its stem alone
+                // would make "stopped working" an unsubscribe ("stop" and "stopped" share it).
+                if entry.starts_with('=') || (signal == Signal::OptOut && entry_tokens.len() == 1) {
                     known.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
                     literals.push((
                         entry_tokens.iter().map(|t| (*t).to_owned()).collect(),
@@ -454,7 +455,6 @@ impl LanguageMatcher {
                             signal,
                             entry: entry.clone(),
                             tokens: entry_tokens.len(),
-                            literal: None,
                             alone,
                         },
                     ));
@@ -474,15 +474,10 @@ impl LanguageMatcher {
                 let text = format!(" {} ", stems.join(" "));
                 if seen.insert((signal, text.clone())) {
                     pattern_texts.push(text);
-                    // A one-word opt-out must be written as such: its stem alone would make
-                    // "stopped working" an unsubscribe.
-                    let literal = (signal == Signal::OptOut && entry_tokens.len() == 1)
-                        .then(|| entry_tokens[0].to_owned());
                     patterns.push(Pattern {
                         signal,
                         entry: entry.clone(),
                         tokens: entry_tokens.len(),
-                        literal,
                         alone,
                     });
                 }
@@ -581,11 +576,6 @@ impl LanguageMatcher {
             // The pattern starts with a space; its first token starts one byte later, and it
             // ends with the space before the next token.
             let start = starts.partition_point(|s| *s <= m.start());
-            if let Some(literal) = &pattern.literal
-                && message_tokens.get(start) != Some(&literal.as_str())
-            {
-                continue;
-            }
             out.push(Found {
                 signal: pattern.signal,
                 entry: Cow::Borrowed(&pattern.entry),
@@ -890,12 +880,16 @@ impl Analyzer {
             {
                 return true;
             }
-            // An opt-out inside a longer refusal or complaint is that one's: "стоп, передумала"
-            // changes an order, "لا ترسل لي السعر" turns down one price.
+            // An opt-out inside a longer refusal, complaint or offer is that one's: "стоп,
+            // передумала" changes an order, "لا ترسل لي السعر" turns down one price, "промокод из
+            // рассылки" is the newsletter's promo code.
             if f.signal == Signal::OptOut
-                && found
-                    .iter()
-                    .any(|g| matches!(g.signal, Signal::Refusal | Signal::Complaint) && f.inside(g))
+                && found.iter().any(|g| {
+                    matches!(
+                        g.signal,
+                        Signal::Refusal | Signal::Complaint | Signal::Interest(DISCOUNT)
+                    ) && f.inside(g)
+                })
             {
                 return true;
             }
@@ -1389,9 +1383,9 @@ mod tests {
         }
     }
 
-    /// A matcher reads only the words of its own script, so an entry whose first letter is of
-    /// another script (Arabizi under `[lexicon.ar]`) would never match: it belongs under the
-    /// lexicon of that script.
+    /// A matcher reads only the words of its own script, so an entry with a word of another
+    /// script (Arabizi under `[lexicon.ar]`, "stop الرسايل") would never match: it belongs under
+    /// the lexicon of that script, or nowhere.
     #[test]
     fn every_lexicon_entry_is_written_in_its_lexicons_script() {
         let root: toml::Table = crate::playbook::DEFAULT_TOML.parse().expect("default toml");
@@ -1405,11 +1399,14 @@ mod tests {
             for (list, entries) in lists.as_table().expect("lists") {
                 for entry in entries.as_array().into_iter().flatten() {
                     let entry = entry.as_str().unwrap_or_default();
-                    let script = entry.chars().find_map(script_of);
-                    assert!(
-                        script.is_none_or(|s| s == own),
-                        "lexicon.{language}.{list}: {entry:?} is in another script"
-                    );
+                    // A word's script is its first letter's ("ценa" with a Latin "a" is Russian).
+                    for word in entry.split_whitespace() {
+                        let script = word.chars().find_map(script_of);
+                        assert!(
+                            script.is_none_or(|s| s == own),
+                            "lexicon.{language}.{list}: {entry:?} has a word in another script"
+                        );
+                    }
                 }
             }
         }

@@ -853,6 +853,34 @@ fn a_stop_that_goes_on_to_ask_the_price_is_not_an_opt_out() {
     assert!(c.opt_out, "{:?}", c.evidence);
 }
 
+/// Opt-outs in formal and legal wording, and one-word forms that share a stem with another
+/// entry ("отпишите" and "отпишитесь", "امسحوني" and "امسحني"), are found; words that only look
+/// like one (parking, a switch, a phone's mode, the newsletter's promo code) are not.
+#[test]
+fn formal_opt_outs_are_found_and_look_alikes_are_not() {
+    for text in [
+        "I no longer wish to receive your emails",
+        "I withdraw my consent to marketing messages",
+        "لا ارغب في تلقي رسائلكم",
+        "отпишите",
+        "امسحوني",
+        "удалите меня из рассылки",
+    ] {
+        let c = classify(text);
+        assert!(c.opt_out, "{text}: {:?}", c.evidence);
+    }
+    for text in [
+        "وين اوقف السياره؟",
+        "كيف ايقاف الجهاز؟",
+        "does it have do not disturb mode?",
+        "промокод из рассылки не работает",
+        "the promo code from your newsletter doesn't work",
+    ] {
+        let c = classify(text);
+        assert!(!c.opt_out, "{text}: {:?}", c.evidence);
+    }
+}
+
 /// An opt-out inside a longer refusal or complaint is that one's: a change of mind about an
 /// order, one price turned down, a gym membership cancelled. Unsubscribing somebody who asked
 /// for none of it would lose a customer.
