@@ -907,6 +907,7 @@ impl Analyzer {
                 Signal::IntentHigh
                     | Signal::IntentMedium
                     | Signal::Complaint
+                    | Signal::Refusal
                     | Signal::Interest(FUNCTION)
             ) && found.iter().any(|g| {
                 g.signal != f.signal
