@@ -180,6 +180,10 @@ pub struct Lexicon {
     /// Words that order when a number follows them (`want`, `ابي`, `нужно`): "ابي ٥ شنط",
     /// "need 100 balloons", "нужно 6 бутылей" are purchases. Optional in a file.
     pub order_words: Vec<String>,
+    /// Phrases that ask for something wherever they stand, like a question mark ("please
+    /// send", "просим предоставить", "ابي اعرف"): a polite message with one is still asking.
+    /// Optional in a file.
+    pub requests: Vec<String>,
     /// Units of time: an `order_words` number followed by one is a delay, not an order ("need
     /// 2 days to think", "ابي ٣ ايام افكر"). Optional in a file.
     pub time_units: Vec<String>,
@@ -955,6 +959,7 @@ fn read_lexicons(
             measures: optional(&mut s, "measures"),
             how_to: optional(&mut s, "how_to"),
             order_words: optional(&mut s, "order_words"),
+            requests: optional(&mut s, "requests"),
             time_units: optional(&mut s, "time_units"),
             not_interests: optional(&mut s, "not_interests"),
             known_words: optional(&mut s, "known_words"),
@@ -1453,6 +1458,7 @@ mod tests {
             "how_to",
             "order_words",
             "time_units",
+            "requests",
             "not_interests",
             "opt_out_alone",
             "known_words",
@@ -1471,7 +1477,7 @@ mod tests {
         assert_eq!(p.text.typo_common_words, 0);
         let en = p.lexicon("en").expect("en");
         assert!(en.how_much.is_empty() && en.how_to.is_empty() && en.opt_out_alone.is_empty());
-        assert!(en.order_words.is_empty() && en.time_units.is_empty());
+        assert!(en.order_words.is_empty() && en.time_units.is_empty() && en.requests.is_empty());
         assert!(!en.intent_high.is_empty());
         // Present, the setting is checked like any count.
         let errors =

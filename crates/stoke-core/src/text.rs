@@ -396,6 +396,8 @@ struct LanguageMatcher {
     order_words: Vec<Vec<String>>,
     /// Normalised units of time (`days`, `ايام`, `дня`).
     time_units: FxHashSet<String>,
+    /// Normalised word sequences that ask for something anywhere (`please send`, `пришлите`).
+    requests: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -509,6 +511,7 @@ impl LanguageMatcher {
         let how_to = word_sequences(&lexicon.how_to).collect();
         let order_words = word_sequences(&lexicon.order_words).collect();
         let time_units = word_sequences(&lexicon.time_units).flatten().collect();
+        let requests = word_sequences(&lexicon.requests).collect();
         let ending_high = lexicon
             .intent_high_ending
             .iter()
@@ -546,6 +549,7 @@ impl LanguageMatcher {
             how_to,
             order_words,
             time_units,
+            requests,
         })
     }
 
@@ -1030,14 +1034,24 @@ impl Analyzer {
             let opens = i == 0
                 || (i == 1 && after_greeting)
                 || (i > 0 && clause_of.get(i) != clause_of.get(i - 1));
+            // Inside a polite phrase it is the phrase's: "спасибо что напомнили".
+            let polite = found
+                .iter()
+                .any(|f| f.signal == Signal::Polite && f.tokens > 1 && f.start <= i && i < f.end);
             (opens
+                && !polite
                 && self
                     .matchers
                     .iter()
                     .any(|m| m.question_openers.contains(*t)))
             .then_some(t)
         });
-        let asks = text.contains(['?', '؟']) || opener.is_some();
+        // ... or a request anywhere: "просим предоставить характеристики", "kindly share".
+        let asks = text.contains(['?', '؟'])
+            || opener.is_some()
+            || self
+                .sequence_in(&message_tokens, |m| &m.requests, |_, _| true)
+                .is_some();
         // A one-word opt-out or refusal counts only as a short reply of its own (see
         // SHORT_REPLY_TOKENS).
         let short = message_tokens.len() <= SHORT_REPLY_TOKENS;

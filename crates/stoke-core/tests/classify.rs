@@ -701,6 +701,30 @@ fn service_questions_carry_no_function_interest() {
     assert!(c.interests.contains(&"function"), "{:?}", c.evidence);
 }
 
+/// A request anywhere in the message asks like a question mark: a formal e-mail that asks for
+/// the specifications and thanks in advance is medium, not a polite reply. A question word inside
+/// a polite phrase asks nothing.
+#[test]
+fn a_request_asks_and_a_polite_phrase_does_not() {
+    check(&[
+        (
+            "Уважаемые господа, просим предоставить технические характеристики инвертора. С уважением",
+            Medium,
+            &["function"],
+        ),
+        (
+            "thanks in advance, kindly share the warranty terms",
+            Medium,
+            &[],
+        ),
+        (
+            "Спасибо что напомнили про ТО кондиционера, учту",
+            Potential,
+            &[],
+        ),
+    ]);
+}
+
 /// A want word followed by a number orders that many; in another clause or followed by a unit
 /// of time it does not.
 #[test]
