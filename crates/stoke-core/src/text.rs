@@ -383,21 +383,21 @@ struct LanguageMatcher {
     /// Normalised words that negate a statement (`not`, `не`, `ما`).
     negations: FxHashSet<String>,
     /// Normalised word sequences that ask whether something is in stock (`есть`, `عندكم`).
-    availability: Vec<Vec<String>>,
+    availability: WordSequences,
     /// Normalised words of questions about a place, a service or terms (`parking`, `завтрак`).
     service_words: FxHashSet<String>,
     /// Normalised word sequences that ask an amount (`сколько`, `كم`), and the words after one
     /// that make it an amount other than money (`дней`, `ساعه`).
-    how_much: Vec<Vec<String>>,
+    how_much: WordSequences,
     measures: FxHashSet<String>,
     /// Normalised word sequences that ask how to do something (`как`, `how do i`).
-    how_to: Vec<Vec<String>>,
+    how_to: WordSequences,
     /// Normalised word sequences that order when a number follows (`want`, `ابي`, `нужно`).
-    order_words: Vec<Vec<String>>,
+    order_words: WordSequences,
     /// Normalised units of time (`days`, `ايام`, `дня`).
     time_units: FxHashSet<String>,
     /// Normalised word sequences that ask for something anywhere (`please send`, `пришлите`).
-    requests: Vec<Vec<String>>,
+    requests: WordSequences,
 }
 
 impl std::fmt::Debug for LanguageMatcher {
@@ -505,13 +505,13 @@ impl LanguageMatcher {
             .collect();
         let negations = word_sequences(&lexicon.negation).flatten().collect();
         let service_words = word_sequences(&lexicon.service_words).flatten().collect();
-        let availability = word_sequences(&lexicon.availability).collect();
-        let how_much = word_sequences(&lexicon.how_much).collect();
+        let availability = WordSequences::new(&lexicon.availability);
+        let how_much = WordSequences::new(&lexicon.how_much);
         let measures = word_sequences(&lexicon.measures).flatten().collect();
-        let how_to = word_sequences(&lexicon.how_to).collect();
-        let order_words = word_sequences(&lexicon.order_words).collect();
+        let how_to = WordSequences::new(&lexicon.how_to);
+        let order_words = WordSequences::new(&lexicon.order_words);
         let time_units = word_sequences(&lexicon.time_units).flatten().collect();
-        let requests = word_sequences(&lexicon.requests).collect();
+        let requests = WordSequences::new(&lexicon.requests);
         let ending_high = lexicon
             .intent_high_ending
             .iter()
@@ -656,6 +656,50 @@ fn word_sequences(list: &[String]) -> impl Iterator<Item = Vec<String>> + '_ {
     list.iter()
         .map(|w| tokens(&normalise(w)).map(str::to_owned).collect::<Vec<_>>())
         .filter(|w| !w.is_empty())
+}
+
+/// A word-sequence list (`how_much`, `availability`, ...) indexed by first word, so that finding
+/// one in a message costs a hash lookup per token instead of a comparison per entry.
+#[derive(Debug, Default)]
+struct WordSequences {
+    by_first_word: FxHashMap<String, Vec<Vec<String>>>,
+}
+
+impl WordSequences {
+    fn new(list: &[String]) -> Self {
+        let mut by_first_word: FxHashMap<String, Vec<Vec<String>>> = FxHashMap::default();
+        for words in word_sequences(list) {
+            by_first_word
+                .entry(words[0].clone())
+                .or_default()
+                .push(words);
+        }
+        Self { by_first_word }
+    }
+
+    /// The entries that the message's tokens hold from `start`, in list order.
+    fn at<'s>(
+        &'s self,
+        message_tokens: &[&str],
+        start: usize,
+    ) -> impl Iterator<Item = &'s [String]> {
+        let rest = message_tokens.get(start..).unwrap_or_default();
+        rest.first()
+            .and_then(|first| self.by_first_word.get(*first))
+            .into_iter()
+            .flatten()
+            .filter(move |words| {
+                words.len() <= rest.len() && words.iter().zip(rest).all(|(w, t)| w == t)
+            })
+            .map(Vec::as_slice)
+    }
+
+    /// Whether the list holds this one-word entry.
+    fn has_word(&self, word: &str) -> bool {
+        self.by_first_word
+            .get(word)
+            .is_some_and(|entries| entries.iter().any(|w| w.len() == 1))
+    }
 }
 
 /// A lexicon entry found in a message.
@@ -822,27 +866,22 @@ impl Analyzer {
             .copied()
     }
 
-    /// The first entry of a word-sequence list of any language's matcher that the message's
-    /// tokens hold at a span (first token, one past the last) for which `accept` holds.
+    /// The first entry (by where it starts in the message) of a word-sequence list of any
+    /// language's matcher that the message's tokens hold at a span (first token, one past the
+    /// last) for which `accept` holds.
     fn sequence_in<'s>(
         &'s self,
         message_tokens: &[&str],
-        list: impl Fn(&'s LanguageMatcher) -> &'s Vec<Vec<String>>,
+        list: impl Fn(&'s LanguageMatcher) -> &'s WordSequences,
         accept: impl Fn(usize, usize) -> bool,
     ) -> Option<&'s [String]> {
-        self.matchers
-            .iter()
-            .flat_map(list)
-            .find(|words| {
-                message_tokens
-                    .windows(words.len())
-                    .enumerate()
-                    .any(|(i, w)| {
-                        w.iter().zip(words.iter()).all(|(t, x)| *t == x.as_str())
-                            && accept(i, i + words.len())
-                    })
+        (0..message_tokens.len()).find_map(|start| {
+            self.matchers.iter().find_map(|m| {
+                list(m)
+                    .at(message_tokens, start)
+                    .find(|words| accept(start, start + words.len()))
             })
-            .map(Vec::as_slice)
+        })
     }
 
     /// A question for an amount that is not followed by a unit or quantity: the price.
@@ -942,11 +981,9 @@ impl Analyzer {
         let asks_measure = |f: &Found| {
             f.signal == Signal::IntentHigh
                 && f.tokens == 1
-                && message_tokens.get(f.start).is_some_and(|word| {
-                    self.matchers
-                        .iter()
-                        .any(|m| m.how_much.iter().any(|w| w.len() == 1 && w[0] == *word))
-                })
+                && message_tokens
+                    .get(f.start)
+                    .is_some_and(|word| self.matchers.iter().any(|m| m.how_much.has_word(word)))
                 && (message_tokens
                     .get(f.end)
                     .is_some_and(|next| self.matchers.iter().any(|m| m.measures.contains(*next)))
