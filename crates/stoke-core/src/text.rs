@@ -1071,10 +1071,16 @@ impl Analyzer {
             let opens = i == 0
                 || (i == 1 && after_greeting)
                 || (i > 0 && clause_of.get(i) != clause_of.get(i - 1));
-            // Inside a polite phrase it is the phrase's: "спасибо что напомнили".
-            let polite = found
-                .iter()
-                .any(|f| f.signal == Signal::Polite && f.tokens > 1 && f.start <= i && i < f.end);
+            // Inside a polite, loyalty or not-interest phrase it is the phrase's: "спасибо что
+            // напомнили", "как всегда все супер".
+            let polite = found.iter().any(|f| {
+                matches!(
+                    f.signal,
+                    Signal::Polite | Signal::Interest(LOYAL) | Signal::NotInterest
+                ) && f.tokens > 1
+                    && f.start <= i
+                    && i < f.end
+            });
             (opens
                 && !polite
                 && self
@@ -1190,7 +1196,18 @@ impl Analyzer {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium
         } else if let Some(words) = (asks && !education && !has(Signal::Interest(FUNCTION)))
-            .then(|| self.sequence_in(&message_tokens, |m| &m.availability, |_, _| true))
+            .then(|| {
+                // "то есть" (that is) asks for no stock.
+                self.sequence_in(
+                    &message_tokens,
+                    |m| &m.availability,
+                    |start, end| {
+                        !found.iter().any(|g| {
+                            g.signal == Signal::NotInterest && g.start <= start && end <= g.end
+                        })
+                    },
+                )
+            })
             .flatten()
         {
             // "плов есть?", "عندكم فحمات فرامل لكامري؟": whether it is there to buy.
