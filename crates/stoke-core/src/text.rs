@@ -1192,6 +1192,26 @@ impl Analyzer {
         ) {
             price_question = Some(words);
             IntentTier::High
+        } else if let Some(words) = (asks && !education)
+            .then(|| {
+                // A question that opens with a stock word asks whether it is there to buy,
+                // whatever size or spec it names: "عندكم حفاضات مقاس ٥؟", "do u have the 3
+                // seater in olive velvet?".
+                self.sequence_in(
+                    &message_tokens,
+                    |m| &m.availability,
+                    |start, end| {
+                        (start == 0 || clause_of.get(start) != clause_of.get(start - 1))
+                            && !found.iter().any(|g| {
+                                g.signal == Signal::NotInterest && g.start <= start && end <= g.end
+                            })
+                    },
+                )
+            })
+            .flatten()
+        {
+            availability_question = Some(words);
+            IntentTier::High
         } else if has(Signal::IntentMedium) && (asks || !has(Signal::Polite)) {
             // "thanks for the info" is polite; "send me the info" or "info?" is asking.
             IntentTier::Medium

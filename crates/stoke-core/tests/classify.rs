@@ -740,6 +740,18 @@ fn a_request_asks_and_a_polite_phrase_does_not() {
     ]);
 }
 
+/// A question that opens with a stock word asks whether the thing is there to buy, even when it
+/// names a size or a spec; a spec question without one stays medium.
+#[test]
+fn a_question_opening_with_a_stock_word_is_high() {
+    check(&[
+        ("شلونكم، عندكم حفاضات بامبرز مقاس ٥؟", High, &[]),
+        ("do u have the 3 seater in the olive velvet?", High, &[]),
+        ("у вас есть зарядка type-c на 65 ватт?", High, &[]),
+        ("is the olive velvet ok with cats?", Medium, &["function"]),
+    ]);
+}
+
 /// A want word followed by a number orders that many; in another clause or followed by a unit
 /// of time it does not.
 #[test]
