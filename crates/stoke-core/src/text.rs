@@ -1115,12 +1115,17 @@ impl Analyzer {
             let clause = clause_of.get(f.start);
             clause.is_some() && clause_of.iter().filter(|c| Some(*c) == clause).count() == f.tokens
         };
+        // A one-word opt-out also counts as the closing clause on its own: "по 5 смс в день!
+        // STOP".
+        let closing_alone = |f: &Found| {
+            clause_alone(f) && clause_of.last() == clause_of.get(f.start) && !(asks && new_purchase)
+        };
         let opt_out = found.iter().any(|f| {
             f.signal == Signal::OptOut
                 && if f.alone {
                     clause_alone(f) && !(asks && new_purchase)
                 } else {
-                    f.tokens > 1 || short || opening_opt_out(f)
+                    f.tokens > 1 || short || opening_opt_out(f) || closing_alone(f)
                 }
         });
         let emoji_only = message_tokens.is_empty() && is_emoji_only(text);

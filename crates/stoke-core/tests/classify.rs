@@ -919,6 +919,11 @@ fn a_stop_that_goes_on_to_ask_the_price_is_not_an_opt_out() {
     assert!(c.opt_out, "{:?}", c.evidence);
     let c = classify("STOP. why do you keep texting me?");
     assert!(c.opt_out, "{:?}", c.evidence);
+    // A closing clause of its own counts too; inside a clause it is a word ("bus stop").
+    let c = classify("это развод какой-то, по 5 смс в день! STOP");
+    assert!(c.opt_out, "{:?}", c.evidence);
+    let c = classify("is the bus stop near the hotel, and how far is the beach?");
+    assert!(!c.opt_out, "{:?}", c.evidence);
 }
 
 /// Opt-outs in formal and legal wording, and one-word forms that share a stem with another
