@@ -1056,6 +1056,13 @@ impl Analyzer {
         found.dedup_by(|a, b| a.signal == b.signal && a.entry == b.entry);
 
         let has = |signal: Signal| found.iter().any(|f| f.signal == signal);
+        // Whether the span (first token, one past the last) lies inside a found phrase of one
+        // of these lists: "то есть" asks for no stock, "как обычно" how to do nothing.
+        let inside_phrase = |signals: &[Signal], start: usize, end: usize| {
+            found
+                .iter()
+                .any(|g| signals.contains(&g.signal) && g.start <= start && end <= g.end)
+        };
         // A question: a question mark, or a question word opening the message or one of its
         // clauses ("the wrong colour came. how do I get the right one").
         // The second word opens it after a greeting or a short word ("hi how much", "а есть
@@ -1207,9 +1214,7 @@ impl Analyzer {
                     |m| &m.availability,
                     |start, end| {
                         (start == 0 || clause_of.get(start) != clause_of.get(start - 1))
-                            && !found.iter().any(|g| {
-                                g.signal == Signal::NotInterest && g.start <= start && end <= g.end
-                            })
+                            && !inside_phrase(&[Signal::NotInterest], start, end)
                     },
                 )
             })
@@ -1222,15 +1227,10 @@ impl Analyzer {
             IntentTier::Medium
         } else if let Some(words) = (asks && !education && !has(Signal::Interest(FUNCTION)))
             .then(|| {
-                // "то есть" (that is) asks for no stock.
                 self.sequence_in(
                     &message_tokens,
                     |m| &m.availability,
-                    |start, end| {
-                        !found.iter().any(|g| {
-                            g.signal == Signal::NotInterest && g.start <= start && end <= g.end
-                        })
-                    },
+                    |start, end| !inside_phrase(&[Signal::NotInterest], start, end),
                 )
             })
             .flatten()
@@ -1269,22 +1269,19 @@ impl Analyzer {
         // A product question that asks how to do something is about learning: "как приучить
         // щенка к пелёнке?", "وشلون اعالجه". A how-to word inside a `not_interests` or loyalty
         // phrase is grammar: "как появятся", "как обычно".
-        let how_to_question =
-            (intent == IntentTier::Medium && !education && !has(Signal::Interest(FUNCTION)))
-                .then(|| {
-                    self.sequence_in(
-                        &message_tokens,
-                        |m| &m.how_to,
-                        |start, end| {
-                            !found.iter().any(|g| {
-                                matches!(g.signal, Signal::NotInterest | Signal::Interest(LOYAL))
-                                    && g.start <= start
-                                    && end <= g.end
-                            })
-                        },
-                    )
-                })
-                .flatten();
+        let how_to_question = (intent == IntentTier::Medium
+            && !education
+            && !has(Signal::Interest(FUNCTION)))
+        .then(|| {
+            self.sequence_in(
+                &message_tokens,
+                |m| &m.how_to,
+                |start, end| {
+                    !inside_phrase(&[Signal::NotInterest, Signal::Interest(LOYAL)], start, end)
+                },
+            )
+        })
+        .flatten();
         let education = education || how_to_question.is_some();
         let function = match intent {
             IntentTier::High => false,
