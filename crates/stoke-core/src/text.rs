@@ -1080,7 +1080,7 @@ impl Analyzer {
                 || (i > 0 && clause_of.get(i) != clause_of.get(i - 1));
             // Inside a polite, loyalty or not-interest phrase it is the phrase's: "спасибо что
             // напомнили", "как всегда все супер".
-            let polite = found.iter().any(|f| {
+            let in_phrase = found.iter().any(|f| {
                 matches!(
                     f.signal,
                     Signal::Polite | Signal::Interest(LOYAL) | Signal::NotInterest
@@ -1089,7 +1089,7 @@ impl Analyzer {
                     && i < f.end
             });
             (opens
-                && !polite
+                && !in_phrase
                 && self
                     .matchers
                     .iter()
@@ -1102,37 +1102,32 @@ impl Analyzer {
             || self
                 .sequence_in(&message_tokens, |m| &m.requests, |_, _| true)
                 .is_some();
-        // A one-word opt-out or refusal counts only as a short reply of its own (see
+        // A one-word opt-out or refusal counts as a short reply of its own (see
         // SHORT_REPLY_TOKENS).
         let short = message_tokens.len() <= SHORT_REPLY_TOKENS;
-        // ... or as the message's opening clause on its own: "STOP. I said stop three times".
-        let opens_alone = |f: &Found| {
-            f.start == 0
-                && clause_of.first().is_some_and(|first| {
-                    clause_of.iter().filter(|c| *c == first).count() == f.tokens
-                })
-        };
-        // "стоп, а доставка сколько стоит?" stops to ask the price: a lone opening word is not
-        // an opt-out when the message goes on to ask about buying. An `opt_out_alone` entry
-        // ("لا ترسلوا", "больше не присылайте") counts only as a clause of its own, wherever it
-        // stands ("отключите уведомления, больше не присылайте"): with an object it is about
-        // that ("больше не присылайте курьера").
-        let opening_opt_out = |f: &Found| opens_alone(f) && !(asks && new_purchase);
+        // Whether the entry is a clause of its own: the whole clause it stands in.
         let clause_alone = |f: &Found| {
             let clause = clause_of.get(f.start);
             clause.is_some() && clause_of.iter().filter(|c| Some(*c) == clause).count() == f.tokens
         };
-        // A one-word opt-out also counts as the closing clause on its own: "по 5 смс в день!
-        // STOP".
-        let closing_alone = |f: &Found| {
-            clause_alone(f) && clause_of.last() == clause_of.get(f.start) && !(asks && new_purchase)
+        // "стоп, а доставка сколько стоит?" stops to ask the price: an opt-out that stands alone
+        // in its clause is none when the message goes on to ask about buying.
+        let stands_alone = |f: &Found| clause_alone(f) && !(asks && new_purchase);
+        // A one-word opt-out counts as a short reply of its own, or as the opening or closing
+        // clause on its own ("STOP. I said stop three times", "по 5 смс в день! STOP"). An
+        // `opt_out_alone` entry ("لا ترسلوا", "больше не присылайте") counts as any clause of its
+        // own ("отключите уведомления, больше не присылайте"): with an object it is about that
+        // ("больше не присылайте курьера").
+        let opening_or_closing = |f: &Found| {
+            let clause = clause_of.get(f.start);
+            clause == clause_of.first() || clause == clause_of.last()
         };
         let opt_out = found.iter().any(|f| {
             f.signal == Signal::OptOut
                 && if f.alone {
-                    clause_alone(f) && !(asks && new_purchase)
+                    stands_alone(f)
                 } else {
-                    f.tokens > 1 || short || opening_opt_out(f) || closing_alone(f)
+                    f.tokens > 1 || short || (stands_alone(f) && opening_or_closing(f))
                 }
         });
         let emoji_only = message_tokens.is_empty() && is_emoji_only(text);
