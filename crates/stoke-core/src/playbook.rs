@@ -191,9 +191,9 @@ pub struct Lexicon {
     /// product), "عرض سعر" (a quotation, not an offer), "сколько выйдет" (what it will come to,
     /// not a release). An interest word inside one is not that interest. Optional in a file.
     pub not_interests: Vec<String>,
-    /// Opt-outs that count only as a reply of their own or the message's opening clause, like
-    /// one-word ones: "لا ترسلوا" and "не присылайте" alone stop the messages, but "لا ترسلوا
-    /// الفني" only calls off a technician. Optional in a file.
+    /// Opt-outs that count only as a clause of their own, wherever it stands: "لا ترسلوا" and
+    /// "..., больше не присылайте" stop the messages, but "لا ترسلوا الفني" only calls off a
+    /// technician. Optional in a file.
     pub opt_out_alone: Vec<String>,
     /// Words that are themselves, never a typo of a lexicon word: local words the built-in
     /// common-word lists lack ("عبايه" is an abaya, not a misspelt "عنايه"). Optional in a file.

@@ -355,7 +355,7 @@ struct Pattern {
     /// The entry as written, for evidence.
     entry: String,
     tokens: usize,
-    /// Counts only as a reply of its own or the message's opening clause (`opt_out_alone`).
+    /// Counts only as a clause of its own (`opt_out_alone`).
     alone: bool,
 }
 
@@ -370,10 +370,7 @@ struct LanguageMatcher {
     /// Entries written `=word`, and one-word opt-outs: matched as written, never stemmed or
     /// corrected, for words the stemmer folds into others (почём and почему share a stem, as do
     /// "stop" and "stopped").
-    literals: Vec<(Vec<String>, Pattern)>,
-    /// The literal entries by their first word: a message token is looked up once instead of
-    /// being compared with every literal.
-    literals_by_first_word: FxHashMap<String, Vec<usize>>,
+    literals: WordSequences<Pattern>,
     /// The script this language's entries are written in, when it is one Stoke tells apart.
     script: Option<Script>,
     /// Message endings that are a price question ("how much?", "почём?", "كم؟").
@@ -416,7 +413,7 @@ impl LanguageMatcher {
         playbook: &Playbook,
     ) -> Result<Self, aho_corasick::BuildError> {
         let stemmer = stemmer_for(language);
-        // (signal, entries, whether an entry counts only as a reply of its own)
+        // (signal, entries, whether an entry counts only as a clause of its own)
         let mut lists: Vec<(Signal, &Vec<String>, bool)> = vec![
             (Signal::IntentHigh, &lexicon.intent_high, false),
             (Signal::IntentMedium, &lexicon.intent_medium, false),
@@ -439,7 +436,7 @@ impl LanguageMatcher {
         let mut patterns = Vec::new();
         let mut pattern_texts = Vec::new();
         let mut seen = BTreeSet::new();
-        let mut literals: Vec<(Vec<String>, Pattern)> = Vec::new();
+        let mut literals = WordSequences::default();
         for (signal, words, alone) in lists {
             for entry in words {
                 let normalised = normalise(entry);
@@ -451,7 +448,7 @@ impl LanguageMatcher {
                 // would make "stopped working" an unsubscribe ("stop" and "stopped" share it).
                 if entry.starts_with('=') || (signal == Signal::OptOut && entry_tokens.len() == 1) {
                     known.extend(entry_tokens.iter().map(|t| (*t).to_owned()));
-                    literals.push((
+                    literals.insert(
                         entry_tokens.iter().map(|t| (*t).to_owned()).collect(),
                         Pattern {
                             signal,
@@ -459,7 +456,7 @@ impl LanguageMatcher {
                             tokens: entry_tokens.len(),
                             alone,
                         },
-                    ));
+                    );
                     continue;
                 }
                 // Every entry word is known (never "corrected" into another); typos are never
@@ -531,13 +528,6 @@ impl LanguageMatcher {
             typos,
             automaton,
             patterns,
-            literals_by_first_word: literals.iter().enumerate().fold(
-                FxHashMap::default(),
-                |mut by_first: FxHashMap<String, Vec<usize>>, (i, (words, _))| {
-                    by_first.entry(words[0].clone()).or_default().push(i);
-                    by_first
-                },
-            ),
             literals,
             ending_high,
             question_openers,
@@ -590,28 +580,17 @@ impl LanguageMatcher {
                 alone: pattern.alone,
             });
         }
-        for (start, token) in message_tokens.iter().enumerate() {
-            let Some(candidates) = self.literals_by_first_word.get(*token) else {
-                continue;
-            };
-            for (words, pattern) in candidates.iter().map(|i| &self.literals[*i]) {
-                let end = start + words.len();
-                if end <= message_tokens.len()
-                    && message_tokens[start..end]
-                        .iter()
-                        .zip(words)
-                        .all(|(t, w)| *t == w.as_str())
-                {
-                    out.push(Found {
-                        signal: pattern.signal,
-                        entry: Cow::Borrowed(&pattern.entry),
-                        tokens: pattern.tokens,
-                        start,
-                        end,
-                        ending: false,
-                        alone: pattern.alone,
-                    });
-                }
+        for start in 0..message_tokens.len() {
+            for (words, pattern) in self.literals.at(message_tokens, start) {
+                out.push(Found {
+                    signal: pattern.signal,
+                    entry: Cow::Borrowed(&pattern.entry),
+                    tokens: pattern.tokens,
+                    start,
+                    end: start + words.len(),
+                    ending: false,
+                    alone: pattern.alone,
+                });
             }
         }
         // Endings of up to four words: "thanks, how much?" ends with "how much".
@@ -658,47 +637,64 @@ fn word_sequences(list: &[String]) -> impl Iterator<Item = Vec<String>> + '_ {
         .filter(|w| !w.is_empty())
 }
 
-/// A word-sequence list (`how_much`, `availability`, ...) indexed by first word, so that finding
-/// one in a message costs a hash lookup per token instead of a comparison per entry.
-#[derive(Debug, Default)]
-struct WordSequences {
-    by_first_word: FxHashMap<String, Vec<Vec<String>>>,
+/// Word sequences indexed by their first word, each with what it stands for (nothing for the
+/// rule lists `how_much`, `availability`, ...; the pattern for literal entries), so that finding
+/// them in a message costs a hash lookup per token instead of a comparison per entry.
+#[derive(Debug)]
+struct WordSequences<T = ()> {
+    by_first_word: FxHashMap<String, Vec<(Vec<String>, T)>>,
+}
+
+impl<T> Default for WordSequences<T> {
+    fn default() -> Self {
+        Self {
+            by_first_word: FxHashMap::default(),
+        }
+    }
 }
 
 impl WordSequences {
+    /// A rule list: each entry normalised into its words.
     fn new(list: &[String]) -> Self {
-        let mut by_first_word: FxHashMap<String, Vec<Vec<String>>> = FxHashMap::default();
+        let mut sequences = Self::default();
         for words in word_sequences(list) {
-            by_first_word
-                .entry(words[0].clone())
-                .or_default()
-                .push(words);
+            sequences.insert(words, ());
         }
-        Self { by_first_word }
-    }
-
-    /// The entries that the message's tokens hold from `start`, in list order.
-    fn at<'s>(
-        &'s self,
-        message_tokens: &[&str],
-        start: usize,
-    ) -> impl Iterator<Item = &'s [String]> {
-        let rest = message_tokens.get(start..).unwrap_or_default();
-        rest.first()
-            .and_then(|first| self.by_first_word.get(*first))
-            .into_iter()
-            .flatten()
-            .filter(move |words| {
-                words.len() <= rest.len() && words.iter().zip(rest).all(|(w, t)| w == t)
-            })
-            .map(Vec::as_slice)
+        sequences
     }
 
     /// Whether the list holds this one-word entry.
     fn has_word(&self, word: &str) -> bool {
         self.by_first_word
             .get(word)
-            .is_some_and(|entries| entries.iter().any(|w| w.len() == 1))
+            .is_some_and(|entries| entries.iter().any(|(w, ())| w.len() == 1))
+    }
+}
+
+impl<T> WordSequences<T> {
+    /// Adds a sequence (never empty) and what it stands for.
+    fn insert(&mut self, words: Vec<String>, value: T) {
+        self.by_first_word
+            .entry(words[0].clone())
+            .or_default()
+            .push((words, value));
+    }
+
+    /// The entries that the message's tokens hold from `start`, in the order they were added.
+    fn at<'s>(
+        &'s self,
+        message_tokens: &[&str],
+        start: usize,
+    ) -> impl Iterator<Item = (&'s [String], &'s T)> {
+        let rest = message_tokens.get(start..).unwrap_or_default();
+        rest.first()
+            .and_then(|first| self.by_first_word.get(*first))
+            .into_iter()
+            .flatten()
+            .filter(move |(words, _)| {
+                words.len() <= rest.len() && words.iter().zip(rest).all(|(w, t)| w == t)
+            })
+            .map(|(words, value)| (words.as_slice(), value))
     }
 }
 
@@ -714,7 +710,7 @@ struct Found<'a> {
     end: usize,
     /// Found as a message ending (`intent_high_ending`), not as an entry.
     ending: bool,
-    /// Counts only as a reply of its own or the opening clause (`Pattern::alone`).
+    /// Counts only as a clause of its own (`Pattern::alone`).
     alone: bool,
 }
 
@@ -875,11 +871,24 @@ impl Analyzer {
         list: impl Fn(&'s LanguageMatcher) -> &'s WordSequences,
         accept: impl Fn(usize, usize) -> bool,
     ) -> Option<&'s [String]> {
+        self.sequence_at(message_tokens, list, accept)
+            .map(|(_, words)| words)
+    }
+
+    /// [`Self::sequence_in`] with where the entry starts.
+    fn sequence_at<'s>(
+        &'s self,
+        message_tokens: &[&str],
+        list: impl Fn(&'s LanguageMatcher) -> &'s WordSequences,
+        accept: impl Fn(usize, usize) -> bool,
+    ) -> Option<(usize, &'s [String])> {
         (0..message_tokens.len()).find_map(|start| {
             self.matchers.iter().find_map(|m| {
                 list(m)
                     .at(message_tokens, start)
+                    .map(|(words, ())| words)
                     .find(|words| accept(start, start + words.len()))
+                    .map(|words| (start, words))
             })
         })
     }
@@ -1014,32 +1023,33 @@ impl Analyzer {
         // "ابي ٥ شنط", "need 100 balloons", "нужно 6 бутылей": a want word followed by a
         // number orders that many (not when negated, "don't need 2", nor a delay, "need 2 days
         // to think").
-        let ordered_number = std::cell::Cell::new(None);
-        let quantity_order = self.sequence_in(
-            &message_tokens,
-            |m| &m.order_words,
-            |start, after| {
-                let number = message_tokens
-                    .get(after)
-                    .copied()
-                    .filter(|t| t.chars().all(char::is_numeric));
-                ordered_number.set(number);
-                number.is_some()
-                    && clause_of.get(after) == clause_of.get(after - 1)
-                    && !message_tokens
-                        .get(after + 1)
-                        .is_some_and(|t| self.matchers.iter().any(|m| m.time_units.contains(*t)))
-                    && !start
-                        .checked_sub(1)
-                        .and_then(|before| message_tokens.get(before))
-                        .is_some_and(|t| self.matchers.iter().any(|m| m.negations.contains(*t)))
-                    && !(start..=after).any(|t| {
-                        clause_of
-                            .get(t)
-                            .is_some_and(|c| complaint_clauses.contains(c))
-                    })
-            },
-        );
+        let is_number = |t: &&str| t.chars().all(char::is_numeric);
+        // The want words and the number after them, for evidence.
+        let quantity_order = self
+            .sequence_at(
+                &message_tokens,
+                |m| &m.order_words,
+                |start, after| {
+                    message_tokens.get(after).is_some_and(is_number)
+                        && clause_of.get(after) == clause_of.get(after - 1)
+                        && !message_tokens.get(after + 1).is_some_and(|t| {
+                            self.matchers.iter().any(|m| m.time_units.contains(*t))
+                        })
+                        && !start
+                            .checked_sub(1)
+                            .and_then(|before| message_tokens.get(before))
+                            .is_some_and(|t| self.matchers.iter().any(|m| m.negations.contains(*t)))
+                        && !(start..=after).any(|t| {
+                            clause_of
+                                .get(t)
+                                .is_some_and(|c| complaint_clauses.contains(c))
+                        })
+                },
+            )
+            .map(|(start, words)| {
+                let number = message_tokens[start + words.len()];
+                format!("{} {number}", words.join(" "))
+            });
         let new_purchase = quantity_order.is_some()
             || found
                 .iter()
@@ -1346,13 +1356,9 @@ impl Analyzer {
         if intent == IntentTier::High && !has(Signal::IntentHigh) {
             evidence.push(
                 match (quantity_order, availability_question, price_question) {
-                    (Some(words), _, _) => Evidence {
+                    (Some(matched), _, _) => Evidence {
                         rule: "intent.high.quantity_order",
-                        matched: format!(
-                            "{} {}",
-                            words.join(" "),
-                            ordered_number.get().unwrap_or_default()
-                        ),
+                        matched,
                     },
                     (_, Some(words), _) => Evidence {
                         rule: "intent.high.availability_question",
